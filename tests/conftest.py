@@ -1,0 +1,49 @@
+"""Shared fixtures: the offline sample folder and tiny georeferenced rasters made by code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from lulcbook import config
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The offline sample (../shared/eo-sample or LULCBOOK_SAMPLE)."""
+    path = config.sample_dir()
+    if not path.exists():
+        pytest.fail(f"Offline sample {path} not found; set LULCBOOK_SAMPLE")
+    return path
+
+
+def write_raster(path: Path, data: np.ndarray, crs: str | None = "EPSG:32633",
+                 descriptions: list[str] | None = None, nodata: float | None = None,
+                 origin: tuple[float, float] = (330000.0, 5822040.0), res: float = 10.0) -> Path:
+    """Write a small GeoTIFF (band, y, x) with a real CRS and transform."""
+    count, h, w = data.shape
+    profile = {"driver": "GTiff", "height": h, "width": w, "count": count, "dtype": data.dtype.name,
+               "transform": from_origin(*origin, res, res), "nodata": nodata}
+    if crs is not None:
+        profile["crs"] = crs
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        if descriptions:
+            for i, d in enumerate(descriptions, start=1):
+                dst.set_band_description(i, d)
+    return path
+
+
+@pytest.fixture
+def make_raster(tmp_path: Path):
+    """Factory writing tiny rasters into the test's temporary folder."""
+    def _make(name: str = "r.tif", **kw) -> Path:
+        data = kw.pop("data", None)
+        if data is None:
+            data = np.random.default_rng(0).integers(0, 10000, (4, 8, 8)).astype("uint16")
+        return write_raster(tmp_path / name, data, **kw)
+    return _make
