@@ -5,20 +5,55 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 S2_BANDS: tuple[str, ...] = (
-    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12",
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
 )
 """All 13 Sentinel-2 MSI bands in the order of the ESA product."""
 
 S2_RESOLUTION: dict[str, int] = {
-    "B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20,
-    "B08": 10, "B8A": 20, "B09": 60, "B10": 60, "B11": 20, "B12": 20,
+    "B01": 60,
+    "B02": 10,
+    "B03": 10,
+    "B04": 10,
+    "B05": 20,
+    "B06": 20,
+    "B07": 20,
+    "B08": 10,
+    "B8A": 20,
+    "B09": 60,
+    "B10": 60,
+    "B11": 20,
+    "B12": 20,
 }
 
 DEFAULT_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08")
 """The four 10 m bands that every imagery source of the project shares."""
 
 EUROSAT_BAND_ORDER: tuple[str, ...] = (
-    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B09", "B10", "B11", "B12", "B8A",
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
+    "B8A",
 )
 """Band order inside the EuroSAT-MS GeoTIFFs (B8A last, as in the EuroSAT release)."""
 
@@ -37,7 +72,9 @@ def normalise_band(name: str) -> str:
     return n
 
 
-def select_bands(available: Sequence[str], wanted: Sequence[str], source: str = "input") -> list[int]:
+def select_bands(
+    available: Sequence[str], wanted: Sequence[str], source: str = "input"
+) -> list[int]:
     """Return the positions of ``wanted`` bands in ``available`` (matched case-insensitively).
 
     Raises:

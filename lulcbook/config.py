@@ -122,8 +122,16 @@ class Paths:
 
     def makedirs(self) -> Paths:
         """Create every output folder; returns ``self`` for chaining."""
-        for p in (self.raw, self.interim, self.processed, self.maps, self.models,
-                  self.figures, self.metrics, self.benchmarks):
+        for p in (
+            self.raw,
+            self.interim,
+            self.processed,
+            self.maps,
+            self.models,
+            self.figures,
+            self.metrics,
+            self.benchmarks,
+        ):
             p.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -147,7 +155,9 @@ def get_paths(smoke: bool | None = None) -> Paths:
     smoke = is_smoke() if smoke is None else smoke
     sample = sample_dir()
     if smoke:
-        base = Path(os.environ.get("LULCBOOK_SMOKE_DIR", Path(tempfile.gettempdir()) / "lulcbook-smoke"))
+        base = Path(
+            os.environ.get("LULCBOOK_SMOKE_DIR", Path(tempfile.gettempdir()) / "lulcbook-smoke")
+        )
         return Paths(ROOT, sample, base / "data", base / "models", base / "reports").makedirs()
     return Paths(ROOT, sample, ROOT / "data", ROOT / "models", ROOT / "reports").makedirs()
 

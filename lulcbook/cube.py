@@ -136,7 +136,7 @@ def read_band_files(
         ref_name = min(metas, key=lambda n: abs(abs(metas[n][2].a) - resolution))
     _, crs, transform, width, height, _ = metas[ref_name]
     arrays = []
-    for name, (f, _, t, w, h, nodata) in metas.items():
+    for f, _, _, w, h, nodata in metas.values():
         with rasterio.open(f) as src:
             resampling = Resampling.nearest if (w, h) == (width, height) else Resampling.bilinear
             arr = src.read(1, out_shape=(height, width), resampling=resampling).astype("float32")
@@ -150,17 +150,24 @@ def read_band_files(
         coords={"band": [normalise_band(n) for n in metas], "x": xs, "y": ys},
         name="reflectance",
     )
-    return da.rio.write_transform(transform).rio.write_crs(crs).rio.write_nodata(np.nan, encoded=False)
+    return (
+        da.rio.write_transform(transform).rio.write_crs(crs).rio.write_nodata(np.nan, encoded=False)
+    )
 
 
 def check_same_crs(arrays: Sequence[xr.DataArray]) -> None:
     """Raise if the arrays are not all in one CRS (names each array's source and CRS)."""
     crss = [a.rio.crs for a in arrays]
     if any(c is None for c in crss):
-        bad = [a.attrs.get("source", f"array {i}") for i, a in enumerate(arrays) if a.rio.crs is None]
+        bad = [
+            a.attrs.get("source", f"array {i}") for i, a in enumerate(arrays) if a.rio.crs is None
+        ]
         raise ValueError(f"Arrays without CRS: {bad}")
     if len({c.to_string() for c in crss}) > 1:
-        detail = "; ".join(f"{a.attrs.get('source', i)}: {c.to_string()}" for i, (a, c) in enumerate(zip(arrays, crss, strict=True)))
+        detail = "; ".join(
+            f"{a.attrs.get('source', i)}: {c.to_string()}"
+            for i, (a, c) in enumerate(zip(arrays, crss, strict=True))
+        )
         raise ValueError(f"Mismatched CRSs, align them first with align_to(): {detail}")
 
 
@@ -178,7 +185,9 @@ def align_to(arrays: Sequence[xr.DataArray], reference: xr.DataArray) -> list[xr
     return out
 
 
-def mask_scl(da: xr.DataArray, scl: xr.DataArray, invalid: Sequence[int] = SCL_INVALID) -> xr.DataArray:
+def mask_scl(
+    da: xr.DataArray, scl: xr.DataArray, invalid: Sequence[int] = SCL_INVALID
+) -> xr.DataArray:
     """Set pixels whose Sentinel-2 scene class is in ``invalid`` to NaN."""
     bad = np.isin(scl.values, list(invalid))
     return da.where(~xr.DataArray(bad, dims=("y", "x"), coords={"y": da.y, "x": da.x}))
@@ -235,10 +244,21 @@ def open_patches(path: str | os.PathLike[str]) -> xr.Dataset:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: run stage 'data' (notebooks/01-data.ipynb) first")
+        raise FileNotFoundError(
+            f"{path} does not exist: run stage 'data' (notebooks/01-data.ipynb) first"
+        )
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         ds = ds.load()
-    required = {"reflectance", "label", "point_y", "point_x", "region", "split", "climate", "climate_valid"}
+    required = {
+        "reflectance",
+        "label",
+        "point_y",
+        "point_x",
+        "region",
+        "split",
+        "climate",
+        "climate_valid",
+    }
     missing = sorted(required - set(ds.variables))
     if missing:
         raise ValueError(f"{path} lacks variables {missing}; rebuild it with stage 'data'")

@@ -27,8 +27,9 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"Output folder {path.parent} does not exist (for {path.name})")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp",
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     try:

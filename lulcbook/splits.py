@@ -61,7 +61,9 @@ def region_folds(ds: xr.Dataset) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """
     regions = ds["region"].values.astype(str)
     folds = []
-    for name in sorted(set(regions), key=list(REGIONS).index if set(regions) <= set(REGIONS) else str):
+    for name in sorted(
+        set(regions), key=list(REGIONS).index if set(regions) <= set(REGIONS) else str
+    ):
         test = np.flatnonzero(regions == name)
         train = np.flatnonzero(regions != name)
         folds.append((name, train, test))

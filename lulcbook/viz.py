@@ -18,6 +18,20 @@ from lulcbook.io import atomic_path
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def setup_plotting() -> None:
+    """Use the matplotlib backend for hvplot/holoviews in notebooks.
+
+    Figures then render as static images inline (light executed notebooks that read anywhere)
+    and options set with ``.opts`` apply to the same backend that :func:`save_png` uses.
+    """
+    import holoviews as hv
+    import hvplot
+
+    hv.extension("matplotlib", logo=False)
+    hvplot.extension("matplotlib", logo=False)
+    hv.output(fig="png", dpi=90)
+
+
 def save_png(obj: Any, path: str | os.PathLike[str], dpi: int = 110) -> Path:
     """Save a holoviews/hvplot object (or a matplotlib figure) as PNG, atomically.
 
@@ -41,9 +55,14 @@ def save_png(obj: Any, path: str | os.PathLike[str], dpi: int = 110) -> Path:
     return path
 
 
-def rgb(image: np.ndarray, bands: list[str], combo: tuple[str, str, str] = ("B04", "B03", "B02"),
-        percentiles: tuple[float, float] = (2, 98)) -> np.ndarray:
-    """Return an (y, x, 3) uint8 composite of ``image`` (band, y, x) with a percentile stretch.
+def rgb(
+    image: np.ndarray,
+    bands: list[str],
+    combo: tuple[str, str, str] = ("B04", "B03", "B02"),
+    percentiles: tuple[float, float] = (2, 98),
+) -> np.ndarray:
+    """Return an (y, x, 3) uint8 composite of ``image`` (band, y, x), each channel stretched
+    between its percentiles (NaN shown black).
 
     ``combo=("B08", "B04", "B03")`` gives the false-colour (NIR) composite.
 
@@ -54,14 +73,253 @@ def rgb(image: np.ndarray, bands: list[str], combo: tuple[str, str, str] = ("B04
     if missing:
         raise ValueError(f"Bands {missing} needed for the composite are not in {bands}")
     arr = np.stack([image[bands.index(b)] for b in combo], axis=-1).astype("float32")
-    valid = np.isfinite(arr)
-    if not valid.any():
-        return np.zeros(arr.shape, dtype=np.uint8)
-    lo, hi = np.nanpercentile(arr[valid], percentiles)
-    out = np.clip((np.nan_to_num(arr, nan=lo) - lo) / max(hi - lo, 1e-6), 0, 1)
+    out = np.zeros(arr.shape, dtype="float32")
+    for i in range(3):
+        channel = arr[..., i]
+        valid = np.isfinite(channel)
+        if not valid.any():
+            continue
+        lo, hi = np.percentile(channel[valid], percentiles)
+        out[..., i] = np.clip((np.nan_to_num(channel, nan=lo) - lo) / max(hi - lo, 1e-6), 0, 1)
     return (out * 255).astype(np.uint8)
 
 
 def class_cmap(n: int = legend.N_CLASSES) -> list[str]:
     """Return the legend colours as a list for categorical colour maps."""
     return list(legend.COLOURS[:n])
+
+
+def interval_plot(
+    df: Any,
+    x: str,
+    y: str,
+    lo: str = "lo",
+    hi: str = "hi",
+    by: str | None = None,
+    title: str = "",
+    ylabel: str | None = None,
+    width: float = 0.5,
+) -> Any:
+    """Points with confidence-interval whiskers over a categorical ``x`` (holoviews overlay).
+
+    Groups of ``by`` are drawn side by side (dodged) at each category, one colour each.
+
+    Args:
+        df: a pandas DataFrame with columns ``x``, ``y``, ``lo``, ``hi`` (and ``by``).
+        x: categorical column on the x axis (categories keep their order of appearance).
+        y: the estimate.
+        lo, hi: interval bounds.
+        by: optional grouping column.
+        title, ylabel: figure labels.
+        width: total horizontal spread of the groups at one category.
+
+    Raises:
+        ValueError: if a named column is missing.
+    """
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401  (register both backends for their options)
+    import holoviews.plotting.mpl  # noqa: F401
+
+    missing = [c for c in (x, y, lo, hi, by) if c is not None and c not in df.columns]
+    if missing:
+        raise ValueError(f"Columns {missing} not in the table; it has {list(df.columns)}")
+    cats = list(dict.fromkeys(df[x]))
+    groups = [("", df)] if by is None else [(str(k), g) for k, g in df.groupby(by, sort=False)]
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
+    n = len(groups)
+    layers = []
+    for j, (name, g) in enumerate(groups):
+        offset = 0.0 if n == 1 else (j / (n - 1) - 0.5) * width
+        d = g.assign(
+            _pos_x=[cats.index(v) + offset for v in g[x]],
+            _neg=g[y] - g[lo],
+            _pos=g[hi] - g[y],
+        )
+        c = colours[j % len(colours)]
+        bars = hv.ErrorBars(d, "_pos_x", [y, "_neg", "_pos"])
+        pts = hv.Scatter(d, "_pos_x", y, label=name)
+        layers.append(bars.opts(color=c, backend="bokeh").opts(edgecolor=c, backend="matplotlib"))
+        layers.append(
+            pts.opts(color=c, size=7, backend="bokeh").opts(color=c, s=40, backend="matplotlib")
+        )
+    plot = dict(
+        title=title,
+        ylabel=ylabel or y,
+        xlabel=x,
+        xticks=list(enumerate(cats)),
+        xrotation=30,
+        xlim=(-0.6, len(cats) - 0.4),
+    )
+    overlay = hv.Overlay(layers)
+    overlay = overlay.opts(
+        **plot,
+        backend="bokeh",
+        width=max(420, 110 * len(cats)),
+        height=340,
+        legend_position="right",
+    )
+    return overlay.opts(
+        **plot,
+        backend="matplotlib",
+        fig_inches=(max(5.0, 1.1 * len(cats)), 3.5),
+        aspect=max(1.5, 0.5 * len(cats)),
+        legend_position="right",
+    )
+
+
+def class_map(classes: Any, title: str = "", width: int = 560) -> Any:
+    """A land-cover map ``(y, x)`` DataArray of legend indices as a holoviews image.
+
+    Legend colours, one colour-bar entry per class, nodata (255) transparent; options are set
+    for both the bokeh (interactive) and matplotlib (PNG) backends.
+    """
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401  (register both backends for their options)
+    import holoviews.plotting.mpl  # noqa: F401
+
+    da = classes.where(classes != legend.NODATA).astype("float32")
+    n = legend.N_CLASSES
+    ny, nx = da.sizes["y"], da.sizes["x"]
+    common = {"cmap": class_cmap(), "clim": (-0.5, n - 0.5), "colorbar": True, "xaxis": None,
+              "yaxis": None, "title": title, "color_levels": n, "clabel": ""}  # fmt: skip
+    img = hv.Image(da, kdims=["x", "y"])
+    img = img.opts(
+        backend="bokeh", width=width, height=max(150, int(width * ny / nx)),
+        colorbar_opts={"major_label_overrides": dict(enumerate(legend.KEYS))}, **common,
+    )  # fmt: skip
+    return img.opts(
+        backend="matplotlib", cbar_ticks=list(enumerate(legend.KEYS)),
+        fig_inches=(6.5, max(2.0, 6.5 * ny / nx)), aspect=nx / ny, **common,
+    )  # fmt: skip
+
+
+def value_map(
+    values: Any,
+    title: str = "",
+    cmap: str = "viridis",
+    clim: tuple[float, float] = (0.0, 1.0),
+    label: str = "",
+    width: int = 560,
+) -> Any:
+    """A continuous map ``(y, x)`` DataArray (e.g. confidence, uncertainty) as a holoviews image.
+
+    NaN is transparent; options are set for both the bokeh and matplotlib backends.
+    """
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401  (register both backends for their options)
+    import holoviews.plotting.mpl  # noqa: F401
+
+    ny, nx = values.sizes["y"], values.sizes["x"]
+    common = {"cmap": cmap, "clim": clim, "colorbar": True, "xaxis": None, "yaxis": None,
+              "title": title, "clabel": label}  # fmt: skip
+    img = hv.Image(values.astype("float32"), kdims=["x", "y"])
+    img = img.opts(backend="bokeh", width=width, height=max(150, int(width * ny / nx)), **common)
+    return img.opts(
+        backend="matplotlib", fig_inches=(6.5, max(2.0, 6.5 * ny / nx)), aspect=nx / ny, **common
+    )
+
+
+def rgb_shared(
+    images: list[np.ndarray],
+    bands: list[str],
+    combo: tuple[str, str, str] = ("B04", "B03", "B02"),
+    percentiles: tuple[float, float] = (2, 98),
+) -> list[np.ndarray]:
+    """Composites of several ``(band, y, x)`` images with ONE percentile stretch for all.
+
+    Use it to compare images (e.g. a patch and its edits): brightness differences stay visible,
+    which a per-image stretch (:func:`rgb`) would hide. Images must share their ``y`` size.
+    """
+    widths = [im.shape[-1] for im in images]
+    mosaic = rgb(np.concatenate(images, axis=-1), bands, combo, percentiles)
+    return np.split(mosaic, np.cumsum(widths)[:-1], axis=1)
+
+
+def image_grid(
+    rows: list[list[np.ndarray]],
+    bands: list[str],
+    titles: list[list[str]],
+    combo: tuple[str, str, str] = ("B04", "B03", "B02"),
+    tile_inches: float = 1.7,
+    suptitle: str | None = None,
+) -> Any:
+    """A matplotlib figure of composites, one row per list, one shared stretch per row.
+
+    Args:
+        rows: rows of ``(band, y, x)`` images (e.g. a source patch followed by its edits).
+        bands: band names of the images.
+        titles: a title per image, same nesting as ``rows``.
+        combo: bands of the composite (``("B08", "B04", "B03")`` for false colour).
+        tile_inches: size of one tile.
+        suptitle: figure title.
+
+    Raises:
+        ValueError: if ``titles`` does not match ``rows``.
+    """
+    import matplotlib.pyplot as plt
+
+    if [len(r) for r in rows] != [len(t) for t in titles]:
+        raise ValueError("titles must have the same nesting as rows")
+    ncols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(
+        len(rows), ncols, figsize=(tile_inches * ncols, (tile_inches + 0.25) * len(rows)),
+        squeeze=False,
+    )  # fmt: skip
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for r, (images, names) in enumerate(zip(rows, titles, strict=True)):
+        for c, (img, title) in enumerate(zip(rgb_shared(images, bands, combo), names, strict=True)):
+            axes[r, c].imshow(img, interpolation="nearest")
+            axes[r, c].set_title(title, fontsize=7)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=9)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def class_grid(
+    rows: list[list[np.ndarray]],
+    titles: list[list[str]],
+    tile_inches: float = 1.7,
+    suptitle: str | None = None,
+) -> Any:
+    """A matplotlib figure of land-cover maps ``(y, x)`` of legend indices, in legend colours.
+
+    Nodata (``legend.NODATA``) is white; a legend of the classes present is added below.
+
+    Raises:
+        ValueError: if ``titles`` does not match ``rows``.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    if [len(r) for r in rows] != [len(t) for t in titles]:
+        raise ValueError("titles must have the same nesting as rows")
+    cmap = ListedColormap(class_cmap())
+    cmap.set_bad("white")
+    ncols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(
+        len(rows), ncols, figsize=(tile_inches * ncols, (tile_inches + 0.25) * len(rows) + 0.4),
+        squeeze=False,
+    )  # fmt: skip
+    present: set[int] = set()
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for r, (maps, names) in enumerate(zip(rows, titles, strict=True)):
+        for c, (m, title) in enumerate(zip(maps, names, strict=True)):
+            m = np.asarray(m)
+            present |= {int(v) for v in np.unique(m) if v != legend.NODATA}
+            shown = np.ma.masked_equal(m.astype(int), legend.NODATA)
+            axes[r, c].imshow(shown, cmap=cmap, vmin=-0.5, vmax=legend.N_CLASSES - 0.5,
+                              interpolation="nearest")  # fmt: skip
+            axes[r, c].set_title(title, fontsize=7)
+    handles = [Patch(color=legend.COLOURS[i], label=legend.NAMES[i]) for i in sorted(present)]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=7,
+               frameon=False)  # fmt: skip
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=9)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    plt.close(fig)
+    return fig

@@ -21,13 +21,26 @@ def sample_dir() -> Path:
     return path
 
 
-def write_raster(path: Path, data: np.ndarray, crs: str | None = "EPSG:32633",
-                 descriptions: list[str] | None = None, nodata: float | None = None,
-                 origin: tuple[float, float] = (330000.0, 5822040.0), res: float = 10.0) -> Path:
+def write_raster(
+    path: Path,
+    data: np.ndarray,
+    crs: str | None = "EPSG:32633",
+    descriptions: list[str] | None = None,
+    nodata: float | None = None,
+    origin: tuple[float, float] = (330000.0, 5822040.0),
+    res: float = 10.0,
+) -> Path:
     """Write a small GeoTIFF (band, y, x) with a real CRS and transform."""
     count, h, w = data.shape
-    profile = {"driver": "GTiff", "height": h, "width": w, "count": count, "dtype": data.dtype.name,
-               "transform": from_origin(*origin, res, res), "nodata": nodata}
+    profile = {
+        "driver": "GTiff",
+        "height": h,
+        "width": w,
+        "count": count,
+        "dtype": data.dtype.name,
+        "transform": from_origin(*origin, res, res),
+        "nodata": nodata,
+    }
     if crs is not None:
         profile["crs"] = crs
     with rasterio.open(path, "w", **profile) as dst:
@@ -41,9 +54,11 @@ def write_raster(path: Path, data: np.ndarray, crs: str | None = "EPSG:32633",
 @pytest.fixture
 def make_raster(tmp_path: Path):
     """Factory writing tiny rasters into the test's temporary folder."""
+
     def _make(name: str = "r.tif", **kw) -> Path:
         data = kw.pop("data", None)
         if data is None:
             data = np.random.default_rng(0).integers(0, 10000, (4, 8, 8)).astype("uint16")
         return write_raster(tmp_path / name, data, **kw)
+
     return _make

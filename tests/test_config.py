@@ -9,11 +9,15 @@ from lulcbook import config
 @pytest.fixture
 def params_file(tmp_path: Path) -> Path:
     p = tmp_path / "params.yaml"
-    p.write_text(yaml.safe_dump({
-        "paths": {"sample": "../x"},
-        "data": {"bands": ["B02"], "n": 10, "nested": {"a": 1, "b": 2}},
-        "smoke": {"data": {"n": 2, "nested": {"b": 3}}},
-    }))
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "paths": {"sample": "../x"},
+                "data": {"bands": ["B02"], "n": 10, "nested": {"a": 1, "b": 2}},
+                "smoke": {"data": {"n": 2, "nested": {"b": 3}}},
+            }
+        )
+    )
     return p
 
 

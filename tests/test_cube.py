@@ -52,8 +52,14 @@ def test_read_band_files_resamples_and_checks_crs(make_raster) -> None:
 
 def test_check_same_crs_and_align(make_raster) -> None:
     a = cube.open_raster(make_raster("a.tif", descriptions=["B02", "B03", "B04", "B08"]))
-    b = cube.open_raster(make_raster("b.tif", crs="EPSG:32632", origin=(740000.0, 5826000.0),
-                                     descriptions=["B02", "B03", "B04", "B08"]))
+    b = cube.open_raster(
+        make_raster(
+            "b.tif",
+            crs="EPSG:32632",
+            origin=(740000.0, 5826000.0),
+            descriptions=["B02", "B03", "B04", "B08"],
+        )
+    )
     with pytest.raises(ValueError, match="Mismatched CRSs"):
         cube.check_same_crs([a, b])
     (b2,) = cube.align_to([b], a)
@@ -79,13 +85,22 @@ def test_mask_composite_and_cut(make_raster) -> None:
 
 def test_patches_roundtrip_and_validation(tmp_path: Path) -> None:
     n = 3
-    ds = xr.Dataset({
-        "reflectance": (("sample", "band", "y", "x"), np.random.rand(n, 2, 4, 4).astype("float32")),
-        "label": ("sample", np.arange(n)), "point_y": ("sample", [2] * n), "point_x": ("sample", [2] * n),
-        "region": ("sample", ["a", "b", "c"]), "split": ("sample", ["train"] * n),
-        "climate": (("sample", "bio"), np.full((n, 2), np.nan, "float32")),
-        "climate_valid": ("sample", [False] * n),
-    }, coords={"band": ["B02", "B03"]})
+    ds = xr.Dataset(
+        {
+            "reflectance": (
+                ("sample", "band", "y", "x"),
+                np.random.rand(n, 2, 4, 4).astype("float32"),
+            ),
+            "label": ("sample", np.arange(n)),
+            "point_y": ("sample", [2] * n),
+            "point_x": ("sample", [2] * n),
+            "region": ("sample", ["a", "b", "c"]),
+            "split": ("sample", ["train"] * n),
+            "climate": (("sample", "bio"), np.full((n, 2), np.nan, "float32")),
+            "climate_valid": ("sample", [False] * n),
+        },
+        coords={"band": ["B02", "B03"]},
+    )
     out = cube.write_patches(ds, tmp_path / "p.nc")
     back = cube.open_patches(out)
     np.testing.assert_array_equal(back["reflectance"].values, ds["reflectance"].values)

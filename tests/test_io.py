@@ -8,7 +8,9 @@ from lulcbook import io
 
 
 def test_write_json_handles_numpy_and_nan(tmp_path: Path) -> None:
-    p = io.write_metrics(tmp_path, "m", {"a": np.float32(0.5), "b": np.arange(3), "c": float("nan")})
+    p = io.write_metrics(
+        tmp_path, "m", {"a": np.float32(0.5), "b": np.arange(3), "c": float("nan")}
+    )
     assert json.loads(p.read_text()) == {"a": 0.5, "b": [0, 1, 2], "c": None}
 
 
@@ -23,5 +25,8 @@ def test_atomic_path_keeps_old_file_on_error(tmp_path: Path) -> None:
 
 
 def test_atomic_path_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="nofolder"), io.atomic_path(tmp_path / "nofolder" / "x.json"):
+    with (
+        pytest.raises(FileNotFoundError, match="nofolder"),
+        io.atomic_path(tmp_path / "nofolder" / "x.json"),
+    ):
         pass

@@ -23,9 +23,13 @@ def test_stratified_split_keeps_every_class() -> None:
 
 
 def test_region_folds_partition() -> None:
-    ds = xr.Dataset({"region": ("sample", np.array(["utm31", "utm32", "utm31", "utm29-30"])),
-                     "split": ("sample", np.array(["train", "val", "train", "train"])),
-                     "label": ("sample", np.array([0, 1, 0, 1]))})
+    ds = xr.Dataset(
+        {
+            "region": ("sample", np.array(["utm31", "utm32", "utm31", "utm29-30"])),
+            "split": ("sample", np.array(["train", "val", "train", "train"])),
+            "label": ("sample", np.array([0, 1, 0, 1])),
+        }
+    )
     folds = splits.region_folds(ds)
     assert [f[0] for f in folds] == ["utm29-30", "utm31", "utm32"]
     for _, train, test in folds:

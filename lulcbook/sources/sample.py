@@ -116,7 +116,9 @@ def read_brandenburg(sample_dir: PathLike, bands: Sequence[str] = DEFAULT_BANDS)
     20 m and 60 m bands are resampled bilinearly to 10 m.
     """
     folder = _folder(sample_dir, "s2-l1c-brandenburg") / "IMG_DATA"
-    files = {normalise_band(b): folder / f"{BRANDENBURG_GRANULE}_{normalise_band(b)}.jp2" for b in bands}
+    files = {
+        normalise_band(b): folder / f"{BRANDENBURG_GRANULE}_{normalise_band(b)}.jp2" for b in bands
+    }
     da = read_band_files(files, resolution=10, scale=1e-4)
     da.attrs.update(datetime="2017-02-16T10:21:01Z", source=str(folder), product="S2 L1C")
     return da
@@ -181,7 +183,9 @@ def read_landsat_chip(sample_dir: PathLike, name: str) -> xr.DataArray:
     return da.astype("float32").rio.write_crs(da.rio.crs)
 
 
-def read_bigearthnet(sample_dir: PathLike, bands: Sequence[str] = DEFAULT_BANDS) -> list[xr.DataArray]:
+def read_bigearthnet(
+    sample_dir: PathLike, bands: Sequence[str] = DEFAULT_BANDS
+) -> list[xr.DataArray]:
     """Read the 14 BigEarthNet-S2 L2A patches (120×120 px at 10 m) as reflectance.
 
     Each array carries ``attrs["labels"]`` (CORINE 2018 multi-labels), ``attrs["legend_keys"]``
@@ -190,7 +194,9 @@ def read_bigearthnet(sample_dir: PathLike, bands: Sequence[str] = DEFAULT_BANDS)
     root = _folder(sample_dir, "bigearthnet-s2") / "patches"
     out = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        files = {normalise_band(b): folder / f"{folder.name}_{normalise_band(b)}.tif" for b in bands}
+        files = {
+            normalise_band(b): folder / f"{folder.name}_{normalise_band(b)}.tif" for b in bands
+        }
         da = read_band_files(files, resolution=10, scale=1e-4)
         meta = json.loads((folder / f"{folder.name}_labels_metadata.json").read_text())
         da.attrs.update(

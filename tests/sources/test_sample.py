@@ -41,7 +41,10 @@ def test_read_exeter_aligned(sample_dir) -> None:
 
 def test_read_landsat_chips(sample_dir) -> None:
     lau = sample.read_landsat_chip(sample_dir, "lausanne")
-    assert list(lau.band.values)[:4] == ["blue", "green", "red", "nir08"] and lau.attrs["units"] == "reflectance"
+    assert (
+        list(lau.band.values)[:4] == ["blue", "green", "red", "nir08"]
+        and lau.attrs["units"] == "reflectance"
+    )
     assert 0.2 < float(lau.sel(band="nir08").median()) < 0.4
     pop = sample.read_landsat_chip(sample_dir, "poppendorf")
     assert pop.attrs["units"] == "DN" and pop.sizes["band"] == 5
