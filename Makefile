@@ -19,6 +19,7 @@ repro: $(STAMP)
 	$(BIN)/dvc repro
 
 test: $(STAMP)
+	$(BIN)/ruff check lulcbook tests benchmarks notebooks
 	rm -rf $(SMOKE_DIR)
 	LULCBOOK_SMOKE=1 LULCBOOK_SMOKE_DIR=$(SMOKE_DIR) MPLBACKEND=Agg \
 		$(BIN)/python -m pytest --nbmake --nbmake-timeout=900 tests notebooks

@@ -27,9 +27,9 @@ def setup_plotting() -> None:
     import holoviews as hv
     import hvplot
 
-    hv.extension("matplotlib", logo=False)
+    hv.extension("bokeh", "matplotlib", logo=False)  # options may still name either backend
     hvplot.extension("matplotlib", logo=False)
-    hv.output(fig="png", dpi=90)
+    hv.output(backend="matplotlib", fig="png", dpi=90)
 
 
 def save_png(obj: Any, path: str | os.PathLike[str], dpi: int = 110) -> Path:
@@ -323,3 +323,86 @@ def class_grid(
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     plt.close(fig)
     return fig
+
+
+def rgb_class_rows(
+    images: list[np.ndarray],
+    bands: list[str],
+    maps: list[list[np.ndarray]],
+    titles: list[str],
+    row_titles: list[str] | None = None,
+    segments: list[np.ndarray] | None = None,
+    tile_inches: float = 1.6,
+    suptitle: str | None = None,
+) -> Any:
+    """A matplotlib figure with one row per image: its RGB composite, then its class maps.
+
+    Args:
+        images: ``(band, y, x)`` images, one per row.
+        bands: band names of the images.
+        maps: per row, the ``(y, x)`` maps of legend indices (one per column title).
+        titles: column titles of the maps.
+        row_titles: a title per RGB panel (e.g. the reference class).
+        segments: optional ``(y, x)`` segmentations whose boundaries are drawn on the RGB.
+        tile_inches: size of one panel.
+        suptitle: figure title.
+
+    Raises:
+        ValueError: if a row's map count differs from ``titles``.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    if any(len(m) != len(titles) for m in maps):
+        raise ValueError(f"Every row needs {len(titles)} maps (one per title)")
+    cmap = ListedColormap(class_cmap())
+    cmap.set_bad("white")
+    ncols = 1 + len(titles)
+    fig, axes = plt.subplots(
+        len(images), ncols, figsize=(tile_inches * ncols, (tile_inches + 0.2) * len(images) + 0.5),
+        squeeze=False,
+    )  # fmt: skip
+    present: set[int] = set()
+    for r, img in enumerate(images):
+        axes[r, 0].imshow(rgb(img, bands), interpolation="nearest")
+        if segments is not None:
+            axes[r, 0].contour(segments[r], levels=np.unique(segments[r]) + 0.5, colors="yellow",
+                               linewidths=0.3)  # fmt: skip
+        axes[r, 0].set_title(row_titles[r] if row_titles else "RGB", fontsize=7)
+        for c, m in enumerate(maps[r]):
+            m = np.asarray(m)
+            present |= {int(v) for v in np.unique(m) if v != legend.NODATA}
+            axes[r, c + 1].imshow(np.ma.masked_equal(m.astype(int), legend.NODATA), cmap=cmap,
+                                  vmin=-0.5, vmax=legend.N_CLASSES - 0.5, interpolation="nearest")  # fmt: skip
+            axes[r, c + 1].set_title(titles[c], fontsize=7)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    handles = [Patch(color=legend.COLOURS[i], label=legend.NAMES[i]) for i in sorted(present)]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), fontsize=7,
+               frameon=False)  # fmt: skip
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    plt.close(fig)
+    return fig
+
+
+def rgb_image(
+    image: np.ndarray, bounds: tuple[float, float, float, float], title: str = "", width: int = 560
+) -> Any:
+    """An ``(y, x, 3)`` uint8 composite (see :func:`rgb`) placed at map ``bounds`` (l, b, r, t).
+
+    Options are set for both the bokeh and matplotlib backends, matching :func:`class_map`.
+    """
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401  (register both backends for their options)
+    import holoviews.plotting.mpl  # noqa: F401
+
+    ny, nx = image.shape[:2]
+    common = {"xaxis": None, "yaxis": None, "title": title}
+    img = hv.RGB(image, bounds=bounds)
+    img = img.opts(backend="bokeh", width=width, height=max(150, int(width * ny / nx)), **common)
+    return img.opts(
+        backend="matplotlib", fig_inches=(6.5, max(2.0, 6.5 * ny / nx)), aspect=nx / ny, **common
+    )

@@ -134,7 +134,7 @@ def test_leave_region_out_predictions(results) -> None:
 
 def test_summary_and_tables(results) -> None:
     _, res = results
-    summary = bioclim.summarise(res.predictions, n_boot=30, seed=0)
+    summary = bioclim.summarise(res.predictions, n_boot=10, seed=0)
     for name, m in summary.items():
         for key in (
             "oa",

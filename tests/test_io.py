@@ -30,3 +30,13 @@ def test_atomic_path_missing_folder(tmp_path: Path) -> None:
         io.atomic_path(tmp_path / "nofolder" / "x.json"),
     ):
         pass
+
+
+def test_atomic_files_get_normal_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    out = io.write_json(tmp_path / "p.json", {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask

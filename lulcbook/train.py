@@ -1,0 +1,727 @@
+"""Seeded training loops with progress bars, early stopping and best checkpoints.
+
+Both loops use the *partial* (single-point) cross-entropy: only the node (GNN) or pixel (CNN)
+that holds the labelled point contributes to the supervised loss.
+
+Semi-supervised learning from the unlabelled nodes (``fit_gnn(..., semi=...)``) follows FixMatch
+(Sohn et al., NeurIPS 2020) on graphs: the prediction of every unlabelled node on the clean
+("weak") graph becomes a pseudo-label where its confidence exceeds a threshold, and the model is
+trained to predict that pseudo-label on a strongly augmented view of the same graph (Gaussian
+feature noise, feature dropout and edge dropout). The unsupervised term is averaged over all
+unlabelled nodes and weighted by ``weight``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.data import Batch, Data
+from torch_geometric.utils import dropout_edge
+from tqdm.auto import tqdm
+
+from lulcbook.evaluate import macro_f1
+from lulcbook.io import atomic_path
+
+
+def set_seed(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; return a torch generator seeded alike."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+@dataclass
+class SemiSupervised:
+    """FixMatch-style consistency settings for :func:`fit_gnn`.
+
+    Attributes:
+        weight: weight of the unsupervised loss.
+        threshold: minimum softmax confidence for a pseudo-label.
+        noise: std of the Gaussian noise added to (standardised) node features.
+        feature_drop: probability of zeroing a feature entry.
+        edge_drop: probability of dropping an (undirected) edge.
+        warmup: epochs of supervised-only training before the unsupervised term starts.
+    """
+
+    weight: float = 1.0
+    threshold: float = 0.9
+    noise: float = 0.3
+    feature_drop: float = 0.2
+    edge_drop: float = 0.2
+    warmup: int = 5
+
+
+@dataclass
+class History:
+    """Per-epoch training record and the best epoch (lowest validation loss)."""
+
+    rows: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = -1
+    best_val_loss: float = float("inf")
+
+    def as_records(self) -> list[dict[str, float]]:
+        """The rows as a list of dicts (for JSON/CSV and ``dvc plots``)."""
+        return [dict(r) for r in self.rows]
+
+
+def prepare_graphs(
+    graphs: Sequence[Data], scaler: Any, climate_scaler: Any | None = None
+) -> list[Data]:
+    """Standardise node features (and the climate vector ``cond``, if a scaler is given).
+
+    Args:
+        graphs: graphs from :func:`lulcbook.graphs.build_graphs`.
+        scaler: a fitted :class:`lulcbook.graphs.FeatureScaler`.
+        climate_scaler: a fitted :class:`lulcbook.models.condnorm.ClimateScaler`; its
+            missing-climate rule replaces NaN. ``None`` leaves ``cond`` unchanged.
+    """
+    out = scaler.transform(graphs)
+    if climate_scaler is not None:
+        for g in out:
+            g.cond = torch.as_tensor(climate_scaler.transform(g.cond.double().numpy()))
+    return out
+
+
+def _augment(batch: Batch, semi: SemiSupervised, gen: torch.Generator) -> Batch:
+    aug = batch.clone()
+    x = aug.x
+    noise = torch.randn(x.shape, generator=gen) * semi.noise
+    keep = (torch.rand(x.shape, generator=gen) >= semi.feature_drop).float()
+    aug.x = (x + noise) * keep
+    if semi.edge_drop > 0 and aug.edge_index.shape[1] > 0:
+        ei, mask = dropout_edge(aug.edge_index, p=semi.edge_drop, force_undirected=True)
+        aug.edge_index = ei
+        if getattr(aug, "edge_weight", None) is not None:
+            aug.edge_weight = aug.edge_weight[mask]  # mask: bool mask or edge indices
+    return aug
+
+
+def _label_loss(logits: Tensor, batch: Batch, weight: Tensor | None) -> Tensor:
+    return F.cross_entropy(logits[batch.label_node], batch.y, weight=weight)
+
+
+def _batches(graphs: Sequence[Data], batch_size: int, shuffle: bool, gen: torch.Generator):
+    order = torch.randperm(len(graphs), generator=gen).tolist() if shuffle else range(len(graphs))
+    order = list(order)
+    for i in range(0, len(order), batch_size):
+        chunk = [graphs[j] for j in order[i : i + batch_size]]
+        if shuffle and len(chunk) == 1 and len(order) > 1:
+            continue  # a single-graph batch breaks BatchNorm statistics
+        yield Batch.from_data_list(chunk)
+
+
+@torch.no_grad()
+def predict_gnn(
+    model: nn.Module, graphs: Sequence[Data], batch_size: int = 64, nodes: bool = False
+) -> Tensor | list[Tensor]:
+    """Logits at the labelled node of every graph ``(n, C)``, or all node logits per graph.
+
+    Args:
+        model: a graph model in any mode (it is switched to eval).
+        graphs: standardised graphs.
+        batch_size: graphs per forward pass.
+        nodes: return a list of ``(N_i, C)`` logits, one per graph, instead.
+    """
+    model.eval()
+    label_logits, node_logits = [], []
+    for i in range(0, len(graphs), batch_size):
+        b = Batch.from_data_list(list(graphs[i : i + batch_size]))
+        out = model(b)
+        if nodes:
+            node_logits.extend(out[b.ptr[k] : b.ptr[k + 1]] for k in range(b.num_graphs))
+        else:
+            label_logits.append(out[b.label_node])
+    if nodes:
+        return node_logits
+    return (
+        torch.cat(label_logits) if label_logits else torch.zeros(0, getattr(model, "n_classes", 0))
+    )
+
+
+def class_weights(y: Sequence[int], n_classes: int) -> Tensor:
+    """Inverse-frequency class weights (mean 1 over the present classes, 0 for absent ones)."""
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=n_classes).astype(float)
+    w = np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0)
+    w = w / w[counts > 0].mean()
+    return torch.as_tensor(w, dtype=torch.float32)
+
+
+def _save_checkpoint(state: dict[str, Tensor], path: str | os.PathLike[str] | None) -> None:
+    if path is not None:
+        with atomic_path(Path(path), suffix=".pt") as tmp:
+            torch.save(state, tmp)
+
+
+def fit_gnn(
+    model: nn.Module,
+    train_graphs: Sequence[Data],
+    val_graphs: Sequence[Data] | None = None,
+    epochs: int = 100,
+    lr: float = 5e-3,
+    weight_decay: float = 1e-4,
+    batch_size: int = 32,
+    patience: int = 20,
+    seed: int = 0,
+    semi: SemiSupervised | dict[str, Any] | None = None,
+    balanced: bool = True,
+    checkpoint: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> History:
+    """Train a graph model with the partial cross-entropy at the labelled nodes.
+
+    Early stopping watches the validation loss at the labelled nodes; the best weights are
+    loaded back into ``model`` at the end (and written to ``checkpoint`` if given). Without
+    validation graphs the last epoch is kept.
+
+    Args:
+        model: :class:`~lulcbook.models.gnn.GraphUNet` or :class:`~lulcbook.models.gnn.GNN`.
+        train_graphs, val_graphs: standardised graphs (see :func:`prepare_graphs`) with ``y``
+            and ``label_node``.
+        epochs, lr, weight_decay, batch_size: optimisation (AdamW).
+        patience: epochs without validation improvement before stopping.
+        seed: seeds initialisation-independent randomness (shuffling, augmentation).
+        semi: :class:`SemiSupervised` settings (or a dict of them) to add the consistency loss
+            on the unlabelled nodes; ``None`` for supervised training only.
+        balanced: weight the loss by inverse class frequency of the training labels.
+        checkpoint: where to save the best ``state_dict``.
+        progress: show a tqdm bar.
+
+    Returns:
+        The :class:`History` (columns ``epoch, train_loss, sup_loss, unsup_loss, pseudo_frac,
+        val_loss, val_acc, val_macro_f1``).
+
+    Raises:
+        ValueError: for an empty training set.
+    """
+    if not train_graphs:
+        raise ValueError("fit_gnn needs at least one training graph")
+    if isinstance(semi, dict):
+        semi = SemiSupervised(**semi)
+    gen = set_seed(seed)
+    n_classes = model.n_classes
+    y_train = torch.cat([g.y for g in train_graphs])
+    weight = class_weights(y_train.numpy(), n_classes) if balanced else None
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    hist = History()
+    best_state = copy.deepcopy(model.state_dict())
+    since_best = 0
+    bar = tqdm(range(epochs), desc=f"fit {type(model).__name__}", disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        tot = sup_t = uns_t = frac_t = 0.0
+        nb = 0
+        for batch in _batches(train_graphs, batch_size, True, gen):
+            opt.zero_grad()
+            logits = model(batch)
+            sup = _label_loss(logits, batch, weight)
+            loss = sup
+            uns = torch.zeros(())
+            frac = 0.0
+            if semi is not None and epoch >= semi.warmup:
+                probs = F.softmax(logits.detach(), dim=1)
+                conf, pseudo = probs.max(dim=1)
+                unl = torch.ones_like(conf, dtype=torch.bool)
+                unl[batch.label_node] = False
+                mask = unl & (conf >= semi.threshold)
+                frac = float(mask.sum()) / max(int(unl.sum()), 1)
+                if mask.any():
+                    strong = model(_augment(batch, semi, gen))
+                    per_node = F.cross_entropy(strong, pseudo, reduction="none")
+                    uns = (per_node * mask.float()).sum() / unl.sum().clamp_min(1)
+                    loss = loss + semi.weight * uns
+            loss.backward()
+            opt.step()
+            tot += float(loss.detach())
+            sup_t += float(sup.detach())
+            uns_t += float(uns.detach())
+            frac_t += frac
+            nb += 1
+        row = {
+            "epoch": epoch,
+            "train_loss": tot / max(nb, 1),
+            "sup_loss": sup_t / max(nb, 1),
+            "unsup_loss": uns_t / max(nb, 1),
+            "pseudo_frac": frac_t / max(nb, 1),
+        }
+        if val_graphs:
+            vl = predict_gnn(model, val_graphs)
+            yv = torch.cat([g.y for g in val_graphs])
+            row["val_loss"] = float(F.cross_entropy(vl, yv, weight=weight))
+            pred = vl.argmax(1).numpy()
+            row["val_acc"] = float((pred == yv.numpy()).mean())
+            row["val_macro_f1"] = macro_f1(yv.numpy(), pred)
+            if row["val_loss"] < hist.best_val_loss - 1e-4:
+                hist.best_val_loss, hist.best_epoch = row["val_loss"], epoch
+                best_state = copy.deepcopy(model.state_dict())
+                since_best = 0
+            else:
+                since_best += 1
+        else:
+            hist.best_epoch = epoch
+            best_state = copy.deepcopy(model.state_dict())
+        hist.rows.append(row)
+        bar.set_postfix(
+            loss=f"{row['train_loss']:.3f}", val=f"{row.get('val_loss', float('nan')):.3f}"
+        )
+        if val_graphs and since_best >= patience:
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    _save_checkpoint(best_state, checkpoint)
+    return hist
+
+
+def _point_logits(dense: Tensor, points: Tensor) -> Tensor:
+    b = torch.arange(dense.shape[0])
+    return dense[b, :, points[:, 0], points[:, 1]]
+
+
+def _crop_batch(x: Tensor, pts: Tensor, size: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Random ``size``×``size`` windows, one per sample, each containing its labelled pixel."""
+    h, w = x.shape[2], x.shape[3]
+    out, new = [], pts.clone()
+    for k in range(x.shape[0]):
+        py, px = int(pts[k, 0]), int(pts[k, 1])
+        lo_y, hi_y = max(0, py - size + 1), min(py, h - size)
+        lo_x, hi_x = max(0, px - size + 1), min(px, w - size)
+        oy = int(torch.randint(lo_y, hi_y + 1, (1,), generator=gen))
+        ox = int(torch.randint(lo_x, hi_x + 1, (1,), generator=gen))
+        out.append(x[k, :, oy : oy + size, ox : ox + size])
+        new[k, 0], new[k, 1] = py - oy, px - ox
+    return torch.stack(out), new
+
+
+def _flip_batch(x: Tensor, pts: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Random horizontal/vertical flips and transposition (the labelled point moves along)."""
+    h, w = x.shape[2], x.shape[3]
+    pts = pts.clone()
+    if torch.rand(1, generator=gen) < 0.5:
+        x = x.flip(3)
+        pts[:, 1] = w - 1 - pts[:, 1]
+    if torch.rand(1, generator=gen) < 0.5:
+        x = x.flip(2)
+        pts[:, 0] = h - 1 - pts[:, 0]
+    if h == w and torch.rand(1, generator=gen) < 0.5:
+        x = x.transpose(2, 3)
+        pts = pts.flip(1)
+    return x, pts
+
+
+@torch.no_grad()
+def predict_cnn(
+    model: nn.Module,
+    x: Tensor,
+    points: Tensor | None = None,
+    cond: Tensor | None = None,
+    batch_size: int = 32,
+) -> Tensor:
+    """Logits at the labelled pixels ``(n, C)``, or dense logits ``(n, C, H, W)`` if no points."""
+    model.eval()
+    outs = []
+    for i in range(0, x.shape[0], batch_size):
+        c = None if cond is None else cond[i : i + batch_size]
+        d = model(x[i : i + batch_size], c)
+        outs.append(d if points is None else _point_logits(d, points[i : i + batch_size]))
+    return torch.cat(outs)
+
+
+def fit_cnn(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    points: Tensor,
+    val: tuple[Tensor, Tensor, Tensor] | None = None,
+    cond: Tensor | None = None,
+    val_cond: Tensor | None = None,
+    epochs: int = 60,
+    lr: float = 3e-3,
+    weight_decay: float = 1e-4,
+    batch_size: int = 16,
+    patience: int = 15,
+    seed: int = 0,
+    augment: bool = True,
+    crop: int | None = None,
+    balanced: bool = True,
+    checkpoint: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> History:
+    """Train a dense model (e.g. :class:`~lulcbook.models.pixel.PixelCNN`) with a single-pixel loss.
+
+    Args:
+        model: maps ``(B, band, H, W)`` (and ``cond``) to ``(B, C, H, W)`` logits.
+        x: standardised patches ``(n, band, H, W)``.
+        y: labels ``(n,)``.
+        points: labelled pixels ``(n, 2)`` (row, column).
+        val: ``(x, y, points)`` for early stopping on the validation loss.
+        cond, val_cond: standardised climate ``(n, cond_dim)`` for conditional models.
+        epochs, lr, weight_decay, batch_size, patience, seed, balanced, checkpoint, progress:
+            as :func:`fit_gnn`.
+        augment: random flips/transpositions (the labelled point follows).
+        crop: train on random ``crop``×``crop`` windows that contain the labelled pixel (a
+            cheaper step and a translation augmentation; must be divisible by ``2**depth``).
+            Validation and prediction use whole patches.
+
+    Returns:
+        The :class:`History` (``epoch, train_loss, val_loss, val_acc, val_macro_f1``).
+    """
+    if x.shape[0] == 0:
+        raise ValueError("fit_cnn needs at least one training patch")
+    gen = set_seed(seed)
+    weight = class_weights(y.numpy(), model.n_classes) if balanced else None
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    hist = History()
+    best_state = copy.deepcopy(model.state_dict())
+    since_best = 0
+    bar = tqdm(range(epochs), desc=f"fit {type(model).__name__}", disable=not progress, leave=False)
+    n = x.shape[0]
+    for epoch in bar:
+        model.train()
+        order = torch.randperm(n, generator=gen)
+        tot, nb = 0.0, 0
+        for i in range(0, n, batch_size):
+            idx = order[i : i + batch_size]
+            if len(idx) < 2 and n > 1:
+                continue
+            xb, pb = x[idx], points[idx]
+            if crop is not None and crop < min(x.shape[2], x.shape[3]):
+                xb, pb = _crop_batch(xb, pb, crop, gen)
+            if augment:
+                xb, pb = _flip_batch(xb, pb, gen)
+            opt.zero_grad()
+            out = model(xb, None if cond is None else cond[idx])
+            loss = F.cross_entropy(_point_logits(out, pb), y[idx], weight=weight)
+            loss.backward()
+            opt.step()
+            tot += float(loss.detach())
+            nb += 1
+        row = {"epoch": epoch, "train_loss": tot / max(nb, 1)}
+        if val is not None:
+            vx, vy, vp = val
+            vl = predict_cnn(model, vx, vp, val_cond)
+            row["val_loss"] = float(F.cross_entropy(vl, vy, weight=weight))
+            pred = vl.argmax(1).numpy()
+            row["val_acc"] = float((pred == vy.numpy()).mean())
+            row["val_macro_f1"] = macro_f1(vy.numpy(), pred)
+            if row["val_loss"] < hist.best_val_loss - 1e-4:
+                hist.best_val_loss, hist.best_epoch = row["val_loss"], epoch
+                best_state = copy.deepcopy(model.state_dict())
+                since_best = 0
+            else:
+                since_best += 1
+        else:
+            hist.best_epoch = epoch
+            best_state = copy.deepcopy(model.state_dict())
+        hist.rows.append(row)
+        bar.set_postfix(
+            loss=f"{row['train_loss']:.3f}", val=f"{row.get('val_loss', float('nan')):.3f}"
+        )
+        if val is not None and since_best >= patience:
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    _save_checkpoint(best_state, checkpoint)
+    return hist
+
+
+# --- leave-region-out experiments: one model, one fold --------------------------------------
+
+
+@dataclass
+class FoldResult:
+    """Predictions of one model on one held-out fold.
+
+    Attributes:
+        model: model name (e.g. ``"graph_unet"``).
+        region: the held-out region.
+        test_idx: sample indices of the held-out patches.
+        y_true: labels at the labelled pixels.
+        y_pred: predicted classes at the labelled pixels.
+        proba: class probabilities at the labelled pixels ``(n, C)``.
+        maps: predicted class maps of the held-out patches ``(n, y, x)`` uint8.
+        history: per-epoch training records (empty for the random forest).
+        fitted: the trained model (and what is needed to apply it), for later use.
+    """
+
+    model: str
+    region: str
+    test_idx: np.ndarray
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    proba: np.ndarray
+    maps: np.ndarray
+    history: list[dict[str, float]] = field(default_factory=list)
+    fitted: Any = None
+
+
+def paint(node_values: np.ndarray | Tensor, segments: np.ndarray | Tensor) -> np.ndarray:
+    """Paint per-node values back onto the pixels of their segments (``values[segments]``)."""
+    v = node_values.numpy() if isinstance(node_values, Tensor) else np.asarray(node_values)
+    s = segments.numpy() if isinstance(segments, Tensor) else np.asarray(segments)
+    return v[s]
+
+
+def gnn_experiment(
+    name: str,
+    region: str,
+    graph_list: Sequence[Data],
+    train_idx: Sequence[int],
+    val_idx: Sequence[int],
+    test_idx: Sequence[int],
+    model_cls: str,
+    model_params: dict[str, Any],
+    fit_params: dict[str, Any],
+    semi: dict[str, Any] | None = None,
+    climate: bool = False,
+    seed: int = 0,
+    progress: bool = True,
+) -> FoldResult:
+    """Fit a graph model on one fold and predict the held-out patches.
+
+    Node features (and, with ``climate=True``, the climate vectors) are standardised with
+    statistics of the training graphs only.
+
+    Args:
+        name: result name.
+        region: the held-out region.
+        graph_list: one graph per sample (:func:`lulcbook.graphs.build_graphs`).
+        train_idx, val_idx, test_idx: sample indices.
+        model_cls: ``"GraphUNet"`` or ``"GNN"``.
+        model_params: constructor arguments besides ``in_dim``/``cond_dim``.
+        fit_params: arguments of :func:`fit_gnn`.
+        semi: FixMatch-style settings (:class:`SemiSupervised`) or ``None``.
+        climate: condition the normalization on climate (needs ``norm="cond"``).
+        seed: seed of initialisation and training.
+        progress: show progress bars.
+    """
+    from lulcbook.graphs import FeatureScaler
+    from lulcbook.models.gnn import build_model
+
+    tr = [graph_list[i] for i in train_idx]
+    scaler = FeatureScaler().fit(tr)
+    clim = None
+    kwargs = {"in_dim": int(tr[0].num_node_features), **model_params}
+    if climate:
+        from lulcbook.models.condnorm import ClimateScaler
+
+        clim = ClimateScaler().fit(torch.cat([g.cond for g in tr]).double().numpy())
+        kwargs["cond_dim"] = clim.cond_dim
+    prep = prepare_graphs(graph_list, scaler, clim)
+    set_seed(seed)
+    model = build_model(model_cls, **kwargs)
+    hist = fit_gnn(
+        model,
+        [prep[i] for i in train_idx],
+        [prep[i] for i in val_idx],
+        seed=seed,
+        semi=semi,
+        progress=progress,
+        **fit_params,
+    )
+    test = [prep[i] for i in test_idx]
+    node_logits = predict_gnn(model, test, nodes=True)
+    proba = torch.stack(
+        [F.softmax(nl[g.label_node[0]], dim=0) for nl, g in zip(node_logits, test, strict=True)]
+    ).numpy()
+    maps = np.stack(
+        [
+            paint(nl.argmax(1).to(torch.uint8), g.segments[0])
+            for nl, g in zip(node_logits, test, strict=True)
+        ]
+    )
+    y_true = torch.cat([g.y for g in test]).numpy()
+    fitted = {"model": model, "kwargs": kwargs, "scaler": scaler, "climate_scaler": clim}
+    return FoldResult(
+        name,
+        region,
+        np.asarray(test_idx),
+        y_true,
+        proba.argmax(1),
+        proba,
+        maps,
+        hist.as_records(),
+        fitted,
+    )
+
+
+def cnn_experiment(
+    name: str,
+    region: str,
+    reflectance: np.ndarray,
+    labels: np.ndarray,
+    points: np.ndarray,
+    train_idx: Sequence[int],
+    val_idx: Sequence[int],
+    test_idx: Sequence[int],
+    model_params: dict[str, Any],
+    fit_params: dict[str, Any],
+    climate: np.ndarray | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> FoldResult:
+    """Fit a :class:`~lulcbook.models.pixel.PixelCNN` with the single-pixel loss on one fold.
+
+    Args:
+        reflectance: ``(n, band, y, x)`` patches (NaN allowed; standardised with training
+            statistics, NaN → 0).
+        labels: ``(n,)`` class indices.
+        points: ``(n, 2)`` labelled pixels (row, column).
+        climate: raw ``(n, n_bio)`` climate for ``norm="cond"`` (standardised with the
+            training rows; missing-climate rule), else ``None``.
+        Other arguments as :func:`gnn_experiment`; ``fit_params`` go to :func:`fit_cnn`.
+    """
+    from lulcbook.models.pixel import PixelCNN, band_stats, standardise_bands
+
+    tri, vai, tei = (np.asarray(i) for i in (train_idx, val_idx, test_idx))
+    stats = band_stats(reflectance[tri])
+    x = torch.from_numpy(standardise_bands(reflectance, stats))
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    p = torch.as_tensor(np.asarray(points), dtype=torch.long)
+    cond, clim = None, None
+    kwargs = {"in_ch": int(reflectance.shape[1]), **model_params}
+    if climate is not None:
+        from lulcbook.models.condnorm import ClimateScaler
+
+        clim = ClimateScaler().fit(climate[tri])
+        cond = torch.as_tensor(clim.transform(climate))
+        kwargs["cond_dim"] = clim.cond_dim
+    set_seed(seed)
+    model = PixelCNN(**kwargs)
+
+    def part(i: np.ndarray) -> Tensor | None:
+        return None if cond is None else cond[i]
+
+    hist = fit_cnn(
+        model,
+        x[tri],
+        y[tri],
+        p[tri],
+        val=(x[vai], y[vai], p[vai]),
+        cond=part(tri),
+        val_cond=part(vai),
+        seed=seed,
+        progress=progress,
+        **fit_params,
+    )
+    dense = predict_cnn(model, x[tei], cond=part(tei))
+    proba = F.softmax(_point_logits(dense, p[tei]), dim=1).numpy()
+    maps = dense.argmax(1).to(torch.uint8).numpy()
+    fitted = {"model": model, "kwargs": kwargs, "band_stats": stats, "climate_scaler": clim}
+    return FoldResult(
+        name, region, tei, y[tei].numpy(), proba.argmax(1), proba, maps, hist.as_records(), fitted
+    )
+
+
+def rf_experiment(
+    name: str,
+    region: str,
+    reflectance: np.ndarray,
+    labels: np.ndarray,
+    points: np.ndarray,
+    train_idx: Sequence[int],
+    test_idx: Sequence[int],
+    rf_params: dict[str, Any],
+    n_classes: int,
+    seed: int = 0,
+) -> FoldResult:
+    """Fit the random forest on the labelled pixels' spectra of one fold; map the test patches.
+
+    Training uses every non-test sample (the forest needs no validation split).
+    """
+    from lulcbook.models.pixel import fit_rf, labelled_spectra, rf_predict_image, rf_proba
+
+    tri, tei = np.asarray(train_idx), np.asarray(test_idx)
+    pts = np.asarray(points)
+    X = labelled_spectra(reflectance, pts[:, 0], pts[:, 1])
+    rf = fit_rf(X[tri], np.asarray(labels)[tri], seed=seed, **rf_params)
+    proba = rf_proba(rf, X[tei], n_classes)
+    maps = np.stack([rf_predict_image(rf, reflectance[i]) for i in tei])
+    return FoldResult(
+        name, region, tei, np.asarray(labels)[tei], proba.argmax(1), proba, maps, [], {"model": rf}
+    )
+
+
+def run_fold(
+    region: str,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    test_idx: np.ndarray,
+    graph_list: Sequence[Data],
+    reflectance: np.ndarray,
+    labels: np.ndarray,
+    points: np.ndarray,
+    spec: dict[str, Any],
+    n_classes: int,
+    seed: int = 0,
+    threads: int | None = 1,
+) -> list[FoldResult]:
+    """Train and apply every model of ``spec`` on one leave-region-out fold.
+
+    ``spec`` is the ``gnn`` section of ``params.yaml``: ``models`` (name → ``cls``, ``model``,
+    ``semi``), ``fit``, ``semi``, ``cnn`` (``model``, ``fit``) and ``rf``. Graph models and the
+    CNN train on ``train_idx`` with early stopping on ``val_idx``; the random forest trains on
+    both. Each fold is independent, so folds can run in parallel (:func:`run_folds`).
+    """
+    if threads is not None:
+        torch.set_num_threads(threads)
+    out = []
+    for name, m in spec["models"].items():
+        out.append(gnn_experiment(
+            name, region, graph_list, train_idx, val_idx, test_idx, m["cls"],
+            {"n_classes": n_classes, **m["model"]}, spec["fit"],
+            semi=spec["semi"] if m.get("semi") else None, seed=seed, progress=False,
+        ))  # fmt: skip
+    out.append(cnn_experiment(
+        "cnn", region, reflectance, labels, points, train_idx, val_idx, test_idx,
+        {"n_classes": n_classes, **spec["cnn"]["model"]}, spec["cnn"]["fit"], seed=seed,
+        progress=False,
+    ))  # fmt: skip
+    rf_train = np.concatenate([train_idx, val_idx])
+    out.append(rf_experiment(
+        "random_forest", region, reflectance, labels, points, rf_train, test_idx, spec["rf"],
+        n_classes, seed=seed,
+    ))  # fmt: skip
+    return out
+
+
+def run_folds(
+    folds: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+    graph_list: Sequence[Data],
+    reflectance: np.ndarray,
+    labels: np.ndarray,
+    points: np.ndarray,
+    spec: dict[str, Any],
+    n_classes: int,
+    seed: int = 0,
+    n_jobs: int = 1,
+    progress: bool = True,
+) -> list[FoldResult]:
+    """:func:`run_fold` for every ``(region, train, val, test)`` fold, optionally in parallel.
+
+    With ``n_jobs > 1`` folds run in that many worker processes (one torch thread each);
+    results are identical to a sequential run because every fold is seeded on its own.
+
+    Returns:
+        All fold results, in fold order, then model order.
+    """
+    args = [(*f, graph_list, reflectance, labels, points, spec, n_classes, seed, 1) for f in folds]
+    if n_jobs <= 1:
+        it = tqdm(args, desc="folds", disable=not progress)
+        return [r for a in it for r in run_fold(*a)]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(run_fold, *a) for a in args]
+        done = [f.result() for f in tqdm(futures, desc="folds", disable=not progress)]
+    return [r for fold in done for r in fold]

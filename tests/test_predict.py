@@ -1,0 +1,541 @@
+"""Tests for lulcbook.predict and lulcbook.cog: tiling, sources, COG + STAC writing, errors.
+
+Scenes are simulated (typical spectra of four cover types plus noise) and written as
+GeoTIFFs with a real CRS and transform; the models are real: a nearest-centroid classifier
+fitted on simulated spectra, and a small SegmentClassifier trained for a few steps.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import rioxarray  # noqa: F401
+import torch
+import xarray as xr
+from predict_helpers import (
+    BANDS,
+    TYPICAL_SPECTRA,
+    SpectralCentroid,
+    fitted_centroid,
+    scene_dn,
+    simulate_scene,
+    write_scene,
+)
+from rasterio.transform import from_origin
+
+from lulcbook import cog, legend, predict
+
+
+@pytest.fixture(scope="module")
+def model() -> SpectralCentroid:
+    return fitted_centroid()
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
+    truth, dn = scene_dn()
+    path = tmp_path_factory.mktemp("scene") / "scene.tif"
+    write_scene(path, dn, tags={"datetime": "2017-02-16T10:21:01Z"})
+    return path, truth
+
+
+def _truth_index(model: SpectralCentroid, truth: np.ndarray) -> np.ndarray:
+    return predict.class_values(model.classes)[truth]
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+# --- tiling, bands, scaling, encoding ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("w", "h", "tile", "overlap"), [(260, 200, 64, 8), (50, 30, 64, 16)])
+def test_tiles_cover_the_grid_exactly_once(w: int, h: int, tile: int, overlap: int) -> None:
+    tiles = predict.tile_windows(w, h, tile, overlap)
+    cover = np.zeros((h, w), int)
+    for t in tiles:
+        (r0, r1), (c0, c1) = t.core.toranges()
+        cover[r0:r1, c0:c1] += 1
+        (pr0, pr1), (pc0, pc1) = t.padded.toranges()
+        assert pr0 <= r0 and pc0 <= c0 and pr1 >= r1 and pc1 >= c1
+        assert pr0 >= 0 and pc0 >= 0 and pr1 <= h and pc1 <= w
+        assert pr0 == max(r0 - overlap, 0) and pc1 == min(c1 + overlap, w)
+    assert (cover == 1).all()
+    with pytest.raises(ValueError, match="tile_size"):
+        predict.tile_windows(w, h, 0, 8)
+    border = predict.tile_border_mask(w, h, tile, 2)
+    rows = [r for r in range(tile, h, tile)]
+    assert border.shape == (h, w) and border.any() == bool(rows or w > tile)
+    for r in rows:
+        assert border[r - 2 : r + 2].all() and not border[r + 3 : r + 5, : tile - 3].any()
+
+
+def test_match_bands_is_case_insensitive_and_names_missing() -> None:
+    assert predict.match_bands(["b02", "B3", "b04", "SCL"], ["B04", "B03", "scl"], "x.tif") == [
+        2,
+        1,
+        3,
+    ]
+    with pytest.raises(ValueError, match=r"\['B08'\] missing in x.tif"):
+        predict.match_bands(["B02", "B03"], ["B02", "B08"], "x.tif")
+
+
+def test_scaling_presets_and_overrides() -> None:
+    assert predict.resolve_scaling("s2-l2a-n0400", None, None, "uint16") == (1e-4, -0.1)
+    assert predict.resolve_scaling("landsat-c2-l2", None, None, "uint16") == (2.75e-5, -0.2)
+    assert predict.resolve_scaling(None, None, None, "float32") == (1.0, 0.0)
+    assert predict.resolve_scaling(None, None, None, "uint16") == (1e-4, 0.0)
+    assert predict.resolve_scaling("hls", 2e-4, 0.5, "int16") == (2e-4, 0.5)
+    with pytest.raises(ValueError, match="Unknown scaling preset 'nope'"):
+        predict.resolve_scaling("nope", None, None, "uint16")
+
+
+def test_encode_class_confidence_entropy_and_nodata() -> None:
+    p = np.zeros((4, 1, 4), np.float32)
+    p[2, 0, 0] = 1.0  # certain
+    p[:, 0, 1] = 0.25  # uniform
+    p[:, 0, 2] = [0.1, 0.6, 0.2, 0.1]
+    p[:, 0, 3] = np.nan
+    values = np.array([6, 2, 1, 0])
+    m, unc = predict.encode(p, np.zeros((1, 4), bool), values)
+    assert m.dtype == np.uint8 and m.shape == (2, 1, 4)
+    assert m[0].tolist() == [[1, 6, 2, legend.NODATA]]
+    assert m[1, 0, 0] == 250 and m[1, 0, 2] == 150 and m[1, 0, 3] == legend.NODATA
+    ent = -(np.array([0.1, 0.6, 0.2, 0.1]) * np.log([0.1, 0.6, 0.2, 0.1])).sum() / np.log(4)
+    assert unc[0, 0] == pytest.approx(0.0) and unc[0, 1] == pytest.approx(1.0)
+    assert unc[0, 2] == pytest.approx(ent, abs=1e-4) and np.isnan(unc[0, 3])
+
+
+def test_class_values_accepts_keys_names_indices() -> None:
+    assert predict.class_values(["water", "Woodland", 1]).tolist() == [6, 2, 1]
+    with pytest.raises(ValueError, match="'forest' is not in the legend"):
+        predict.class_values(["forest"])
+
+
+# --- the map products ------------------------------------------------------------------------
+
+
+def test_predict_scene_writes_cog_uncertainty_and_stac(
+    scene: tuple[Path, np.ndarray], model: SpectralCentroid, tmp_path: Path
+) -> None:
+    src, truth = scene
+    out = tmp_path / "map.tif"
+    res = predict.predict_scene(
+        src, model, out, tile_size=64, overlap=8, blocksize=128, progress=False, model_name="m"
+    )
+    assert res.path == out and out.exists() and res.uncertainty_path.exists()
+    assert res.stac_path == tmp_path / "map.json" and res.n_tiles == 20
+    assert _leftovers(tmp_path) == []
+    with rasterio.open(out) as ds:
+        assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        assert ds.profile["tiled"] and ds.block_shapes == [(128, 128), (128, 128)]
+        ovr = ds.overviews(1)  # down to one block
+        assert ovr[0] == 2 and max(ds.width, ds.height) / ovr[-1] <= 128 and ds.overviews(2) == ovr
+        assert ds.dtypes == ("uint8", "uint8")
+        assert ds.nodata == legend.NODATA and ds.descriptions == ("class", "confidence")
+        assert ds.crs.to_epsg() == 32633 and ds.transform == from_origin(330000, 5822040, 10, 10)
+        cmap = ds.colormap(1)
+        for i, hex_ in enumerate(legend.COLOURS):
+            assert "#{:02x}{:02x}{:02x}".format(*cmap[i][:3]) == hex_
+        tags = ds.tags()
+        assert [e["key"] for e in json.loads(tags["LEGEND"])] == list(legend.KEYS)
+        assert tags["CLASSES"].split(",") == list(TYPICAL_SPECTRA)
+        assert ds.scales == (1.0, cog.CONFIDENCE_SCALE)
+        cls, conf = ds.read(1), ds.read(2)
+    # no data where the input is no data (top-left corner), a map everywhere else
+    assert (cls[:20, :30] == legend.NODATA).all() and (conf[:20, :30] == legend.NODATA).all()
+    valid = np.ones_like(cls, bool)
+    valid[:20, :30] = False
+    assert (cls[valid] != legend.NODATA).all()
+    assert (cls[valid] == _truth_index(model, truth)[valid]).mean() > 0.99
+    counts = np.bincount(cls[valid], minlength=legend.N_CLASSES)
+    assert res.class_pixels == {k: int(counts[i]) for i, k in enumerate(legend.KEYS)}
+    with rasterio.open(res.uncertainty_path) as ds:
+        assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG" and ds.dtypes == ("float32",)
+        assert ds.overviews(1) == ovr and ds.descriptions == ("uncertainty",)
+        unc = ds.read(1)
+    assert np.isnan(unc[:20, :30]).all() and np.isfinite(unc[valid]).all()
+    assert ((unc[valid] >= 0) & (unc[valid] <= 1)).all()
+
+    item = json.loads(res.stac_path.read_text())
+    assert item["type"] == "Feature" and item["id"] == "map"
+    assert item["properties"]["datetime"].startswith("2017-02-16T10:21:01")
+    exts = " ".join(item["stac_extensions"])
+    assert "projection" in exts and "raster" in exts and "classification" in exts
+    assert item["properties"]["proj:code"] == "EPSG:32633"
+    assert item["properties"]["proj:shape"] == [200, 260]
+    lon0, lat0, lon1, lat1 = item["bbox"]
+    assert 12.4 < lon0 < lon1 < 12.6 and 52.4 < lat0 < lat1 < 52.6
+    data = item["assets"]["data"]
+    assert data["href"] == "map.tif" and "cloud-optimized" in data["type"]
+    band = data["raster:bands"][0]
+    assert band["nodata"] == 255 and band["data_type"] == "uint8"
+    classes = {c["value"]: c for c in band["classification:classes"]}
+    assert [classes[i]["name"] for i in range(legend.N_CLASSES)] == list(legend.KEYS)
+    assert classes[6]["color_hint"] == legend.COLOURS[6].lstrip("#").upper()
+    assert classes[255]["nodata"] is True
+    assert data["raster:bands"][1]["scale"] == pytest.approx(cog.CONFIDENCE_SCALE)
+    assert item["assets"]["uncertainty"]["href"] == "map_uncertainty.tif"
+    assert (tmp_path / item["assets"]["uncertainty"]["href"]).exists()
+
+
+@pytest.mark.parametrize(("tile", "overlap", "workers"), [(48, 0, 1), (40, 12, 1), (64, 8, 2)])
+def test_tiled_prediction_is_seamless(
+    scene: tuple[Path, np.ndarray],
+    model: SpectralCentroid,
+    tmp_path: Path,
+    tile: int,
+    overlap: int,
+    workers: int,
+) -> None:
+    src, _ = scene
+    whole = predict.predict_scene(
+        src, model, tmp_path / "whole.tif", tile_size=512, blocksize=128, progress=False
+    )
+    tiled = predict.predict_scene(
+        src,
+        model,
+        tmp_path / "tiled.tif",
+        tile_size=tile,
+        overlap=overlap,
+        blocksize=128,
+        workers=workers,
+        processes=False,
+        progress=False,
+    )
+    assert whole.n_tiles == 1 and tiled.n_tiles > 1
+    a, b = predict.read_map(whole.path), predict.read_map(tiled.path)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    np.testing.assert_array_equal(a[2], b[2])
+
+
+def test_existing_dask_scheduler(
+    scene: tuple[Path, np.ndarray], model: SpectralCentroid, tmp_path: Path
+) -> None:
+    from distributed import LocalCluster
+
+    src, _ = scene
+    local = predict.predict_scene(src, model, tmp_path / "a.tif", tile_size=96, progress=False)
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        remote = predict.predict_scene(
+            src, model, tmp_path / "b.tif", tile_size=96, scheduler=cluster.scheduler_address,
+            progress=False,
+        )  # fmt: skip
+    np.testing.assert_array_equal(predict.read_map(local.path)[0], predict.read_map(remote.path)[0])
+    assert remote.class_pixels == local.class_pixels
+
+
+def test_folder_of_band_files_resamples_20m_bands(model: SpectralCentroid, tmp_path: Path) -> None:
+    truth, refl = simulate_scene(96, 128, noise=0.005, seed=3)
+    dn = np.rint(refl * 10000).astype("uint16")
+    granule = tmp_path / "IMG_DATA"
+    granule.mkdir()
+    for i, b in enumerate(BANDS[:3]):
+        write_scene(granule / f"T33UUU_20170216T102101_{b}.tif", dn[i : i + 1], None, nodata=None)
+    # B08 at 20 m (block means), as in Sentinel-2 granules; and a distractor without band name
+    b08 = dn[3].reshape(48, 2, 64, 2).mean((1, 3)).astype("uint16")[None]
+    write_scene(granule / "T33UUU_20170216T102101_B08.tif", b08, None, nodata=None, res=20.0)
+    write_scene(granule / "T33UUU_20170216T102101_TCI.tif", dn[:1], None, nodata=None)
+    files = predict.band_files(granule)
+    assert sorted(files) == ["B02", "B03", "B04", "B08"]
+    out = tmp_path / "maps"
+    out.mkdir()
+    res = predict.predict_scene(
+        granule, model, out / "m.tif", tile_size=64, overlap=8, blocksize=128, progress=False
+    )
+    assert (res.width, res.height, res.resolution) == (128, 96, 10.0)
+    cls = predict.read_map(res.path)[0]
+    assert (cls == _truth_index(model, truth)).mean() > 0.9
+    item = json.loads(res.stac_path.read_text())
+    assert item["properties"]["datetime"].startswith("2017-02-16T10:21:01")
+    with pytest.raises(ValueError, match=r"\['B11'\] missing in .*IMG_DATA"):
+        predict.source_from_folder(granule, ["B02", "B11"])
+
+
+def test_band_names_mask_band_and_array_input(model: SpectralCentroid, tmp_path: Path) -> None:
+    truth, dn = scene_dn(64, 80, seed=5)
+    scl = np.full((1, 64, 80), 4, "uint16")
+    scl[0, 40:, 40:] = 9  # "cloud high probability"
+    path = write_scene(tmp_path / "nodesc.tif", np.concatenate([dn, scl]), descriptions=None)
+    with pytest.raises(ValueError, match="nodesc.tif has 5 bands without descriptions"):
+        predict.source_from_file(path, BANDS)
+    with pytest.raises(ValueError, match="3 band names"):
+        predict.source_from_file(path, BANDS, band_names=["B02", "B03", "B04"])
+    names = ["B02", "B03", "B04", "B08", "SCL"]
+    res = predict.predict_scene(
+        path,
+        model,
+        tmp_path / "m.tif",
+        tile_size=32,
+        blocksize=128,
+        progress=False,
+        band_names=names,
+        mask_band="scl",
+        mask_values=[8, 9, 10],
+    )
+    cls = predict.read_map(res.path)[0]
+    assert (cls[40:, 40:] == legend.NODATA).all() and (cls[:20, :30] == legend.NODATA).all()
+    assert (cls[25:40, 35:] != legend.NODATA).all()
+    # the same scene as an xarray DataArray of reflectance gives the same map outside the mask
+    da = predict.source_from_file(path, BANDS, band_names=names)
+    arr = da.read(rasterio.windows.Window(0, 0, 80, 64))
+    xa = xr.DataArray(arr, dims=("band", "y", "x"), coords={"band": list(BANDS)})
+    xa = xa.rio.write_transform(from_origin(330000, 5822040, 10, 10)).rio.write_crs("EPSG:32633")
+    res2 = predict.predict_scene(
+        xa, model, tmp_path / "a.tif", tile_size=32, blocksize=128, progress=False
+    )
+    cls2 = predict.read_map(res2.path)[0]
+    np.testing.assert_array_equal(cls2[:40], cls[:40])
+
+
+def _local_item(folder: Path, dn: np.ndarray, day: int) -> dict:
+    """A STAC item whose assets are single-band GeoTIFFs written to ``folder`` (relative hrefs)."""
+    import datetime as dt
+
+    import pystac
+    from pystac.extensions.projection import ProjectionExtension
+
+    when = dt.datetime(2017, 2, day, 10, 21, 1, tzinfo=dt.UTC)
+    props = {"platform": "sentinel-2b", "s2:processing_baseline": "02.04"}
+    item = pystac.Item(f"S2B_T33UUU_201702{day:02d}", None, None, when, props)
+    for i, b in enumerate(BANDS):
+        write_scene(folder / f"{b}_{day}.tif", dn[i : i + 1], None)
+        href = f"./{b}_{day}.tif"
+        item.add_asset(b, pystac.Asset(href=href, media_type=pystac.MediaType.GEOTIFF))
+    proj = ProjectionExtension.ext(item, add_if_missing=True)
+    with rasterio.open(folder / f"B02_{day}.tif") as ds:
+        proj.epsg, proj.shape, proj.transform = 32633, list(ds.shape), list(ds.transform)[:6]
+    return item.to_dict(include_self_link=False)
+
+
+def test_stac_item_input(model: SpectralCentroid, tmp_path: Path) -> None:
+    truth, dn = scene_dn(64, 96)
+    (tmp_path / "item.json").write_text(json.dumps(_local_item(tmp_path, dn, 16)))
+    out = tmp_path / "maps"
+    out.mkdir()
+    res = predict.predict_scene(
+        tmp_path / "item.json", model, out / "m.tif", tile_size=64, blocksize=128, progress=False
+    )
+    cls = predict.read_map(res.path)[0]
+    valid = cls != legend.NODATA
+    assert valid.sum() == 64 * 96 - 20 * 30  # the DN-0 corner is no data
+    assert (cls[valid] == _truth_index(model, truth)[valid]).mean() > 0.99
+    assert json.loads(res.stac_path.read_text())["properties"]["datetime"].startswith("2017-02-16")
+
+
+def test_stac_search_takes_the_median_of_dates(
+    model: SpectralCentroid, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search (answered by two local items) gives the per-pixel median of its dates."""
+    import pystac
+
+    from lulcbook.sources import stac
+
+    truth, dn = scene_dn(64, 96)
+    bright = np.where(dn > 0, dn + 2000, 0).astype("uint16")  # e.g. haze on the second date
+    folder = tmp_path.resolve()
+    items = []
+    for day, data in ((16, dn), (19, bright), (26, dn)):
+        d = _local_item(folder, data, day)
+        d["assets"] = {k: {**a, "href": str(folder / a["href"])} for k, a in d["assets"].items()}
+        items.append(pystac.Item.from_dict(d))
+    seen = {}
+
+    def fake_search(**kw: object) -> list:
+        seen.update(kw)
+        return items
+
+    monkeypatch.setattr(stac, "search", fake_search)
+    bbox = [12.48, 52.50, 12.52, 52.53]  # around the scene (330000-330960 E, 5821400-5822040 N)
+    src = predict.source_from_stac_search(BANDS, bbox, "2017-02-01/2017-02-28")
+    assert seen["datetime"] == "2017-02-01/2017-02-28" and seen["collections"] == ["sentinel-2-l2a"]
+    c0 = int(np.argmin(np.abs(src.data.x.values - 330005)))
+    r0 = int(np.argmin(np.abs(src.data.y.values - 5822035)))
+    assert src.data.x.values[c0] == 330005 and src.data.y.values[r0] == 5822035
+    part = src.read(rasterio.windows.Window(c0, r0, 96, 64))
+    assert part.shape == (4, 64, 96) and np.isnan(part[:, :20, :30]).all()
+    np.testing.assert_allclose(part[:, 20:, 30:], dn[:, 20:, 30:] * 1e-4, atol=1e-6)
+    monkeypatch.setattr(stac, "search", lambda **kw: [])
+    with pytest.raises(ValueError, match="No sentinel-2-l2a items"):
+        predict.source_from_stac_search(BANDS, [0, 0, 1, 1], "2017")
+
+
+def test_agreement_with_polygons_and_transitions(
+    scene: tuple[Path, np.ndarray], model: SpectralCentroid, tmp_path: Path
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    src, truth = scene
+    res = predict.predict_scene(src, model, tmp_path / "m.tif", blocksize=128, progress=False)
+    cells = [(2, 3), (5, 8), (8, 12)]  # 16-px blocks of the simulated layout
+    geoms = [
+        box(
+            330000 + 160 * c + 20,
+            5822040 - 160 * (r + 1) + 20,
+            330000 + 160 * (c + 1) - 20,
+            5822040 - 160 * r - 20,
+        )
+        for r, c in cells
+    ]
+    labels = [int(_truth_index(model, truth)[16 * r + 8, 16 * c + 8]) for r, c in cells]
+    labels[2] = (labels[2] + 1) % legend.N_CLASSES  # one deliberately wrong reference polygon
+    gdf = gpd.GeoDataFrame({"label_index": labels}, geometry=geoms, crs="EPSG:32633")
+    agree = predict.agreement_with_polygons(res.path, gdf.to_crs("EPSG:4326"))
+    assert agree["n_pixels"] == 3 * 12 * 12 and agree["nodata_pixels"] == 0
+    assert agree["oa"] == pytest.approx(2 / 3, abs=0.01)
+    assert agree["n_polygons"] == 3 and agree["polygon_oa"] == pytest.approx(2 / 3)
+    assert agree["per_class"][legend.KEYS[labels[2]]]["recall"] < 0.5 or labels[2] in labels[:2]
+    with pytest.raises(ValueError, match="lack column 'cid'"):
+        predict.agreement_with_polygons(res.path, gdf, "cid")
+    cls = predict.read_map(res.path)[0]
+    after = cls.copy()
+    after[100:, :] = np.where(after[100:, :] == legend.NODATA, legend.NODATA, 4)
+    m = predict.transition_matrix(cls, after)
+    assert m.sum() == (cls != legend.NODATA).sum()
+    assert np.trace(m) == (cls[:100] != legend.NODATA).sum() + (cls[100:] == 4).sum()
+    with pytest.raises(ValueError, match="align them first"):
+        predict.transition_matrix(cls, cls[:10])
+
+
+# --- errors leave nothing behind ---------------------------------------------------------------
+
+
+def _bad_input(kind: str, folder: Path) -> tuple[Path, type[Exception], str]:
+    _, dn = scene_dn(32, 32)
+    if kind == "missing band":
+        return (
+            write_scene(folder / "three.tif", dn[:3], descriptions=["B02", "B03", "B04"]),
+            ValueError,
+            r"\['B08'\] missing in .*three.tif",
+        )
+    if kind == "no crs":
+        return write_scene(folder / "nocrs.tif", dn, crs=None), ValueError, "nocrs.tif has no CRS"
+    if kind == "unreadable":
+        junk = folder / "junk.tif"
+        junk.write_bytes(b"this is not a GeoTIFF")
+        return junk, ValueError, "junk.tif is not a readable raster"
+    return folder / "absent.tif", FileNotFoundError, "absent.tif does not exist"
+
+
+@pytest.mark.parametrize("kind", ["missing band", "no crs", "unreadable", "missing file"])
+def test_bad_inputs_raise_and_leave_outputs_untouched(
+    kind: str, model: SpectralCentroid, tmp_path: Path
+) -> None:
+    src, exc, msg = _bad_input(kind, tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    old = out / "map.tif"
+    old.write_bytes(b"previous map")
+    with pytest.raises(exc, match=msg):
+        predict.predict_scene(src, model, old, progress=False)
+    assert old.read_bytes() == b"previous map"
+    assert sorted(p.name for p in out.iterdir()) == ["map.tif"]
+
+
+def test_missing_output_folder(
+    scene: tuple[Path, np.ndarray], model: SpectralCentroid, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError, match="Output folder .*nowhere does not exist"):
+        predict.predict_scene(scene[0], model, tmp_path / "nowhere" / "m.tif", progress=False)
+    assert not (tmp_path / "nowhere").exists()
+
+
+class _FailingModel(SpectralCentroid):
+    """Fails on the third tile, as a model might on corrupt data."""
+
+    calls = 0
+
+    def predict_proba(self, tile: np.ndarray, mc_samples: int = 0) -> np.ndarray:
+        type(self).calls += 1
+        if type(self).calls == 3:
+            raise RuntimeError("tile 3 failed")
+        return super().predict_proba(tile, mc_samples)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_error_during_tiling_leaves_no_partial_file(
+    scene: tuple[Path, np.ndarray], model: SpectralCentroid, tmp_path: Path, workers: int
+) -> None:
+    _FailingModel.calls = 0
+    failing = _FailingModel(model.bands, model.classes, model.centroids, model.sigma)
+    (tmp_path / "map.json").write_text("{}")
+    with pytest.raises(RuntimeError, match="tile 3 failed"):
+        predict.predict_scene(
+            scene[0], failing, tmp_path / "map.tif", tile_size=64, workers=workers,
+            processes=False, progress=False,
+        )  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.json"]
+    assert (tmp_path / "map.json").read_text() == "{}"
+
+
+# --- the real model ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def segment_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small SegmentClassifier trained for a few steps on simulated patches (centre labels)."""
+    from lulcbook import graphs
+    from lulcbook.models import gnn
+
+    torch.manual_seed(0)
+    gp = {"segment_size": 24, "compactness": 0.05}
+    raw, labels = [], []
+    for seed in range(12):
+        truth, refl = simulate_scene(32, 32, noise=0.01, seed=100 + seed)
+        raw.append(graphs.patch_graph(refl, (16, 16), **gp))
+        labels.append(truth[16, 16])
+    for g, y in zip(raw, labels, strict=True):
+        g.y = torch.tensor([y])
+    scaler = graphs.FeatureScaler().fit(raw)
+    gs = scaler.transform(raw)
+    kwargs = {
+        "in_dim": gs[0].num_node_features,
+        "hidden": 16,
+        "n_classes": 4,
+        "depth": 1,
+        "dropout": 0.1,
+        "norm": "none",
+    }
+    net = gnn.GNN(**kwargs)
+    opt = torch.optim.Adam(net.parameters(), lr=0.02)
+    batch = graphs.collate(gs)
+    for _ in range(60):
+        opt.zero_grad()
+        logits = net(batch)
+        loss = torch.nn.functional.cross_entropy(logits[batch.label_node], batch.y)
+        loss.backward()
+        opt.step()
+    clf = gnn.SegmentClassifier(net, kwargs, list(BANDS), list(TYPICAL_SPECTRA), gp, scaler)
+    return clf.save(tmp_path_factory.mktemp("model") / "gnn.pt")
+
+
+def test_segment_classifier_maps_the_scene(
+    segment_classifier: Path, scene: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    clf = predict.load_classifier(segment_classifier)
+    assert isinstance(clf, predict.TileClassifier)
+    src, truth = scene
+    res = predict.predict_scene(
+        src,
+        clf,
+        tmp_path / "gnn.tif",
+        tile_size=96,
+        overlap=16,
+        blocksize=128,
+        mc_samples=2,
+        progress=False,
+    )
+    cls, conf, unc = predict.read_map(res.path)
+    valid = np.ones_like(cls, bool)
+    valid[:20, :30] = False
+    assert (cls[~valid] == legend.NODATA).all() and (cls[valid] != legend.NODATA).all()
+    assert (cls[valid] == predict.class_values(clf.classes)[truth][valid]).mean() > 0.8
+    assert np.nanmin(conf) >= 0.25 and np.nanmax(unc) <= 1.0
+    assert json.loads(res.stac_path.read_text())["properties"]["lulcbook:mc_samples"] == 2
