@@ -75,6 +75,50 @@ class History:
         return [dict(r) for r in self.rows]
 
 
+class _EarlyStopping:
+    """Validation metrics per epoch, the best weights (lowest validation loss) and patience.
+
+    Without validation data every epoch counts as the best, so the last weights are kept.
+    """
+
+    def __init__(self, model: nn.Module, weight: Tensor | None, patience: int) -> None:
+        self.model, self.weight, self.patience = model, weight, patience
+        self.hist = History()
+        self.best_state = copy.deepcopy(model.state_dict())
+        self.since_best = 0
+
+    def end_epoch(
+        self, epoch: int, row: dict[str, float], bar: Any, logits: Tensor | None, y: Tensor | None
+    ) -> bool:
+        """Record ``row`` (plus validation metrics from ``logits``); return True to stop."""
+        if logits is not None and y is not None:
+            row["val_loss"] = float(F.cross_entropy(logits, y, weight=self.weight))
+            pred = logits.argmax(1).numpy()
+            row["val_acc"] = float((pred == y.numpy()).mean())
+            row["val_macro_f1"] = macro_f1(y.numpy(), pred)
+            if row["val_loss"] < self.hist.best_val_loss - 1e-4:
+                self.hist.best_val_loss, self.hist.best_epoch = row["val_loss"], epoch
+                self.best_state = copy.deepcopy(self.model.state_dict())
+                self.since_best = 0
+            else:
+                self.since_best += 1
+        else:
+            self.hist.best_epoch = epoch
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        self.hist.rows.append(row)
+        bar.set_postfix(
+            loss=f"{row['train_loss']:.3f}", val=f"{row.get('val_loss', float('nan')):.3f}"
+        )
+        return logits is not None and self.since_best >= self.patience
+
+    def finish(self, checkpoint: str | os.PathLike[str] | None) -> History:
+        """Restore the best weights, switch to eval mode, write the checkpoint."""
+        self.model.load_state_dict(self.best_state)
+        self.model.eval()
+        _save_checkpoint(self.best_state, checkpoint)
+        return self.hist
+
+
 def prepare_graphs(
     graphs: Sequence[Data], scaler: Any, climate_scaler: Any | None = None
 ) -> list[Data]:
@@ -213,9 +257,7 @@ def fit_gnn(
     y_train = torch.cat([g.y for g in train_graphs])
     weight = class_weights(y_train.numpy(), n_classes) if balanced else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    hist = History()
-    best_state = copy.deepcopy(model.state_dict())
-    since_best = 0
+    stopper = _EarlyStopping(model, weight, patience)
     bar = tqdm(range(epochs), desc=f"fit {type(model).__name__}", disable=not progress, leave=False)
     for epoch in bar:
         model.train()
@@ -254,32 +296,13 @@ def fit_gnn(
             "unsup_loss": uns_t / max(nb, 1),
             "pseudo_frac": frac_t / max(nb, 1),
         }
+        vl = yv = None
         if val_graphs:
             vl = predict_gnn(model, val_graphs)
             yv = torch.cat([g.y for g in val_graphs])
-            row["val_loss"] = float(F.cross_entropy(vl, yv, weight=weight))
-            pred = vl.argmax(1).numpy()
-            row["val_acc"] = float((pred == yv.numpy()).mean())
-            row["val_macro_f1"] = macro_f1(yv.numpy(), pred)
-            if row["val_loss"] < hist.best_val_loss - 1e-4:
-                hist.best_val_loss, hist.best_epoch = row["val_loss"], epoch
-                best_state = copy.deepcopy(model.state_dict())
-                since_best = 0
-            else:
-                since_best += 1
-        else:
-            hist.best_epoch = epoch
-            best_state = copy.deepcopy(model.state_dict())
-        hist.rows.append(row)
-        bar.set_postfix(
-            loss=f"{row['train_loss']:.3f}", val=f"{row.get('val_loss', float('nan')):.3f}"
-        )
-        if val_graphs and since_best >= patience:
+        if stopper.end_epoch(epoch, row, bar, vl, yv):
             break
-    model.load_state_dict(best_state)
-    model.eval()
-    _save_checkpoint(best_state, checkpoint)
-    return hist
+    return stopper.finish(checkpoint)
 
 
 def _point_logits(dense: Tensor, points: Tensor) -> Tensor:
@@ -380,9 +403,7 @@ def fit_cnn(
     gen = set_seed(seed)
     weight = class_weights(y.numpy(), model.n_classes) if balanced else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    hist = History()
-    best_state = copy.deepcopy(model.state_dict())
-    since_best = 0
+    stopper = _EarlyStopping(model, weight, patience)
     bar = tqdm(range(epochs), desc=f"fit {type(model).__name__}", disable=not progress, leave=False)
     n = x.shape[0]
     for epoch in bar:
@@ -406,32 +427,13 @@ def fit_cnn(
             tot += float(loss.detach())
             nb += 1
         row = {"epoch": epoch, "train_loss": tot / max(nb, 1)}
+        vl = vy = None
         if val is not None:
             vx, vy, vp = val
             vl = predict_cnn(model, vx, vp, val_cond)
-            row["val_loss"] = float(F.cross_entropy(vl, vy, weight=weight))
-            pred = vl.argmax(1).numpy()
-            row["val_acc"] = float((pred == vy.numpy()).mean())
-            row["val_macro_f1"] = macro_f1(vy.numpy(), pred)
-            if row["val_loss"] < hist.best_val_loss - 1e-4:
-                hist.best_val_loss, hist.best_epoch = row["val_loss"], epoch
-                best_state = copy.deepcopy(model.state_dict())
-                since_best = 0
-            else:
-                since_best += 1
-        else:
-            hist.best_epoch = epoch
-            best_state = copy.deepcopy(model.state_dict())
-        hist.rows.append(row)
-        bar.set_postfix(
-            loss=f"{row['train_loss']:.3f}", val=f"{row.get('val_loss', float('nan')):.3f}"
-        )
-        if val is not None and since_best >= patience:
+        if stopper.end_epoch(epoch, row, bar, vl, vy):
             break
-    model.load_state_dict(best_state)
-    model.eval()
-    _save_checkpoint(best_state, checkpoint)
-    return hist
+    return stopper.finish(checkpoint)
 
 
 # --- leave-region-out experiments: one model, one fold --------------------------------------
