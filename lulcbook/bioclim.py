@@ -43,7 +43,6 @@ import torch
 import xarray as xr
 from torch import Tensor, nn
 from torch_geometric.data import Data
-from tqdm.auto import tqdm
 
 from lulcbook import legend, splits, train
 from lulcbook.evaluate import overall_accuracy
@@ -51,6 +50,7 @@ from lulcbook.graphs import FeatureScaler
 from lulcbook.models import gnn as gnn_models
 from lulcbook.models.condnorm import ClimateScaler, ConditionalNorm
 from lulcbook.models.pixel import PixelCNN, band_stats, standardise_bands
+from lulcbook.progress import progress as tqdm
 
 VARIANTS: tuple[str, ...] = ("no_climate", "climate_input", "climate_norm")
 FAMILIES: tuple[str, ...] = ("gnn", "cnn")
@@ -772,16 +772,18 @@ def shuffle_table(summary: dict[str, dict[str, Any]]) -> pd.DataFrame:
     )
 
 
-def film_plot_frame(table: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+def film_plot_frame(
+    table: pd.DataFrame, k: int = 3, temperature_scale: float = 1.0
+) -> pd.DataFrame:
     """The ``k`` most climate-dependent channels of a :func:`film_table`, ready to plot.
 
-    Complete climate vectors only, with ``BIO1 (°C)`` (BIO1 / 10), ``BIO12 (mm)`` and the
-    channel as a string category.
+    Complete climate vectors only, with ``BIO1 (°C)`` (BIO1 / ``temperature_scale``: 1 for
+    WorldClim 2.1, 10 for WorldClim 1.4), ``BIO12 (mm)`` and the channel as a string category.
     """
     sub = table[table["channel"].isin(top_channels(table, k, "gamma")) & ~table["missing"]]
     return sub.assign(
         **{
-            "BIO1 (°C)": sub["bio1"] / 10,
+            "BIO1 (°C)": sub["bio1"] / temperature_scale,
             "BIO12 (mm)": sub["bio12"],
             "channel": sub["channel"].astype(str),
         }

@@ -5,20 +5,48 @@
 
 INPUT is a multi-band raster, a folder of single-band rasters (a Sentinel-2 granule's
 ``IMG_DATA``), a STAC item JSON file, or ``stac`` to search a STAC API (``--bbox``,
-``--datetime``, ``--collection``, ``--stac-url``).
+``--datetime``, ``--collection``, ``--stac-url``). Without ``--model`` the shipped default
+model (:data:`lulcbook.zoo.DEFAULT_LULC`) is used.
+
+Every failure is one line ``lulcbook: error: ...`` on stderr naming the file, option or value
+(``--debug`` shows the traceback instead), with the exit status:
+
+* 2 — the command line is wrong, found before anything is read or predicted: option values,
+  options that do not apply to the kind of INPUT, a missing INPUT, output paths that are
+  folders, coincide with an input or with each other, or lie in a missing or unwritable folder;
+  a ``--datetime`` that is not ISO 8601; no ``--model`` and no shipped model;
+* 1 — the run failed: unreadable, corrupt or truncated input or model, missing or duplicate
+  bands, no or a geographic CRS, implausible reflectance (``--allow-implausible`` overrides),
+  an unreachable ``--scheduler``, any other error while predicting. Outputs are then left as
+  they were.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import numpy as np
 
 from lulcbook.cube import SCL_INVALID
 from lulcbook.predict import SCALING
+
+
+class UsageError(ValueError):
+    """A wrong command line (exit status 2), found before any work."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line naming the option (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"lulcbook: error: {message} (see `{self.prog} --help`)\n")
 
 
 def _floats(text: str) -> list[float]:
@@ -43,9 +71,16 @@ def _names(text: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
+DEFAULT_MODEL_CLASS = "lulcbook.models.gnn:SegmentClassifier"
+"""Loader of a ``--model`` file when neither ``--model-class`` nor shipped metadata name one."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``lulcbook``."""
-    parser = argparse.ArgumentParser(prog="lulcbook", description="Land use / land cover mapping.")
+    parser = _Parser(prog="lulcbook", description="Land use / land cover mapping.")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error (for bug reports)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     presets = "; ".join(f"{k}: {s:g}/{o:+g}" for k, (s, o) in SCALING.items())
     p = sub.add_parser(
@@ -60,15 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
         "input", help="multi-band raster, folder of band files, STAC item JSON, or 'stac'"
     )
     p.add_argument(
-        "--model", required=True, type=Path, help="saved classifier (e.g. models/gnn.pt)"
+        "--model",
+        type=Path,
+        default=None,
+        help="saved classifier file, or the name of a shipped model; default: the shipped "
+        "default model (`lulcbook models` lists them)",
     )
     p.add_argument(
         "--out", required=True, type=Path, help="output COG (.tif); its folder must exist"
     )
     p.add_argument(
         "--model-class",
-        default="lulcbook.models.gnn:SegmentClassifier",
-        help="module:Class whose .load(MODEL) returns the classifier",
+        default=None,
+        help="module:Class whose .load(MODEL) returns the classifier (default: the shipped "
+        f"model's own, else {DEFAULT_MODEL_CLASS})",
     )
     g = p.add_argument_group("bands and scaling")
     g.add_argument(
@@ -96,14 +136,27 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--mask-values",
         type=_ints,
-        default=list(SCL_INVALID),
-        help="mask-band values that become no data",
+        default=None,
+        help=f"mask-band values that become no data (default with --mask-band: "
+        f"{','.join(map(str, SCL_INVALID))}, the SCL cloud/shadow/no-data classes)",
+    )
+    g.add_argument(
+        "--allow-implausible",
+        action="store_true",
+        help="predict even if the scaled input does not look like reflectance (a warning "
+        "instead of an error)",
     )
     g = p.add_argument_group("tiling and parallelism")
     g.add_argument("--tile-size", type=int, default=512, help="core tile size (px)")
     g.add_argument("--overlap", type=int, default=32, help="context margin per tile side (px)")
     g.add_argument("--blocksize", type=int, default=512, help="COG internal tile size (px)")
     g.add_argument("--mc-samples", type=int, default=0, help="MC-dropout samples (0 = off)")
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the MC-dropout draws (per tile: from the seed and the tile position)",
+    )
     g.add_argument(
         "--workers",
         type=int,
@@ -122,46 +175,211 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--bbox", type=_floats, default=None, help="STAC search: lon/lat min_x,min_y,max_x,max_y"
     )
-    g.add_argument("--collection", default="sentinel-2-l2a", help="STAC search collection")
-    g.add_argument("--max-cloud", type=float, default=20.0, help="STAC search: max. cloud cover %%")
+    g.add_argument(
+        "--collection", default=None, help="STAC search collection (default sentinel-2-l2a)"
+    )
+    g.add_argument(
+        "--max-cloud",
+        type=float,
+        default=None,
+        help="STAC search: max. cloud cover %% (default 20)",
+    )
     g.add_argument("--stac-url", default=None, help="STAC API (default: lulcbook.sources.stac's)")
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+    m = sub.add_parser(
+        "models",
+        help="list the trained models shipped with the package",
+        description="List the shipped models (name, kind, input level, bands); "
+        "--card NAME prints a model's card.",
+    )
+    m.add_argument("--card", metavar="NAME", help="print the model card of NAME")
+    c = sub.add_parser(
+        "classify-points",
+        help="classify a table of points (ELC10/LUCAS Sentinel-2 features) into land cover",
+        description="Classify each row of a point table with the columns of the ELC10 "
+        "Sentinel-2 table (POINT_ID, band medians, index statistics); coordinates for the "
+        "climate lookup from lon/lat columns or the POINT_ID grid code. Writes POINT_ID, class, "
+        "one probability per class and the normalised entropy (uncertainty).",
+    )
+    c.add_argument("table", type=Path, help="CSV (or .csv.gz) point table")
+    c.add_argument("--out", required=True, type=Path, help="output CSV; its folder must exist")
+    c.add_argument("--s1", type=Path, default=None, help="Sentinel-1 table joined on POINT_ID")
+    c.add_argument(
+        "--model", default=None, help="shipped model name or weights path (default lucas-points)"
+    )
+    c.add_argument("--climate", type=Path, default=None, help="WorldClim 2.1 BIO folder")
+    la = sub.add_parser(
+        "lai",
+        help="leaf area index COG (+ uncertainty, flags, STAC item) from L2A reflectance",
+        description="Leaf area index from Sentinel-2 surface reflectance (B03 B04 B05 B06 B07 "
+        "B8A B11 B12) with the Sentinel-2 Toolbox network; writes OUT.tif (lai, lai_sigma), "
+        "OUT_flags.tif and OUT.json. L1C/TOA input is refused unless --allow-toa.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    la.add_argument("input", help="multi-band raster, folder of band files, or STAC item JSON")
+    la.add_argument("--out", required=True, type=Path, help="output COG (.tif)")
+    la.add_argument(
+        "--level",
+        choices=["L2A", "L1C"],
+        default=None,
+        help="processing level (default: from the name or --preset)",
+    )
+    la.add_argument(
+        "--allow-toa",
+        action="store_true",
+        help="run on top-of-atmosphere (L1C) reflectance, outside the method's domain (flagged)",
+    )
+    la.add_argument("--preset", choices=sorted(SCALING), default=None, help="DN scaling preset")
+    la.add_argument("--band-names", type=_names, default=None, help="band names of a raster file")
     return parser
+
+
+_STAC_SEARCH_ONLY = {
+    "bbox": "--bbox",
+    "collection": "--collection",
+    "max_cloud": "--max-cloud",
+    "stac_url": "--stac-url",
+}
 
 
 def _stac_search_input(args: argparse.Namespace, bands: Sequence[str]) -> Any:
     """Search a STAC API and describe the scene through lulcbook.sources.stac."""
     from lulcbook.predict import source_from_stac_search
 
-    if args.bbox is None or args.datetime is None:
-        raise ValueError("INPUT 'stac' needs --bbox and --datetime")
-    if len(args.bbox) != 4:
-        raise ValueError(f"--bbox needs 4 numbers (west,south,east,north), got {args.bbox}")
     return source_from_stac_search(
         bands,
         args.bbox,
         args.datetime,
-        collection=args.collection,
+        collection=args.collection or "sentinel-2-l2a",
         url=args.stac_url,
-        max_cloud=args.max_cloud,
+        max_cloud=20.0 if args.max_cloud is None else args.max_cloud,
     )
 
 
-def predict_command(args: argparse.Namespace) -> int:
-    """Run ``lulcbook predict``; returns the exit status."""
-    from lulcbook.predict import load_classifier, predict_scene
+def _source_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "band_names": args.band_names,
+        "preset": args.preset,
+        "scale": args.scale,
+        "offset": args.offset,
+        "nodata": args.nodata,
+        "mask_band": args.mask_band,
+        "mask_values": args.mask_values,
+    }
 
-    if not args.out.parent.is_dir():
-        raise FileNotFoundError(
-            f"Output folder {args.out.parent} does not exist (for {args.out.name})"
-        )
+
+def _shipped_model(name: str) -> tuple[Path, str | None]:
+    """Weights and loader class (``module:Class``) of the shipped model ``name``."""
+    try:
+        from lulcbook import zoo
+
+        info = zoo.get(name)
+    except (ImportError, FileNotFoundError, KeyError, ValueError) as err:
+        detail = err.args[0] if isinstance(err, KeyError) and err.args else err
+        raise UsageError(
+            f"the shipped model {name!r} is not available ({detail}); give --model PATH"
+        ) from err
+    return info.weights, info.metadata.get("model_class")
+
+
+def check_predict_args(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """Check a ``predict`` command line before anything is read; fill in the default model.
+
+    Returns:
+        The map, uncertainty and STAC item paths.
+
+    Raises:
+        UsageError: naming the option and value that are wrong.
+    """
+    from lulcbook import cog, predict
+
+    for name, value, low in (
+        ("--tile-size", args.tile_size, 1),
+        ("--overlap", args.overlap, 0),
+        ("--mc-samples", args.mc_samples, 0),
+        ("--workers", args.workers, 1),
+    ):
+        if value < low:
+            raise UsageError(f"{name} must be >= {low}, got {value}")
+    if args.blocksize % 16 or args.blocksize < 128:
+        raise UsageError(f"--blocksize must be a multiple of 16 and >= 128, got {args.blocksize}")
+    if args.band_names is not None and len(args.band_names) == 0:
+        raise UsageError("--band-names is empty")
+    if args.scale is not None and not (np.isfinite(args.scale) and args.scale > 0):
+        raise UsageError(f"--scale must be a positive number, got {args.scale}")
+    if args.input == "stac":
+        if args.bbox is None or args.datetime is None:
+            raise UsageError("INPUT 'stac' needs --bbox and --datetime")
+        if len(args.bbox) != 4:
+            raise UsageError(f"--bbox needs 4 numbers (west,south,east,north), got {args.bbox}")
+        w, so, e, n = args.bbox
+        if not (-180 <= w < e <= 180 and -90 <= so < n <= 90):
+            raise UsageError(f"--bbox {args.bbox} is not west,south,east,north in degrees")
+        given = [k for k, v in _source_options(args).items() if v is not None]
+        if given:
+            opts = ", ".join(predict.OPTION_NAMES[k] for k in given)
+            raise UsageError(f"{opts} do not apply to INPUT 'stac' (scaling comes from the items)")
+        inputs: list[Path] = []
+    else:
+        given = [o for k, o in _STAC_SEARCH_ONLY.items() if getattr(args, k) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply to INPUT 'stac' (a STAC search)")
+        src = Path(args.input)
+        if not src.exists():
+            raise UsageError(f"INPUT {src} does not exist")
+        try:
+            predict.check_options(src, **_source_options(args))
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        if args.datetime is not None:
+            try:
+                cog.parse_datetime(args.datetime)
+            except ValueError as err:
+                raise UsageError(str(err)) from None
+        inputs = predict.input_files(src)
+    if args.model is None or (not args.model.exists() and args.model.suffix == ""):
+        from lulcbook.zoo import DEFAULT_LULC
+
+        # no --model: the default shipped model; --model NAME: a shipped model by name
+        args.model, shipped_class = _shipped_model(str(args.model or DEFAULT_LULC))
+        if shipped_class and args.model_class is None:
+            args.model_class = shipped_class
+    if args.model_class is None:
+        args.model_class = DEFAULT_MODEL_CLASS
+    if args.model.is_dir():
+        raise UsageError(f"--model {args.model} is a folder; give the model file")
+    if not args.model.exists():
+        raise UsageError(f"--model {args.model} does not exist")
+    try:
+        return predict.output_paths(args.out, args.stac_out, [*inputs, args.model])
+    except (ValueError, OSError) as err:
+        raise UsageError(str(err)) from None
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    """Run ``lulcbook predict``; returns the exit status.
+
+    Raises:
+        UsageError: for a wrong command line (found before any work, see
+            :func:`check_predict_args`); other exceptions for failed runs.
+    """
+    from lulcbook.predict import check_scheduler, load_classifier, predict_scene
+
+    check_predict_args(args)
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
     model = load_classifier(args.model, args.model_class)
     if args.input == "stac":
         source: Any = _stac_search_input(args, model.bands)
         when = None
+        source_kw: dict[str, Any] = {}
     else:
         source = Path(args.input)
         when = args.datetime
+        source_kw = {k: v for k, v in _source_options(args).items() if v is not None}
     result = predict_scene(
         source,
         model,
@@ -170,6 +388,7 @@ def predict_command(args: argparse.Namespace) -> int:
         overlap=args.overlap,
         blocksize=args.blocksize,
         mc_samples=args.mc_samples,
+        seed=args.seed,
         workers=args.workers,
         processes=not args.threads,
         scheduler=args.scheduler,
@@ -177,17 +396,74 @@ def predict_command(args: argparse.Namespace) -> int:
         model_name=str(args.model),
         datetime_=when,
         stac_path=args.stac_out,
-        band_names=args.band_names,
-        preset=args.preset,
-        scale=args.scale,
-        offset=args.offset,
-        nodata=args.nodata,
-        mask_band=args.mask_band,
-        mask_values=args.mask_values,
+        allow_implausible=args.allow_implausible,
+        extra_inputs=[args.model],
+        **source_kw,
     )
     print(
-        f"wrote {result.path} and {result.stac_path}: {result.width}x{result.height} px, "
-        f"{result.area_km2:.1f} km², {result.n_tiles} tiles in {result.seconds:.1f} s"
+        f"wrote {result.path}, {result.uncertainty_path} and {result.stac_path}: "
+        f"{result.width}x{result.height} px, {result.area_km2:.1f} km², {result.n_tiles} tiles "
+        f"in {result.seconds:.1f} s"
+    )
+    return 0
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 2000 else text[:2000] + " ..."
+
+
+def models_command(args: argparse.Namespace) -> int:
+    """``lulcbook models``: list the shipped models, or print one model card."""
+    from lulcbook import zoo
+
+    if args.card:
+        try:
+            print(zoo.card_path(args.card).read_text(), end="")
+        except KeyError as err:
+            raise ValueError(err.args[0]) from None
+        return 0
+    models = zoo.list_models()
+    if not models:
+        print("no shipped models yet: `make repro` trains and exports them")
+    for info in models:
+        print(info.summary)
+    return 0
+
+
+def classify_points_command(args: argparse.Namespace) -> int:
+    """``lulcbook classify-points``: classify a point table into a CSV."""
+    from lulcbook.classify_points import classify_points
+
+    for name, path in (("TABLE", args.table), ("--s1", args.s1)):
+        if path is not None and not path.is_file():
+            raise UsageError(f"{name} {path} does not exist")
+    if args.out.is_dir() or not args.out.parent.is_dir():
+        raise UsageError(f"--out {args.out} must be a file in an existing folder")
+    s = classify_points(args.table, args.out, args.s1, args.model, args.climate)
+    print(f"wrote {s['out']}: {s['n_points']} points, mean uncertainty {s['mean_uncertainty']:.3f}")
+    return 0
+
+
+def lai_command(args: argparse.Namespace) -> int:
+    """``lulcbook lai``: LAI COG, flags COG and STAC item for a scene."""
+    from lulcbook.lai_product import write_lai_product
+
+    if not Path(args.input).exists():
+        raise UsageError(f"INPUT {args.input} does not exist")
+    if args.out.suffix.lower() not in (".tif", ".tiff") or not args.out.parent.is_dir():
+        raise UsageError(f"--out {args.out} must be a .tif file in an existing folder")
+    opts = {"preset": args.preset, "band_names": args.band_names}
+    s = write_lai_product(
+        args.input,
+        args.out,
+        level=args.level,
+        allow_toa=args.allow_toa,
+        **{k: v for k, v in opts.items() if v is not None},
+    )
+    print(
+        f"wrote {s['lai']}, {s['flags']}, {s['stac']}: {s['n_valid']}/{s['n_pixels']} pixels, "
+        f"mean LAI {s['lai_mean']:.2f}"
     )
     return 0
 
@@ -195,17 +471,46 @@ def predict_command(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lulcbook`` console script; returns the exit status.
 
-    Errors about inputs and outputs (missing file or band, no CRS, unreadable file, missing
-    output folder) are printed as ``lulcbook: error: ...`` with exit status 1.
+    Every error is printed as one line ``lulcbook: error: ...``: exit status 2 for a wrong
+    command line (:class:`UsageError`, argparse), 1 for a failed run (see the module
+    docstring). ``--debug`` re-raises instead, showing the traceback. Warnings are printed as
+    ``lulcbook: warning: ...``.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        if args.command == "predict":
-            return predict_command(args)
-    except (FileNotFoundError, ValueError, NotADirectoryError, PermissionError) as err:
-        print(f"lulcbook: error: {err}", file=sys.stderr)
-        return 1
+
+    def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
+        print(f"lulcbook: warning: {_one_line(Exception(message))}", file=sys.stderr)
+
+    if not args.debug:  # library log records (e.g. odc-stac read errors) would add lines
+        logging.getLogger().addHandler(logging.NullHandler())
+    with warnings.catch_warnings():
+        if not args.debug:
+            warnings.showwarning = show
+        try:
+            if args.command == "predict":
+                return predict_command(args)
+            if args.command == "models":
+                return models_command(args)
+            if args.command == "classify-points":
+                return classify_points_command(args)
+            if args.command == "lai":
+                return lai_command(args)
+        except UsageError as err:
+            if args.debug:
+                raise
+            print(f"lulcbook: error: {_one_line(err)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            if args.debug:
+                raise
+            print("lulcbook: error: interrupted; outputs left as they were", file=sys.stderr)
+            return 130
+        except Exception as err:
+            if args.debug:
+                raise
+            print(f"lulcbook: error: {_one_line(err)}", file=sys.stderr)
+            return 1
     parser.error(f"unknown command {args.command!r}")
     return 2
 

@@ -34,7 +34,7 @@ from rasterio import shutil as rio_shutil
 from rasterio.warp import transform_geom
 
 from lulcbook import legend
-from lulcbook.io import atomic_path
+from lulcbook.io import output_set
 
 PathLike = str | os.PathLike[str]
 
@@ -43,6 +43,22 @@ MAP_BANDS: tuple[str, str] = ("class", "confidence")
 UNCERTAINTY_BAND: str = "uncertainty"
 CONFIDENCE_SCALE: float = 1 / 250
 """Confidence is stored as uint8 ``round(p / CONFIDENCE_SCALE)`` (0–250; 255 = nodata)."""
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse an ISO 8601 time (``2017-02-16``, ``2017-02-16T10:21:01Z``); naive means UTC.
+
+    Raises:
+        ValueError: naming the value, for anything else.
+    """
+    try:
+        when = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"--datetime {text!r} is not an ISO 8601 date or time (e.g. 2017-02-16 or "
+            "2017-02-16T10:21:01Z)"
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def uncertainty_path(out: PathLike) -> Path:
@@ -156,17 +172,15 @@ def write_cog(scratch: PathLike, dst: PathLike, blocksize: int = 512) -> Path:
 def atomic_paths(*paths: PathLike) -> Iterator[list[Path]]:
     """Temporary paths for several outputs, moved into place together only on success.
 
-    On an exception nothing is moved and existing files stay untouched. The moved files get
-    the usual permissions (``0o666`` minus the umask) instead of the private ones of
-    temporary files.
+    A thin wrapper of :func:`lulcbook.io.output_set`: on an exception nothing is moved; if a
+    move fails, the outputs already moved are rolled back, so the previous set stays intact.
+    The moved files get the usual permissions (``0o666`` minus the umask).
+
+    Raises:
+        ValueError: if two paths are the same file.
     """
-    with contextlib.ExitStack() as stack:
-        tmps = [stack.enter_context(atomic_path(p, suffix=Path(p).suffix)) for p in paths]
-        yield tmps
-        umask = os.umask(0)
-        os.umask(umask)
-        for t in tmps:
-            os.chmod(t, 0o666 & ~umask)
+    with output_set(paths) as outs:
+        yield outs.tmp
 
 
 def _footprint(src: rasterio.DatasetReader) -> dict[str, Any]:
@@ -217,9 +231,7 @@ def stac_item(
         float(coords[:, 1].max()),
     ]
     now = datetime.now(UTC)
-    when = datetime.fromisoformat(datetime_.replace("Z", "+00:00")) if datetime_ else now
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+    when = parse_datetime(datetime_) if datetime_ else now
     props: dict[str, Any] = {
         "created": now.isoformat(),
         "lulcbook:datetime_is_processing_time": datetime_ is None,

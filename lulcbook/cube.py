@@ -8,6 +8,7 @@ through rioxarray. Errors name the file, band or CRS that is wrong.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +20,13 @@ from rasterio.enums import Resampling
 
 from lulcbook.bands import normalise_band, select_bands
 from lulcbook.io import atomic_path
+
+# pyproj warns, for oblique-Mercator CRSs (e.g. the Swiss LV95 of a Landsat chip), that CF
+# grid-mapping attributes cannot hold one of its parameters; rioxarray keeps the whole CRS as WKT
+# beside them, so nothing is lost. Only this message is filtered.
+warnings.filterwarnings(
+    "ignore", message="angle from rectified to skew grid parameter lost", category=UserWarning
+)
 
 SCL_INVALID: tuple[int, ...] = (0, 1, 3, 8, 9, 10)
 """Sentinel-2 L2A scene classes masked as invalid: no data, saturated, cloud shadow,

@@ -34,14 +34,14 @@ import torch
 import xarray as xr
 from skimage.segmentation import felzenszwalb, relabel_sequential, slic
 from torch_geometric.data import Batch, Data
-from tqdm.auto import tqdm
 
 from lulcbook.io import atomic_path
+from lulcbook.progress import progress as tqdm
 
 METHODS: tuple[str, ...] = ("slic", "felzenszwalb")
 SHAPE_FEATURES: tuple[str, ...] = ("log_area", "fill", "elongation", "log_aspect")
 STATS: tuple[str, ...] = ("mean", "std", "min", "max")
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: graphs stored as dicts of tensors, loaded with weights_only=True
 
 
 def feature_names(bands: Sequence[str]) -> list[str]:
@@ -386,7 +386,9 @@ def build_graphs(
     if cache_dir is not None:
         cache_file = Path(cache_dir) / f"graphs-{_cache_key(ds, params)}.pt"
         if cache_file.exists():
-            return torch.load(cache_file, weights_only=False)
+            cached = load_graph_cache(cache_file)
+            if cached is not None:
+                return cached
     refl = ds["reflectance"].transpose("sample", "band", "y", "x").values.astype(np.float32)
     climate = ds["climate"].values.astype(np.float32) if "climate" in ds else None
     graphs = []
@@ -401,8 +403,30 @@ def build_graphs(
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(cache_file) as tmp:
-            torch.save(graphs, tmp)
+            torch.save([g.to_dict() for g in graphs], tmp)
     return graphs
+
+
+def load_graph_cache(path: str | os.PathLike[str]) -> list[SegmentGraph] | None:
+    """Load a graph cache written by :func:`build_graphs`, safely.
+
+    The cache holds plain dicts of tensors and numbers, read with ``torch.load(...,
+    weights_only=True)``, which refuses pickled objects that could run code. A file that cannot
+    be read that way (corrupt, from an older version, or crafted) is not used: a warning names
+    it and ``None`` is returned, so the graphs are rebuilt and the cache rewritten.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, list) or not all(isinstance(d, dict) for d in state):
+            raise ValueError(f"expected a list of dicts, got {type(state).__name__}")
+        return [SegmentGraph(**d) for d in state]
+    except Exception as err:  # UnpicklingError, RuntimeError, EOFError, ValueError, ...
+        warnings.warn(
+            f"Ignoring graph cache {path} (not a safe graph cache: {type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}); rebuilding it",
+            stacklevel=2,
+        )
+        return None
 
 
 class FeatureScaler:

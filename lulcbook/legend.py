@@ -7,6 +7,7 @@ eo-learn/Slovenian RABA and ST_LUCAS ``label_l1`` classes into this legend.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -110,17 +111,29 @@ def corine_to_key(code: int | str) -> str:
     raise ValueError(f"Unknown CORINE code {code!r}; expected a CLC level-3 code 111–523")
 
 
+LC1_CODE = re.compile(r"^[A-H](?:[0-9]{1,2}|X[0-9])$")
+"""A LUCAS LC1 code: the level-1 letter A–H and one or two digits (``C21``, ``B11``, ``G3``),
+or the 2018 photo-interpretation codes ``BX1``/``BX2``. Free text ("Forest") never matches."""
+
+
 def lc1_to_key(code: str) -> str:
     """Map a LUCAS LC1 code (e.g. ``"C21"``, ``"B11"``) to a legend key by its letter.
 
+    Only well-formed codes (:data:`LC1_CODE`, case-insensitive) are mapped: free text such as
+    ``"Forest"`` or ``"Grassland"`` is never guessed from its first letter.
+
     Raises:
-        ValueError: for a code whose letter is not A–H.
+        ValueError: for anything that is not an LC1 code, naming the value.
     """
-    code = str(code).strip().upper()
-    for c in CLASSES:
-        if code[:1] == c.lucas_letter and len(code) >= 2:
-            return c.key
-    raise ValueError(f"Unknown LUCAS LC1 code {code!r}; expected a letter A–H followed by digits")
+    text = str(code).strip().upper()
+    if LC1_CODE.match(text):
+        for c in CLASSES:
+            if text[0] == c.lucas_letter:
+                return c.key
+    raise ValueError(
+        f"Unknown LUCAS LC1 code {code!r}; expected a letter A–H followed by one or two digits "
+        "(e.g. C21)"
+    )
 
 
 def index_of(key: str) -> int:

@@ -26,16 +26,34 @@ Digital numbers become reflectance as ``DN * scale + offset`` (:data:`SCALING`).
 Parallelism uses dask.distributed: a local cluster of ``workers`` processes (or threads) by
 default, or an existing cluster given by its scheduler address. With one worker and no
 scheduler the tiles run in this process, one after another.
+
+Safety checks, all before the first tile is predicted:
+
+* output paths (:func:`output_paths`): the map, uncertainty and STAC item are distinct files,
+  none is an input (scene, band file, STAC item or asset, model) or a folder, and their
+  folders are writable; the three appear together or not at all (:func:`lulcbook.io.output_set`);
+* options that do not apply to the kind of input are errors naming the option
+  (:func:`open_source`), as are duplicate band names;
+* a geographic CRS (degrees) is refused: the models work on metric pixels and areas are
+  reported in km²; reproject first (e.g. ``gdalwarp -t_srs EPSG:32633``);
+* reflectance plausibility (:func:`check_reflectance`) on a sample of pixels after scaling,
+  which catches digital numbers read as reflectance and reflectance scaled twice.
+
+MC dropout is reproducible: each tile draws from generators seeded by the run's ``seed`` and
+the tile's position (:func:`tile_seed`), so maps do not depend on the number of workers, the
+scheduling order or the process a tile runs in.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import math
 import os
 import re
-import tempfile
+import socket
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -51,11 +69,11 @@ from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
-from tqdm import tqdm
 
-from lulcbook import cog, legend
+from lulcbook import cog, io, legend
 from lulcbook.bands import normalise_band
 from lulcbook.cog import CONFIDENCE_SCALE, MAP_BANDS, UNCERTAINTY_BAND, uncertainty_path
+from lulcbook.progress import progress as tqdm
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +103,23 @@ rasters as Sentinel-2 DN / 10000 (``s2-l1c``).
 """
 
 _RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img")
+_MAP_SUFFIXES = (".tif", ".tiff")
+OPTION_NAMES: dict[str, str] = {
+    "band_names": "--band-names",
+    "preset": "--preset",
+    "scale": "--scale",
+    "offset": "--offset",
+    "nodata": "--nodata",
+    "mask_band": "--mask-band",
+    "mask_values": "--mask-values",
+}
+"""Keyword arguments of :func:`open_source` and the command-line options that set them."""
+
+
+class ImplausibleReflectanceError(ValueError):
+    """The scaled input does not look like reflectance (see :func:`check_reflectance`)."""
+
+
 _BAND_IN_NAME = re.compile(r"(?:^|[_.\-])(B\d{1,2}A?)(?:_(\d+)m)?$", re.IGNORECASE)
 _DATE_IN_NAME = re.compile(r"(\d{8}T\d{6})|(\d{4}-\d{2}-\d{2})")
 
@@ -226,6 +261,18 @@ class RasterSource:
     def _read(
         self, ref: BandRef, window: Window, resampling: Resampling
     ) -> tuple[np.ndarray, float | None]:
+        try:
+            return self._read_unchecked(ref, window, resampling)
+        except (RasterioIOError, rasterio.errors.RasterioError, OSError) as err:
+            (r0, r1), (c0, c1) = window.toranges()
+            raise ValueError(
+                f"Reading band {ref.name} from {ref.path} failed (rows {r0}-{r1}, columns "
+                f"{c0}-{c1}); the file may be truncated or corrupt: {err}"
+            ) from err
+
+    def _read_unchecked(
+        self, ref: BandRef, window: Window, resampling: Resampling
+    ) -> tuple[np.ndarray, float | None]:
         with rasterio.open(ref.path) as src:
             nodata = self.nodata if self.nodata is not None else src.nodata
             same = (
@@ -272,6 +319,8 @@ class ArraySource:
     name: str = "array"
     datetime: str | None = None
     bands_: tuple[str, ...] = field(default=())
+    hrefs: tuple[str, ...] = field(default=())
+    """Where the data come from (e.g. STAC asset hrefs), named in read errors."""
 
     @property
     def band_names(self) -> list[str]:
@@ -306,9 +355,16 @@ class ArraySource:
         (r0, r1), (c0, c1) = window.toranges()
         part = self.data.isel(y=slice(int(r0), int(r1)), x=slice(int(c0), int(c1)))
         if part.chunks is not None:  # dask-backed: compute just this window, here
-            with warnings.catch_warnings():  # medians of pixels that are no data on every date
-                warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
-                part = part.compute(scheduler="synchronous")
+            try:
+                with warnings.catch_warnings():  # medians of pixels that are no data on every date
+                    warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+                    part = part.compute(scheduler="synchronous")
+            except Exception as err:  # odc-stac/rasterio/HTTP errors of many types
+                assets = f" (reading {', '.join(self.hrefs)})" if self.hrefs else ""
+                raise ValueError(
+                    f"Reading {self.name} failed (rows {r0}-{r1}, columns {c0}-{c1}){assets}: "
+                    f"{type(err).__name__}: {err}"
+                ) from err
         return np.asarray(part.values, dtype=np.float32)
 
 
@@ -318,6 +374,39 @@ Source = RasterSource | ArraySource
 def _check_crs(src: rasterio.DatasetReader, path: PathLike) -> None:
     if src.crs is None:
         raise ValueError(f"{path} has no CRS; a georeferenced raster is required")
+
+
+def check_projected(crs: Any, name: str) -> float:
+    """Refuse a geographic CRS; return the metres per CRS unit of a projected one.
+
+    The models work on square metric pixels (10 m Sentinel-2) and areas are reported in km²,
+    so a scene in degrees is an error that says how to reproject it.
+
+    Raises:
+        ValueError: naming ``name`` and the CRS, for a geographic (or unknown-unit) CRS.
+    """
+    crs = rasterio.crs.CRS.from_user_input(crs)
+    if crs.is_geographic:
+        raise ValueError(
+            f"{name} is in a geographic CRS ({crs.to_string()}, units of degrees); pixel sizes "
+            "and areas in degrees are not metric. Reproject it to a projected CRS first, e.g. "
+            "its UTM zone: gdalwarp -t_srs EPSG:32633 -tr 10 10 in.tif out.tif"
+        )
+    unit, factor = crs.linear_units_factor
+    if not factor or factor <= 0:
+        raise ValueError(f"{name}: unknown linear unit {unit!r} of CRS {crs.to_string()}")
+    return float(factor)
+
+
+def _check_unique(names: Sequence[str | None], source: str, option: str = "") -> None:
+    """Raise if a band name occurs twice (after canonicalisation), naming the duplicates."""
+    canon = [_canon(n) for n in names if n]
+    dup = sorted({c for c in canon if canon.count(c) > 1})
+    if dup:
+        raise ValueError(
+            f"Duplicate band name(s) {dup} {option or 'in'} {source}: {list(names)}; "
+            "each band needs its own name"
+        )
 
 
 def source_from_file(
@@ -346,6 +435,7 @@ def source_from_file(
                 raise ValueError(
                     f"{len(names)} band names {names} given for {path}, which has {src.count} bands"
                 )
+            _check_unique(names, str(path), "given by --band-names for")
         else:
             names = [d for d in src.descriptions]
             if not any(names):
@@ -353,6 +443,7 @@ def source_from_file(
                     f"{path} has {src.count} bands without descriptions; name them with "
                     f"band_names (CLI: --band-names B02,B03,...)"
                 )
+            _check_unique(names, f"the band descriptions of {path}", "in")
         idx = match_bands(names, bands, str(path))
         s, o = resolve_scaling(preset, scale, offset, src.dtypes[0])
         mask = None
@@ -478,27 +569,141 @@ def source_from_array(data: Any, bands: Sequence[str], name: str | None = None) 
     )
 
 
+def input_kind(input: Any) -> str:
+    """``"source"``, ``"array"``, ``"folder"``, ``"stac-item"`` or ``"raster"``."""
+    if isinstance(input, (RasterSource, ArraySource)):
+        return "source"
+    if hasattr(input, "dims") and hasattr(input, "rio"):
+        return "array"
+    path = Path(input)
+    if path.is_dir():
+        return "folder"
+    if path.suffix.lower() == ".json":
+        return "stac-item"
+    return "raster"
+
+
+APPLICABLE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "raster": tuple(OPTION_NAMES),
+    "folder": ("preset", "scale", "offset", "nodata"),
+    "stac-item": (),
+    "array": (),
+    "source": (),
+}
+"""Which :func:`open_source` keywords apply to which kind of input (the rest are errors)."""
+
+_WHY_NOT = {
+    "folder": "a folder of band files (bands are named by their file names; no mask band)",
+    "stac-item": "a STAC item (bands, scaling and nodata come from the item's metadata)",
+    "array": "an xarray DataArray (named bands of reflectance)",
+    "source": "a prepared source",
+}
+
+
+def check_options(input: Any, **kw: Any) -> str:
+    """Refuse source options that would be silently ignored for this kind of input.
+
+    Args:
+        input: what :func:`open_source` gets.
+        **kw: its keyword arguments; ``None`` means not given.
+
+    Returns:
+        The input kind (:func:`input_kind`).
+
+    Raises:
+        ValueError: naming the options (and their command-line spelling) that do not apply.
+    """
+    kind = input_kind(input)
+    unknown = sorted(set(kw) - set(OPTION_NAMES))
+    if unknown:
+        raise TypeError(f"Unknown source option(s) {unknown}; expected {sorted(OPTION_NAMES)}")
+    bad = [k for k, v in kw.items() if v is not None and k not in APPLICABLE_OPTIONS[kind]]
+    if bad:
+        opts = ", ".join(f"{OPTION_NAMES[k]} ({k})" for k in bad)
+        raise ValueError(f"Option(s) {opts} do not apply to {_WHY_NOT[kind]}: {input}")
+    if kw.get("mask_values") is not None and kw.get("mask_band") is None:
+        raise ValueError("--mask-values (mask_values) needs --mask-band (mask_band)")
+    return kind
+
+
 def open_source(input: Any, bands: Sequence[str], **kw: Any) -> Source:
     """Dispatch on the input: DataArray, STAC item JSON, folder of band files, or raster file.
 
     Keyword arguments go to :func:`source_from_file` / :func:`source_from_folder`
-    (``band_names``, ``preset``, ``scale``, ``offset``, ``nodata``, ``mask_band``, ``mask_values``).
+    (``band_names``, ``preset``, ``scale``, ``offset``, ``nodata``, ``mask_band``, ``mask_values``);
+    ``None`` means not given. An option that does not apply to the kind of input (e.g.
+    ``mask_band`` for a folder, any of them for a STAC item) is an error, never ignored.
+
+    Raises:
+        ValueError: for options that do not apply (:func:`check_options`) and bad inputs.
     """
-    if isinstance(input, (RasterSource, ArraySource)):
+    kind = check_options(input, **kw)
+    kw = {k: v for k, v in kw.items() if v is not None}
+    if kind == "source":
         return input
-    if hasattr(input, "dims") and hasattr(input, "rio"):
+    if kind == "array":
         return source_from_array(input, bands)
     path = Path(input)
-    if path.is_dir():
-        kw.pop("band_names", None)
-        kw.pop("mask_band", None)
-        kw.pop("mask_values", None)
-        if kw.get("nodata") is None:
-            kw.pop("nodata", None)
+    if kind == "folder":
         return source_from_folder(path, bands, **kw)
-    if path.suffix.lower() == ".json":
+    if kind == "stac-item":
         return source_from_stac_item(path, bands)
+    if "mask_band" in kw and "mask_values" not in kw:
+        from lulcbook.cube import SCL_INVALID
+
+        kw["mask_values"] = SCL_INVALID
     return source_from_file(path, bands, **kw)
+
+
+def input_files(input: Any) -> list[Path]:
+    """The files a run reads for ``input`` (for checking that no output overwrites one).
+
+    A raster file itself; every raster in a folder; a STAC item file and its local assets.
+    """
+    kind = input_kind(input)
+    if kind in ("array", "source"):
+        return [Path(r.path) for r in getattr(input, "bands", ()) if isinstance(r, BandRef)]
+    path = Path(input)
+    if kind == "folder":
+        return [f for f in path.rglob("*") if f.suffix.lower() in _RASTER_SUFFIXES]
+    files = [path]
+    if kind == "stac-item" and path.is_file():
+        import json
+
+        with contextlib.suppress(ValueError, OSError, AttributeError, TypeError):
+            for asset in json.loads(path.read_text()).get("assets", {}).values():
+                href = str(asset.get("href", ""))
+                if "://" not in href or href.startswith("file://"):
+                    local = Path(href.removeprefix("file://"))
+                    files.append(local if local.is_absolute() else path.parent / local)
+    return files
+
+
+def output_paths(
+    out: PathLike, stac_path: PathLike | None = None, inputs: Sequence[PathLike] = ()
+) -> tuple[Path, Path, Path]:
+    """Check and return the map, uncertainty and STAC item paths of a run, before any work.
+
+    Args:
+        out: the map COG (``.tif`` or ``.tiff``).
+        stac_path: the STAC item (default: ``out`` with suffix ``.json``).
+        inputs: files the run reads (:func:`input_files`, the model file).
+
+    Raises:
+        ValueError: for a map path without ``.tif`` suffix, or paths that coincide with each
+            other or with an input (naming both).
+        IsADirectoryError, FileNotFoundError, PermissionError: for a folder as output, a
+            missing or unwritable output folder.
+    """
+    out = Path(out)
+    if out.suffix.lower() not in _MAP_SUFFIXES:
+        raise ValueError(f"--out {out} must end with .tif or .tiff (it is a GeoTIFF)")
+    stac = Path(stac_path) if stac_path is not None else out.with_suffix(".json")
+    unc = uncertainty_path(out)
+    io.check_output_paths(
+        [out, unc, stac], inputs, names=["--out", "uncertainty output", "--stac-out"]
+    )
+    return out, unc, stac
 
 
 def source_from_stac_item(path: PathLike, bands: Sequence[str], chunk: int = 1024) -> ArraySource:
@@ -523,10 +728,20 @@ def source_from_stac_item(path: PathLike, bands: Sequence[str], chunk: int = 102
     except Exception as err:  # pystac raises several types for non-item JSON
         raise ValueError(f"{path} is not a readable STAC item: {err}") from err
     item.make_asset_hrefs_absolute()  # relative hrefs resolve against the item file
+    wanted = {_canon(b) for b in bands}
+    for key, asset in item.assets.items():
+        href = asset.href.removeprefix("file://")
+        if _canon(key) in wanted and "://" not in href and not Path(href).exists():
+            raise FileNotFoundError(f"Asset {key} of STAC item {path} does not exist: {href}")
     da = stac.load([item], list(bands), chunks={"x": chunk, "y": chunk}, resampling="bilinear")
     out = source_from_array(da.isel(time=0, drop=True), bands, name=str(path))
+    hrefs = tuple(f"{k}={a.href}" for k, a in item.assets.items() if _canon(k) in wanted)
     return ArraySource(
-        out.data, out.name, item.datetime.isoformat() if item.datetime else None, out.bands_
+        out.data,
+        out.name,
+        item.datetime.isoformat() if item.datetime else None,
+        out.bands_,
+        hrefs=hrefs,
     )
 
 
@@ -677,8 +892,52 @@ class TileResult:
     cpu_seconds: float = 0.0
 
 
+def tile_seed(seed: int, tile: Tile) -> int:
+    """The seed of one tile: derived from the run's ``seed`` and the tile's core position.
+
+    Independent of the worker, process and order the tile runs in, so MC-dropout maps are the
+    same across runs and worker counts.
+    """
+    entropy = [int(seed) & 0xFFFFFFFF, int(tile.core.row_off), int(tile.core.col_off)]
+    return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint32)[0])
+
+
+_RNG_LOCK = threading.Lock()
+"""Serialises seeded stochastic predictions of threads that share the global generators."""
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seed torch's and NumPy's global generators for one block; restore them afterwards.
+
+    Holds a lock, so threads of one process (``--threads``) cannot interleave their draws.
+    """
+    import torch
+
+    with _RNG_LOCK:
+        state = np.random.get_state()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                np.random.seed(seed)
+                yield
+        finally:
+            np.random.set_state(state)
+
+
+def _accepts_seed(fn: Any) -> bool:
+    with contextlib.suppress(TypeError, ValueError):
+        return "seed" in inspect.signature(fn).parameters
+    return False
+
+
 def predict_tile(
-    source: Source, model: TileClassifier, tile: Tile, mc_samples: int = 0, threads: int | None = 1
+    source: Source,
+    model: TileClassifier,
+    tile: Tile,
+    mc_samples: int = 0,
+    threads: int | None = 1,
+    seed: int = 0,
 ) -> TileResult:
     """Read one padded tile, predict it and return its encoded core.
 
@@ -688,6 +947,9 @@ def predict_tile(
         tile: the windows.
         mc_samples: Monte-Carlo dropout samples (0 = deterministic).
         threads: torch intra-op threads for this worker (``None`` leaves the setting alone).
+        seed: the run's seed; with ``mc_samples > 0`` the prediction runs with torch's and
+            NumPy's global generators seeded by :func:`tile_seed`, and a ``predict_proba``
+            with a ``seed`` parameter gets that seed too.
     """
     t0, c0 = time.perf_counter(), time.thread_time()
     if threads is not None:
@@ -706,7 +968,14 @@ def predict_tile(
         data = np.full((len(MAP_BANDS), h, w), legend.NODATA, dtype=np.uint8)
         unc = np.full((h, w), np.nan, dtype=np.float32)
     else:
-        proba = np.asarray(model.predict_proba(image, mc_samples=mc_samples), dtype=np.float32)
+        if mc_samples > 0:
+            ts = tile_seed(seed, tile)
+            extra = {"seed": ts} if _accepts_seed(model.predict_proba) else {}
+            with seeded(ts):
+                proba = model.predict_proba(image, mc_samples=mc_samples, **extra)
+        else:
+            proba = model.predict_proba(image, mc_samples=mc_samples)
+        proba = np.asarray(proba, dtype=np.float32)
         if proba.shape != (len(values), *image.shape[1:]):
             raise ValueError(
                 f"predict_proba returned shape {proba.shape}; expected "
@@ -753,10 +1022,10 @@ class MapResult:
 
 
 def _iter_local(
-    tiles: Sequence[Tile], source: Source, model: TileClassifier, mc_samples: int
+    tiles: Sequence[Tile], source: Source, model: TileClassifier, mc_samples: int, seed: int = 0
 ) -> Iterator[TileResult]:
     for t in tiles:
-        yield predict_tile(source, model, t, mc_samples)
+        yield predict_tile(source, model, t, mc_samples, seed=seed)
 
 
 def _iter_dask(
@@ -766,6 +1035,7 @@ def _iter_dask(
     model: TileClassifier,
     mc_samples: int,
     in_flight: int,
+    seed: int = 0,
 ) -> Iterator[TileResult]:
     """Submit tiles to a dask.distributed client, at most ``in_flight`` at once, yield as done."""
     from distributed import as_completed
@@ -775,12 +1045,14 @@ def _iter_dask(
     todo = iter(tiles)
     ac = as_completed()
     for t in _take(todo, in_flight):
-        ac.add(client.submit(predict_tile, src_f, model_f, t, mc_samples, pure=False))
+        ac.add(client.submit(predict_tile, src_f, model_f, t, mc_samples, seed=seed, pure=False))
     for fut in ac:
         res = fut.result()
         fut.release()
         for t in _take(todo, 1):
-            ac.add(client.submit(predict_tile, src_f, model_f, t, mc_samples, pure=False))
+            ac.add(
+                client.submit(predict_tile, src_f, model_f, t, mc_samples, seed=seed, pure=False)
+            )
         yield res
 
 
@@ -794,14 +1066,45 @@ def _take(it: Iterator[Tile], n: int) -> list[Tile]:
     return out
 
 
+def check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Check that a dask scheduler address is reachable (a TCP connection within ``timeout``).
+
+    Addresses of other protocols (e.g. ``inproc://``, ``ucx://``) are not checked.
+
+    Raises:
+        ValueError: for an address without a port.
+        ConnectionError: naming the address when nothing answers in time.
+    """
+    text = address.strip()
+    if "://" in text and not text.startswith(("tcp://", "tls://")):
+        return
+    m = re.match(r"^(?:(?:tcp|tls)://)?\[?([^\[\]/]+?)\]?:(\d+)/?$", text)
+    if m is None:
+        raise ValueError(f"--scheduler {address!r} is not an address like tcp://host:8786")
+    host, port = m.group(1), int(m.group(2))
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as err:
+        raise ConnectionError(
+            f"--scheduler {address}: no dask scheduler reachable within {timeout:g} s ({err})"
+        ) from err
+
+
 @contextlib.contextmanager
 def dask_client(
-    workers: int = 1, scheduler: str | None = None, processes: bool = True
+    workers: int = 1,
+    scheduler: str | None = None,
+    processes: bool = True,
+    connect_timeout: float = 10.0,
 ) -> Iterator[Any]:
     """Yield a dask.distributed client: the cluster at ``scheduler``, else a local one.
 
     Yields ``None`` when ``workers == 1`` and no scheduler is given (tiles then run in this
     process, one after another).
+
+    Raises:
+        ConnectionError: if the scheduler does not answer within ``connect_timeout`` seconds.
     """
     if scheduler is None and workers <= 1:
         yield None
@@ -809,7 +1112,14 @@ def dask_client(
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
-        with Client(scheduler) as client:
+        check_scheduler(scheduler, timeout=connect_timeout)
+        try:
+            client = Client(scheduler, timeout=connect_timeout)
+        except (OSError, TimeoutError) as err:
+            raise ConnectionError(
+                f"--scheduler {scheduler}: cannot connect within {connect_timeout:g} s ({err})"
+            ) from err
+        with client:
             yield client
         return
     with (
@@ -843,6 +1153,107 @@ def local_worker_environ() -> Iterator[None]:
         yield
 
 
+VISIBLE_BANDS: tuple[str, ...] = ("B02", "B03", "B04")
+"""Bands whose median is checked against :data:`PLAUSIBLE_MEDIAN` (all bands if none present)."""
+PLAUSIBLE_MEDIAN: tuple[float, float] = (-0.05, 1.0)
+"""Range of the median reflectance of a visible band (fresh snow and clouds reach ~0.9)."""
+MAX_SHARE_ABOVE: tuple[float, float] = (1.5, 0.05)
+"""At most 5 % of the sampled values of any band may exceed reflectance 1.5."""
+MIN_P99: float = 0.01
+"""The 99th percentile over all bands must reach 0.01 (else: reflectance scaled twice)."""
+
+
+def sample_windows(width: int, height: int, size: int = 64, n: int = 3) -> list[Window]:
+    """An ``n``×``n`` grid of ``size``-pixel windows spread evenly over a grid (clipped)."""
+    out = []
+    for fy in (np.arange(n) + 0.5) / n:
+        for fx in (np.arange(n) + 0.5) / n:
+            w, h = min(size, width), min(size, height)
+            c0 = int(np.clip(round(fx * width - w / 2), 0, width - w))
+            r0 = int(np.clip(round(fy * height - h / 2), 0, height - h))
+            out.append(Window(c0, r0, w, h))
+    return out
+
+
+def check_reflectance(source: Source, allow: bool = False) -> dict[str, dict[str, float]]:
+    """Check that a sample of valid pixels of ``source`` looks like reflectance after scaling.
+
+    Reads a 3×3 grid of 64-pixel windows and checks, per band: the median of each visible band
+    (B02–B04) lies in :data:`PLAUSIBLE_MEDIAN`, at most 5 % of the values exceed 1.5
+    (:data:`MAX_SHARE_ABOVE`), and the 99th percentile over all bands reaches :data:`MIN_P99`.
+    Digital numbers read as reflectance fail the first two, reflectance scaled twice the last.
+
+    Args:
+        source: the scene, already scaled (:func:`open_source`).
+        allow: warn instead of raising (CLI: ``--allow-implausible``).
+
+    Returns:
+        Per band: ``median``, ``p99`` and ``share_above_1_5`` of the sampled valid pixels
+        (empty when the sample holds no valid pixel).
+
+    Raises:
+        ImplausibleReflectanceError: naming the band, the values seen and the likely cause.
+    """
+    parts = [source.read(w) for w in sample_windows(source.width, source.height)]
+    px = np.concatenate([p.reshape(p.shape[0], -1) for p in parts], axis=1)
+    px = px[:, np.isfinite(px).all(axis=0)]
+    names = list(source.band_names)
+    if px.shape[1] == 0:
+        return {}
+    stats = {
+        b: {
+            "median": float(np.median(px[i])),
+            "p99": float(np.percentile(px[i], 99)),
+            "share_above_1_5": float((px[i] > MAX_SHARE_ABOVE[0]).mean()),
+        }
+        for i, b in enumerate(names)
+    }
+    visible = [b for b in names if b in VISIBLE_BANDS] or names
+    problems: list[str] = []
+    cause = ""
+    for b in names:
+        st = stats[b]
+        if st["share_above_1_5"] > MAX_SHARE_ABOVE[1] or (
+            b in visible and st["median"] > PLAUSIBLE_MEDIAN[1]
+        ):
+            problems.append(
+                f"band {b}: median {st['median']:.4g}, {st['share_above_1_5']:.0%} of values > 1.5"
+            )
+            cause = (
+                "digital numbers were not scaled to reflectance (give --preset, e.g. s2-l1c, "
+                "or --scale 0.0001)"
+            )
+        elif b in visible and st["median"] < PLAUSIBLE_MEDIAN[0]:
+            problems.append(f"band {b}: median {st['median']:.4g} < {PLAUSIBLE_MEDIAN[0]}")
+            cause = (
+                "a wrong offset (e.g. an n0400 preset for data before processing baseline 04.00)"
+            )
+    p99 = max(st["p99"] for st in stats.values())
+    if not problems and p99 < MIN_P99:
+        problems.append(
+            "all bands: 99th percentile "
+            + ", ".join(f"{b} {st['p99']:.3g}" for b, st in stats.items())
+            + f" < {MIN_P99}"
+        )
+        cause = (
+            "reflectance scaled twice (the input already holds reflectance: use --preset "
+            "reflectance or --scale 1)"
+        )
+    if problems:
+        scaling = ""
+        if isinstance(source, RasterSource):
+            scaling = f" (after DN × {source.scale:g} {source.offset:+g})"
+        msg = (
+            f"{source.name} does not look like reflectance{scaling}: {'; '.join(problems)} "
+            f"(sample of {px.shape[1]} valid pixels). Likely cause: {cause}. If the values are "
+            "right, override with --allow-implausible (allow_implausible=True)"
+        )
+        if not allow:
+            raise ImplausibleReflectanceError(msg)
+        warnings.warn(msg, stacklevel=2)
+    return stats
+
+
 def predict_scene(
     input: Any,
     model: TileClassifier,
@@ -852,6 +1263,7 @@ def predict_scene(
     overlap: int = 32,
     blocksize: int = 512,
     mc_samples: int = 0,
+    seed: int = 0,
     workers: int = 1,
     processes: bool = True,
     scheduler: str | None = None,
@@ -859,6 +1271,8 @@ def predict_scene(
     model_name: str = "",
     datetime_: str | None = None,
     stac_path: PathLike | None = None,
+    allow_implausible: bool = False,
+    extra_inputs: Sequence[PathLike] = (),
     **source_kw: Any,
 ) -> MapResult:
     """Predict a whole scene tile by tile and write the map COGs + STAC item.
@@ -866,8 +1280,13 @@ def predict_scene(
     Writes ``out`` (uint8 ``class`` with the legend colour table and ``confidence``; nodata
     255; the legend in its metadata), ``OUT_uncertainty.tif`` (float32 normalised entropy,
     nodata NaN) and the STAC item ``stac_path`` (default: ``out`` with suffix ``.json``); see
-    :mod:`lulcbook.cog`. All three appear only when complete; on any error none is written
-    and existing files are left untouched.
+    :mod:`lulcbook.cog`. The three appear together only when complete
+    (:func:`lulcbook.io.output_set`); on any error, or SIGTERM, none is written and existing
+    files are left untouched.
+
+    Everything cheap is checked before the first tile: output paths (:func:`output_paths`),
+    ``datetime_``, the options for this kind of input, the CRS (:func:`check_projected`) and
+    the reflectance of a sample of pixels (:func:`check_reflectance`).
 
     Args:
         input: raster file, folder of band files, STAC item JSON, DataArray or a source.
@@ -877,6 +1296,7 @@ def predict_scene(
         overlap: context pixels read around each tile and discarded after prediction.
         blocksize: internal COG tile size (a multiple of 16, at least 128).
         mc_samples: Monte-Carlo dropout samples passed to ``predict_proba``.
+        seed: seed of the MC-dropout draws (per tile: :func:`tile_seed`).
         workers: local dask workers (1 = run in this process).
         processes: local workers as processes (``False``: threads in this process).
         scheduler: address of an existing dask.distributed scheduler (workers must see the input).
@@ -884,22 +1304,32 @@ def predict_scene(
         model_name: recorded in the metadata (e.g. the model file).
         datetime_: acquisition time for the STAC item (default: from the input).
         stac_path: where the STAC item goes.
+        allow_implausible: warn instead of failing when the input does not look like reflectance.
+        extra_inputs: further files the run reads (e.g. the model), which no output may replace.
         **source_kw: passed to :func:`open_source` (band_names, preset, scale, offset, ...).
 
     Raises:
         FileNotFoundError: missing input or output folder.
-        ValueError: unreadable input, no CRS, a missing band (message names file and band).
+        ValueError: unreadable input, no CRS, a geographic CRS, a missing or duplicate band,
+            options that do not apply, outputs that coincide with inputs or each other,
+            implausible reflectance (each message names the file, band, option or value).
+        ConnectionError: an unreachable ``scheduler``.
     """
     t0 = time.perf_counter()
-    out = Path(out)
-    stac_path = Path(stac_path) if stac_path is not None else out.with_suffix(".json")
-    for p in (out, stac_path):
-        if not p.parent.is_dir():
-            raise FileNotFoundError(f"Output folder {p.parent} does not exist (for {p.name})")
     if blocksize % 16 or blocksize < 128:
         raise ValueError(f"blocksize must be a multiple of 16 and >= 128 (COG), got {blocksize}")
+    check_options(input, **source_kw)
+    out, unc_out, stac_path = output_paths(
+        out, stac_path, [*input_files(input), *map(Path, extra_inputs)]
+    )
+    if datetime_ is not None:
+        cog.parse_datetime(datetime_)
     values = class_values(model.classes)
+    if scheduler is not None:
+        check_scheduler(scheduler)
     source = open_source(input, list(model.bands), **source_kw)
+    metres = check_projected(source.crs, source.name)
+    check_reflectance(source, allow=allow_implausible)
     tiles = tile_windows(source.width, source.height, tile_size, overlap)
     counts = np.zeros(legend.N_CLASSES, dtype=np.int64)
     task_s = task_cpu = 0.0
@@ -911,62 +1341,60 @@ def predict_scene(
         tile_size=tile_size,
         overlap=overlap,
         mc_samples=mc_samples,
+        seed=seed,
     )
-    unc_out = uncertainty_path(out)
-    with contextlib.ExitStack() as stack:
-        scratch_dir = Path(
-            stack.enter_context(tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent))
+    with io.output_set([out, unc_out, stac_path]) as outs:
+        tmp_map, tmp_unc, tmp_json = outs.tmp
+        scratch_map, scratch_unc = outs.scratch / "map.tif", outs.scratch / "uncertainty.tif"
+        with dask_client(workers, scheduler, processes) as client:
+            results: Iterable[TileResult]
+            if client is None:
+                results = _iter_local(tiles, source, model, mc_samples, seed)
+            else:
+                in_flight = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
+                results = _iter_dask(client, tiles, source, model, mc_samples, in_flight, seed)
+            with (
+                rasterio.open(scratch_map, "w", **cog.scratch_profile(*grid)) as dst,
+                rasterio.open(
+                    scratch_unc, "w", **cog.scratch_profile(*grid, uncertainty=True)
+                ) as dst_u,
+                tqdm(
+                    total=len(tiles), desc=f"predict {out.name}", unit="tile", disable=not progress
+                ) as bar,
+            ):
+                cog.describe(dst, tags)
+                cog.describe(dst_u, tags)
+                for res in results:
+                    dst.write(res.data, window=res.window)
+                    dst_u.write(res.uncertainty, 1, window=res.window)
+                    counts += res.counts
+                    task_s += res.seconds
+                    task_cpu += res.cpu_seconds
+                    bar.update(1)
+        cog.write_cog(scratch_map, tmp_map, blocksize=blocksize)
+        cog.write_cog(scratch_unc, tmp_unc, blocksize=blocksize)
+        cog.write_stac_item(
+            tmp_json,
+            tmp_map,
+            os.path.relpath(out.absolute(), stac_path.absolute().parent),
+            tmp_unc,
+            os.path.relpath(unc_out.absolute(), stac_path.absolute().parent),
+            item_id=out.stem,
+            datetime_=datetime_ or source.datetime,
+            properties={
+                "lulcbook:model": model_name,
+                "lulcbook:source": source.name,
+                "lulcbook:mc_samples": mc_samples,
+                "lulcbook:seed": seed,
+            },
         )
-        scratch_map, scratch_unc = scratch_dir / "map.tif", scratch_dir / "uncertainty.tif"
-        client = stack.enter_context(dask_client(workers, scheduler, processes))
-        results: Iterable[TileResult]
-        if client is None:
-            results = _iter_local(tiles, source, model, mc_samples)
-        else:
-            in_flight = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
-            results = _iter_dask(client, tiles, source, model, mc_samples, in_flight)
-        with (
-            rasterio.open(scratch_map, "w", **cog.scratch_profile(*grid)) as dst,
-            rasterio.open(
-                scratch_unc, "w", **cog.scratch_profile(*grid, uncertainty=True)
-            ) as dst_u,
-            tqdm(
-                total=len(tiles), desc=f"predict {out.name}", unit="tile", disable=not progress
-            ) as bar,
-        ):
-            cog.describe(dst, tags)
-            cog.describe(dst_u, tags)
-            for res in results:
-                dst.write(res.data, window=res.window)
-                dst_u.write(res.uncertainty, 1, window=res.window)
-                counts += res.counts
-                task_s += res.seconds
-                task_cpu += res.cpu_seconds
-                bar.update(1)
-        with cog.atomic_paths(out, unc_out, stac_path) as (tmp_map, tmp_unc, tmp_json):
-            cog.write_cog(scratch_map, tmp_map, blocksize=blocksize)
-            cog.write_cog(scratch_unc, tmp_unc, blocksize=blocksize)
-            cog.write_stac_item(
-                tmp_json,
-                tmp_map,
-                os.path.relpath(out, stac_path.parent),
-                tmp_unc,
-                os.path.relpath(unc_out, stac_path.parent),
-                item_id=out.stem,
-                datetime_=datetime_ or source.datetime,
-                properties={
-                    "lulcbook:model": model_name,
-                    "lulcbook:source": source.name,
-                    "lulcbook:mc_samples": mc_samples,
-                },
-            )
     return MapResult(
         path=out,
         uncertainty_path=unc_out,
         stac_path=stac_path,
         width=source.width,
         height=source.height,
-        resolution=source.resolution,
+        resolution=source.resolution * metres,
         n_tiles=len(tiles),
         class_pixels={k: int(counts[i]) for i, k in enumerate(legend.KEYS)},
         seconds=time.perf_counter() - t0,
@@ -982,7 +1410,8 @@ def load_classifier(
 
     Raises:
         FileNotFoundError: if the model file does not exist.
-        ValueError: if the class cannot be imported or the loaded object lacks the
+        ValueError: if the class cannot be imported, the file cannot be loaded (corrupt,
+            truncated, another format, unsafe content), or the loaded object lacks the
             :class:`TileClassifier` interface.
     """
     import importlib
@@ -990,12 +1419,21 @@ def load_classifier(
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Model {path} does not exist")
+    if path.is_dir():
+        raise IsADirectoryError(f"Model {path} is a folder; give the model file")
     module_name, _, cls_name = model_class.partition(":")
     try:
         cls = getattr(importlib.import_module(module_name), cls_name)
-    except (ImportError, AttributeError) as err:
+    except (ImportError, AttributeError, ValueError) as err:
         raise ValueError(f"Cannot import model class {model_class!r}: {err}") from err
-    model = cls.load(path)
+    try:
+        model = cls.load(path)
+    except Exception as err:  # torch/pickle/JSON raise many types for a bad file
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"Model {path} cannot be loaded as {model_class} (corrupt, truncated or not a "
+            f"{cls_name} file): {type(err).__name__}: {reason}"
+        ) from err
     if not isinstance(model, TileClassifier):
         raise ValueError(f"{model_class} loaded from {path} lacks bands/classes/predict_proba")
     return model
@@ -1147,6 +1585,16 @@ __all__: list[str] = [
     "encode",
     "class_values",
     "predict_tile",
+    "tile_seed",
+    "seeded",
+    "check_options",
+    "check_projected",
+    "check_reflectance",
+    "check_scheduler",
+    "input_files",
+    "input_kind",
+    "output_paths",
+    "ImplausibleReflectanceError",
     "dask_client",
     "local_worker_environ",
     "predict_scene",

@@ -27,10 +27,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 from torch_geometric.utils import dropout_edge
-from tqdm.auto import tqdm
 
 from lulcbook.evaluate import macro_f1
 from lulcbook.io import atomic_path
+from lulcbook.progress import progress as tqdm
 
 
 def set_seed(seed: int) -> torch.Generator:

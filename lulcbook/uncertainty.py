@@ -30,9 +30,9 @@ import torch.nn.functional as F
 from scipy.optimize import minimize_scalar
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
-from tqdm.auto import tqdm
 
 from lulcbook import evaluate as ev
+from lulcbook.progress import progress as tqdm
 
 METHODS: tuple[str, ...] = ("single", "mc_dropout", "ensemble")
 """Uncertainty methods compared: one deterministic network, MC dropout of that network, and

@@ -406,3 +406,171 @@ def rgb_image(
     return img.opts(
         backend="matplotlib", fig_inches=(6.5, max(2.0, 6.5 * ny / nx)), aspect=nx / ny, **common
     )
+
+
+# --- interactive figures --------------------------------------------------------------------
+# Notebooks build figures with the matplotlib backend (the PNG) and display them with Bokeh:
+# `show(fig, path)` saves the PNG and returns the interactive version, which pans and zooms in
+# JupyterLab and in the rendered book alike (a standalone Bokeh document; BokehJS is loaded by
+# `setup_plotting()` in a notebook and served by the book itself).
+
+# Options that mean the same for both backends: copied from the matplotlib options to Bokeh
+# where an element has no Bokeh value of its own (titles, labels, limits, colour maps, ...).
+_SHARED_OPTIONS: tuple[str, ...] = (
+    "title", "xlabel", "ylabel", "clabel", "xlim", "ylim", "xticks", "yticks", "xrotation",
+    "yrotation", "logx", "logy", "logz", "invert_xaxis", "invert_yaxis", "invert_axes", "xaxis",
+    "yaxis", "cmap", "clim", "colorbar", "color_levels", "color", "fill_color", "alpha", "marker",
+    "legend_position", "show_legend", "show_grid", "stacked", "line_dash",
+)  # fmt: skip
+# Matplotlib style names whose Bokeh counterparts differ: name -> (bokeh name, conversion).
+_RENAMED_OPTIONS: dict[str, tuple[str, Any]] = {
+    "linewidth": ("line_width", float),
+    "s": ("size", lambda s: float(np.sqrt(s))),  # marker area (pt²) -> diameter (px)
+    "edgecolor": ("line_color", None),
+    "facecolor": ("fill_color", None),
+}
+INTERACTIVE_MAX_PIXELS: int = 1200
+"""Longest side, in pixels, of a raster shown interactively (longer ones are thinned by striding;
+the PNG and the map products keep full resolution)."""
+
+
+def _bokeh_defaults() -> None:
+    """Sizes and tools for Bokeh renderings of figures whose options were set for matplotlib."""
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401
+
+    size = {"width": 480, "height": 320}
+    hv.opts.defaults(
+        *(getattr(hv.opts, name)(**size, tools=["hover"])
+          for name in ("Curve", "Scatter", "Points", "Bars", "Histogram", "HeatMap")),
+        *(getattr(hv.opts, name)(**size) for name in ("ErrorBars", "Area", "Spread")),
+        hv.opts.Image(width=560, height=420, tools=["hover"]),
+        hv.opts.RGB(width=560, height=420),
+        hv.opts.Layout(shared_axes=False),
+        backend="bokeh",
+    )  # fmt: skip
+
+
+def _thin(element: Any, max_pixels: int) -> Any:
+    """The raster ``element`` (Image or RGB) strided so its longest side is ``max_pixels``."""
+    import holoviews as hv
+
+    if isinstance(element, hv.RGB):
+        arr = np.dstack([np.flipud(element.dimension_values(d, flat=False))
+                         for d in element.vdims])  # fmt: skip
+    else:
+        arr = np.flipud(element.dimension_values(2, flat=False))
+    step = int(np.ceil(max(arr.shape[:2]) / max_pixels))
+    if step <= 1:
+        return element
+    return element.clone(arr[::step, ::step], bounds=element.bounds.lbrt())
+
+
+def _custom_options(el: Any, backend: str) -> dict[str, Any]:
+    """Options set on ``el`` (or by hvplot) for ``backend``, without the backend's defaults."""
+    from holoviews.core.options import Store
+
+    own: dict[str, Any] = {}
+    default: dict[str, Any] = {}
+    bare = el.clone(id=None)
+    for group in ("plot", "style"):
+        own.update(Store.lookup_options(backend, el, group).kwargs)
+        default.update(Store.lookup_options(backend, bare, group).kwargs)
+    return {k: v for k, v in own.items() if k not in default or default[k] is not v}
+
+
+def _mirror_options(obj: Any) -> None:
+    """Copy matplotlib options of ``obj`` and its elements to Bokeh where Bokeh has none."""
+    import holoviews as hv
+    from holoviews.core.options import Store
+
+    bokeh_opts = Store.options(backend="bokeh")
+
+    def mirror(el: Any) -> None:
+        name = type(el).__name__
+        if name not in bokeh_opts:
+            return
+        allowed: set[str] = set()
+        for group in ("plot", "style"):
+            allowed |= set(bokeh_opts[name].groups[group].allowed_keywords)
+        have = _custom_options(el, "bokeh")
+        new: dict[str, Any] = {}
+        for key, value in _custom_options(el, "matplotlib").items():
+            if key not in _SHARED_OPTIONS and key not in _RENAMED_OPTIONS:
+                continue
+            target, convert = _RENAMED_OPTIONS.get(key, (key, None))
+            if target in allowed and target not in have and target not in new:
+                try:
+                    new[target] = convert(value) if convert else value
+                except (TypeError, ValueError):
+                    continue
+        if new:
+            el.opts(backend="bokeh", **new)
+
+    obj.traverse(mirror, [hv.core.Dimensioned])
+
+
+def interactive(obj: Any, max_pixels: int = INTERACTIVE_MAX_PIXELS) -> Any:
+    """The interactive (Bokeh) version of a holoviews/hvplot figure, for display in a notebook.
+
+    Options given for the matplotlib backend (titles, labels, colour maps, ...) carry over where
+    the figure sets none for Bokeh; rasters are thinned to ``max_pixels`` on their longest side;
+    plots get Bokeh's pan, wheel-zoom, box-zoom, reset and save tools. A matplotlib figure (e.g.
+    from :func:`image_grid`) is returned as it is and shows as a static image.
+
+    Returns:
+        A :class:`BokehFigure` (displays as a self-contained Bokeh document), or ``obj`` itself
+        when it is not a holoviews object.
+    """
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401
+
+    if not isinstance(obj, hv.core.Dimensioned):
+        return obj
+    _bokeh_defaults()
+    _mirror_options(obj)
+    shown = obj.map(lambda el: _thin(el, max_pixels), [hv.Image])
+    return BokehFigure(hv.render(shown, backend="bokeh"), repr(obj).splitlines()[0])
+
+
+def show(obj: Any, path: str | os.PathLike[str], dpi: int = 110) -> Any:
+    """Save ``obj`` as PNG at ``path`` (:func:`save_png`) and return its interactive version.
+
+    The one call a notebook makes for a figure: the PNG is written for static reading and the
+    cell displays the Bokeh figure that pans and zooms (see :func:`interactive`).
+    """
+    save_png(obj, path, dpi=dpi)
+    return interactive(obj)
+
+
+class BokehFigure:
+    """A rendered Bokeh model that displays as a standalone, interactive Bokeh document.
+
+    The HTML embeds the figure's data and the script that draws it with BokehJS, which must be
+    on the page: :func:`setup_plotting` loads it in a notebook, the book serves it itself.
+
+    Args:
+        model: a Bokeh model (figure, grid or layout), e.g. from ``holoviews.render``.
+        label: a plain-text description for text-only frontends.
+    """
+
+    def __init__(self, model: Any, label: str = "") -> None:
+        self.model = model
+        self.label = label
+
+    def tools(self) -> set[str]:
+        """Names of the Bokeh tools on the figure's plots (e.g. ``{"PanTool", "WheelZoomTool"}``)."""
+        from bokeh.models import Plot
+
+        return {type(t).__name__ for p in self.model.select({"type": Plot})
+                for t in p.toolbar.tools}  # fmt: skip
+
+    def html(self) -> str:
+        """The ``<div>`` and ``<script>`` that draw the figure."""
+        from bokeh.embed import components
+
+        script, div = components(self.model)
+        return f'<div class="lulcbook-bokeh">{div}</div>\n{script}'
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/html": self.html(), "text/plain": f"Interactive figure: {self.label}"}

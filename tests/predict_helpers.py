@@ -154,3 +154,35 @@ def fitted_centroid() -> SpectralCentroid:
     """The nearest-centroid classifier fitted on simulated training spectra."""
     x, y = simulate_spectra(50, noise=0.01, seed=0)
     return SpectralCentroid.fit(x, y, BANDS, list(TYPICAL_SPECTRA))
+
+
+class NoisyCentroid(SpectralCentroid):
+    """A stochastic classifier like MC dropout: each pass perturbs the spectra with noise
+    drawn from torch's global generator, and ``mc_samples`` passes are averaged."""
+
+    def predict_proba(self, tile: np.ndarray, mc_samples: int = 0) -> np.ndarray:
+        if mc_samples <= 0:
+            return super().predict_proba(tile)
+        import torch
+
+        passes = []
+        for _ in range(mc_samples):
+            noise = torch.randn(tile.shape, dtype=torch.float32).numpy() * 3 * self.sigma
+            passes.append(super().predict_proba(tile + noise))
+        return np.mean(passes, axis=0)
+
+
+def noisy_centroid() -> NoisyCentroid:
+    """:func:`fitted_centroid` with MC noise."""
+    m = fitted_centroid()
+    return NoisyCentroid(m.bands, m.classes, m.centroids, m.sigma)
+
+
+class SlowCentroid(SpectralCentroid):
+    """:class:`SpectralCentroid` that takes a second per tile (to interrupt a run)."""
+
+    def predict_proba(self, tile: np.ndarray, mc_samples: int = 0) -> np.ndarray:
+        import time
+
+        time.sleep(1.0)
+        return super().predict_proba(tile, mc_samples)

@@ -32,3 +32,19 @@ def test_eolearn_nodata_is_reported() -> None:
     idx, unknown = legend.map_labels([0, 2, 8], legend.EOLEARN_TO_KEY)
     assert idx.tolist() == [-1, legend.index_of("woodland"), legend.index_of("artificial")]
     assert unknown == [0]
+
+
+@pytest.mark.parametrize(
+    "text", ["Forest", "Grassland", "Artificial land", "water", "Bare", "C", "C211", "C-21", "G 11"]
+)
+def test_free_text_is_never_mapped_by_its_first_letter(text: str) -> None:
+    with pytest.raises(ValueError, match=rf"Unknown LUCAS LC1 code {text!r}"):
+        legend.lc1_to_key(text)
+
+
+@pytest.mark.parametrize(
+    ("code", "key"),
+    [("A11", "artificial"), ("bx1", "cropland"), ("C3", "woodland"), (" e20 ", "grassland")],
+)
+def test_well_formed_lc1_codes_are_mapped(code: str, key: str) -> None:
+    assert legend.lc1_to_key(code) == key

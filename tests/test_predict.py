@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import rasterio.shutil
 import rioxarray  # noqa: F401
 import torch
 import xarray as xr
@@ -539,3 +540,280 @@ def test_segment_classifier_maps_the_scene(
     assert (cls[valid] == predict.class_values(clf.classes)[truth][valid]).mean() > 0.8
     assert np.nanmin(conf) >= 0.25 and np.nanmax(unc) <= 1.0
     assert json.loads(res.stac_path.read_text())["properties"]["lulcbook:mc_samples"] == 2
+    # MC dropout of the real network is seeded per tile: 2 threads give the same map
+    again = predict.predict_scene(
+        src, clf, tmp_path / "again.tif", tile_size=96, overlap=16, blocksize=128,
+        mc_samples=2, workers=2, processes=False, progress=False,
+    )  # fmt: skip
+    for a, b in zip(predict.read_map(res.path), predict.read_map(again.path), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# --- reproducible MC dropout ------------------------------------------------------------------
+
+
+def _mc_map(src: Path, out: Path, seed: int = 0, **kw: object) -> np.ndarray:
+    from predict_helpers import noisy_centroid
+
+    res = predict.predict_scene(
+        src, noisy_centroid(), out, tile_size=64, blocksize=128, mc_samples=4, seed=seed,
+        progress=False, **kw,
+    )  # fmt: skip
+    cls, conf, unc = predict.read_map(res.path)
+    return np.stack([cls.astype(np.float32), conf, unc])
+
+
+@pytest.mark.slow
+def test_mc_dropout_is_reproducible_across_runs_and_worker_counts(
+    scene: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    """Seeded per tile: the same map in this process, on 1 or 2 dask workers (threads or
+    processes) and on a second run; another seed gives another map."""
+    from distributed import LocalCluster
+
+    src, _ = scene
+    first = _mc_map(src, tmp_path / "a.tif")
+    np.testing.assert_array_equal(first, _mc_map(src, tmp_path / "b.tif"))
+    for n in (1, 2):
+        with LocalCluster(n_workers=n, processes=False, dashboard_address=None) as cluster:
+            on_cluster = _mc_map(src, tmp_path / f"c{n}.tif", scheduler=cluster.scheduler_address)
+        np.testing.assert_array_equal(first, on_cluster)
+    np.testing.assert_array_equal(first, _mc_map(src, tmp_path / "p.tif", workers=2))
+    other = _mc_map(src, tmp_path / "d.tif", seed=1)
+    assert not np.array_equal(first[2], other[2])  # the draws are random, and seeded
+    assert np.isfinite(first[2][first[0] != legend.NODATA]).all()
+
+
+def test_tile_seed_depends_on_seed_and_position_only() -> None:
+    tiles = predict.tile_windows(200, 100, 64, 8)
+    seeds = [predict.tile_seed(0, t) for t in tiles]
+    assert len(set(seeds)) == len(seeds)
+    assert seeds == [predict.tile_seed(0, t) for t in predict.tile_windows(200, 100, 64, 8)]
+    assert predict.tile_seed(1, tiles[0]) != seeds[0]
+    state = torch.random.get_rng_state()
+    with predict.seeded(5):
+        a = torch.rand(3)
+    with predict.seeded(5):
+        b = torch.rand(3)
+    assert torch.equal(a, b) and torch.equal(torch.random.get_rng_state(), state)
+
+
+# --- plausibility of the input ----------------------------------------------------------------
+
+
+def test_reflectance_scaled_twice_or_not_at_all_is_refused(
+    model: SpectralCentroid, tmp_path: Path
+) -> None:
+    _, dn = scene_dn(96, 96)
+    dn_file = write_scene(tmp_path / "dn.tif", dn)
+    refl_file = write_scene(tmp_path / "refl.tif", (dn / 10000).astype("float32"))
+    cases = [
+        (dn_file, {"scale": 1.0}, r"dn\.tif does not look like reflectance.*band B0\d: median "
+         r"\d{3,}.*not scaled to reflectance"),
+        (refl_file, {"preset": "s2-l1c"}, r"refl\.tif .*99th percentile.*scaled twice"),
+        (dn_file, {"preset": "s2-l1c-n0400", "offset": -0.5}, r"median -0\.\d+ < -0\.05.*offset"),
+    ]  # fmt: skip
+    for src, kw, msg in cases:
+        with pytest.raises(predict.ImplausibleReflectanceError, match=msg):
+            predict.predict_scene(src, model, tmp_path / "m.tif", progress=False, **kw)
+        assert not (tmp_path / "m.tif").exists() and _leftovers(tmp_path) == []
+    with pytest.warns(UserWarning, match="does not look like reflectance"):
+        res = predict.predict_scene(
+            dn_file, model, tmp_path / "m.tif", progress=False, scale=1.0, allow_implausible=True
+        )
+    assert res.path.exists()
+    # plausible inputs pass: DN with the right preset, float reflectance as it is
+    stats = predict.check_reflectance(predict.open_source(refl_file, BANDS))
+    assert 0.02 < stats["B04"]["median"] < 0.2 and stats["B08"]["share_above_1_5"] == 0
+
+
+def test_geographic_crs_is_refused(model: SpectralCentroid, tmp_path: Path) -> None:
+    _, dn = scene_dn(64, 64)
+    src = write_scene(tmp_path / "wgs84.tif", dn, crs="EPSG:4326", res=0.0001)
+    with pytest.raises(
+        ValueError, match=r"wgs84\.tif is in a geographic CRS \(EPSG:4326.*gdalwarp"
+    ):
+        predict.predict_scene(src, model, tmp_path / "m.tif", progress=False)
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_projected_crs_in_feet_reports_metric_area(model: SpectralCentroid, tmp_path: Path) -> None:
+    _, dn = scene_dn(64, 64)
+    src = write_scene(
+        tmp_path / "ft.tif", dn, crs="EPSG:2263", res=32.8083333
+    )  # NY Long Island, US ft
+    res = predict.predict_scene(src, model, tmp_path / "m.tif", progress=False)
+    assert res.resolution == pytest.approx(10.0, rel=1e-4)
+    assert res.area_km2 == pytest.approx(64 * 64 * 100 / 1e6, rel=1e-3)
+
+
+def test_duplicate_band_names_are_refused(model: SpectralCentroid, tmp_path: Path) -> None:
+    _, dn = scene_dn(64, 64)
+    src = write_scene(tmp_path / "nodesc.tif", dn, descriptions=None)
+    with pytest.raises(
+        ValueError, match=r"Duplicate band name\(s\) \['B02'\] given by --band-names"
+    ):
+        predict.predict_scene(
+            src, model, tmp_path / "m.tif", progress=False, band_names=["B02", "b2", "B04", "B08"]
+        )
+    dup = write_scene(tmp_path / "dup.tif", dn, descriptions=["B02", "B03", "B04", "B04"])
+    with pytest.raises(ValueError, match=r"Duplicate band name\(s\) \['B04'\] in the band desc"):
+        predict.predict_scene(dup, model, tmp_path / "m.tif", progress=False)
+
+
+def test_options_that_do_not_apply_are_errors(model: SpectralCentroid, tmp_path: Path) -> None:
+    truth, dn = scene_dn(64, 96)
+    (tmp_path / "item.json").write_text(json.dumps(_local_item(tmp_path, dn, 16)))
+    for kw in ({"scale": 1.0}, {"preset": "s2-l2a"}, {"nodata": 0}, {"mask_band": "SCL"}):
+        opt = predict.OPTION_NAMES[next(iter(kw))]
+        with pytest.raises(ValueError, match=rf"{opt} .* do not apply to a STAC item"):
+            predict.predict_scene(tmp_path / "item.json", model, tmp_path / "m.tif", **kw)
+    folder = tmp_path / "IMG_DATA"
+    folder.mkdir()
+    for i, b in enumerate(BANDS):
+        write_scene(folder / f"T33UUU_20170216T102101_{b}.tif", dn[i : i + 1], None)
+    for kw in ({"mask_band": "SCL"}, {"band_names": list(BANDS)}):
+        opt = predict.OPTION_NAMES[next(iter(kw))]
+        with pytest.raises(ValueError, match=rf"{opt} .* do not apply to a folder of band files"):
+            predict.predict_scene(folder, model, tmp_path / "m.tif", **kw)
+    xa = xr.DataArray(dn.astype("float32") / 1e4, dims=("band", "y", "x"),
+                      coords={"band": list(BANDS)}).rio.write_crs("EPSG:32633")  # fmt: skip
+    with pytest.raises(ValueError, match=r"--scale .* do not apply to an xarray DataArray"):
+        predict.predict_scene(xa, model, tmp_path / "m.tif", scale=1e-4)
+    assert not (tmp_path / "m.tif").exists()
+
+
+# --- outputs: never an input, never each other, all or nothing -------------------------------
+
+
+def test_outputs_that_are_inputs_or_each_other_are_refused(
+    scene: tuple[Path, np.ndarray], model: SpectralCentroid, tmp_path: Path
+) -> None:
+    src = tmp_path / "scene.tif"
+    src.write_bytes(scene[0].read_bytes())
+    before = src.read_bytes()
+    with pytest.raises(ValueError, match=r"--out .*scene\.tif is an input"):
+        predict.predict_scene(src, model, src, progress=False)
+    with pytest.raises(ValueError, match=r"--stac-out .*scene\.tif is an input"):
+        predict.predict_scene(src, model, tmp_path / "m.tif", stac_path=src, progress=False)
+    with pytest.raises(ValueError, match=r"--stac-out .* same file as uncertainty output"):
+        predict.predict_scene(
+            src, model, tmp_path / "m.tif", stac_path=tmp_path / "m_uncertainty.tif"
+        )
+    with pytest.raises(ValueError, match=r"--out .*m\.json must end with \.tif"):
+        predict.predict_scene(src, model, tmp_path / "m.json", progress=False)
+    (tmp_path / "folder.tif").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"folder\.tif is a folder"):
+        predict.predict_scene(src, model, tmp_path / "folder.tif", progress=False)
+    assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.tif", "scene.tif"]
+    assert list((tmp_path / "folder.tif").iterdir()) == []
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 3, 4, 5, 6])
+def test_output_set_stays_old_when_any_move_fails(
+    scene: tuple[Path, np.ndarray],
+    model: SpectralCentroid,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fail_at: int,
+) -> None:
+    """An old map set exists; the ``fail_at``-th rename while moving the new set into place
+    fails: afterwards the old map, uncertainty and item are all still there, unchanged."""
+    import os
+
+    old = {n: f"old {n}".encode() for n in ("map.tif", "map_uncertainty.tif", "map.json")}
+    for n, b in old.items():
+        (tmp_path / n).write_bytes(b)
+    calls, real = [0], os.replace
+
+    def replace(a: object, b: object) -> None:
+        calls[0] += 1
+        if calls[0] == fail_at:
+            raise OSError(f"injected failure of rename {fail_at}")
+        real(a, b)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError, match="injected"):
+        predict.predict_scene(scene[0], model, tmp_path / "map.tif", progress=False)
+    assert {n: (tmp_path / n).read_bytes() for n in old} == old
+    assert _leftovers(tmp_path) == []
+
+
+def test_truncated_raster_is_a_named_error(model: SpectralCentroid, tmp_path: Path) -> None:
+    _, dn = scene_dn(256, 256)
+    full = tmp_path / "full.tif"  # a COG: its header comes first, the pixel blocks after it
+    rasterio.shutil.copy(write_scene(tmp_path / "s.tif", dn), full, driver="COG", BLOCKSIZE=64)
+    cut = tmp_path / "cut.tif"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(ValueError, match=r"Reading band B0\d from .*cut\.tif failed .*truncated"):
+        predict.predict_scene(cut, model, tmp_path / "m.tif", progress=False)
+    assert not (tmp_path / "m.tif").exists() and _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("href", ["./absent_B02.tif", "http://127.0.0.1:9/B02.tif"])
+def test_stac_item_with_broken_asset_is_a_named_error(
+    model: SpectralCentroid, tmp_path: Path, href: str
+) -> None:
+    _, dn = scene_dn(64, 96)
+    item = _local_item(tmp_path, dn, 16)
+    item["assets"]["B02"]["href"] = href
+    (tmp_path / "item.json").write_text(json.dumps(item))
+    msg = r"(Asset B02 of STAC item .*item\.json .*absent_B02\.tif|item\.json.*127\.0\.0\.1:9.*connect)"
+    with pytest.raises((ValueError, FileNotFoundError), match=msg):
+        predict.predict_scene(tmp_path / "item.json", model, tmp_path / "m.tif", progress=False)
+    assert not (tmp_path / "m.tif").exists()
+
+
+def test_unreachable_scheduler_fails_fast(
+    scene: tuple[Path, np.ndarray], model: SpectralCentroid, tmp_path: Path
+) -> None:
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    with pytest.raises(ConnectionError, match=rf"--scheduler tcp://127\.0\.0\.1:{port}"):
+        predict.predict_scene(
+            scene[0], model, tmp_path / "m.tif", scheduler=f"tcp://127.0.0.1:{port}"
+        )
+    assert time.perf_counter() - t0 < 10
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_model_file_is_a_named_error(tmp_path: Path) -> None:
+    bad = tmp_path / "gnn.pt"
+    bad.write_bytes(b"PK\x03\x04 not really a checkpoint")
+    with pytest.raises(ValueError, match=r"Model .*gnn\.pt cannot be loaded as"):
+        predict.load_classifier(bad)
+
+
+def test_outputs_may_not_replace_an_input_by_any_name(
+    scene: tuple[Path, np.ndarray], model: SpectralCentroid, tmp_path: Path
+) -> None:
+    """Band files of a folder, the uncertainty companion, symbolic and hard links."""
+    import os
+
+    _, dn = scene_dn(64, 64)
+    folder = tmp_path / "IMG_DATA"
+    folder.mkdir()
+    for i, b in enumerate(BANDS):
+        write_scene(folder / f"T33UUU_20170216T102101_{b}.tif", dn[i : i + 1], None)
+    band = folder / "T33UUU_20170216T102101_B04.tif"
+    with pytest.raises(ValueError, match=r"--out .*_B04\.tif is an input"):
+        predict.predict_scene(folder, model, band, progress=False)
+    src = write_scene(tmp_path / "x_uncertainty.tif", dn)
+    with pytest.raises(ValueError, match=r"uncertainty output .*x_uncertainty\.tif is an input"):
+        predict.predict_scene(src, model, tmp_path / "x.tif", progress=False)
+    (tmp_path / "link.tif").symlink_to(src)
+    os.link(src, tmp_path / "hard.tif")
+    for name in ("link.tif", "hard.tif"):
+        with pytest.raises(ValueError, match=rf"--out .*{name} is an input"):
+            predict.predict_scene(src, model, tmp_path / name, progress=False)
+    assert src.read_bytes() == (tmp_path / "hard.tif").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "IMG_DATA", "hard.tif", "link.tif", "x_uncertainty.tif",
+    ]  # fmt: skip

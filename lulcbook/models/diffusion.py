@@ -34,10 +34,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
-from lulcbook.io import atomic_path
+from lulcbook import checkpoint
 from lulcbook.models.condnorm import ClimateScaler, ConditionalNorm
+from lulcbook.progress import progress as tqdm
 
 Prediction = Literal["eps", "v"]
 SCHEDULES: tuple[str, ...] = ("cosine", "linear")
@@ -683,20 +683,17 @@ def save_diffusion(
     bands: Sequence[str],
 ) -> Path:
     """Save weights (trained + EMA), the build config and both scalers atomically."""
-    path = Path(path)
-    with atomic_path(path, suffix=".pt") as tmp:
-        torch.save(
-            {
-                "config": dict(config),
-                "state": model.state_dict(),
-                "ema_updates": model.ema_updates,
-                "band_scaler": band_scaler.to_dict(),
-                "climate_scaler": climate_scaler.to_dict(),
-                "bands": list(bands),
-            },
-            tmp,
-        )
-    return path
+    return checkpoint.save(
+        {
+            "config": dict(config),
+            "state": model.state_dict(),
+            "ema_updates": model.ema_updates,
+            "band_scaler": band_scaler.to_dict(),
+            "climate_scaler": climate_scaler.to_dict(),
+            "bands": list(bands),
+        },
+        path,
+    )
 
 
 def load_diffusion(
@@ -704,13 +701,29 @@ def load_diffusion(
 ) -> tuple[ClimateDiffusion, BandScaler, ClimateScaler, list[str]]:
     """Load what :func:`save_diffusion` wrote.
 
+    The checkpoint holds only tensors, numbers, strings, lists and dicts and is read with
+    ``torch.load(..., weights_only=True)``, which refuses pickled objects that could run code.
+
     Raises:
         FileNotFoundError: if ``path`` does not exist.
+        ValueError: naming the file, if it is not a safe diffusion checkpoint (corrupt,
+            truncated, another format, or containing arbitrary Python objects).
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Diffusion checkpoint {path} does not exist")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError, RuntimeError, EOFError, ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ValueError(
+            f"{path} is not a safe diffusion checkpoint (corrupt, truncated, or holding "
+            f"Python objects that could run code): {type(err).__name__}: {first}"
+        ) from err
+    missing = [k for k in ("config", "state", "band_scaler", "climate_scaler", "bands")
+               if not isinstance(ckpt, dict) or k not in ckpt]  # fmt: skip
+    if missing:
+        raise ValueError(f"{path} is not a diffusion checkpoint: it lacks {missing}")
     model = build_diffusion(**ckpt["config"])
     model.load_state_dict(ckpt["state"])
     model.ema_updates = int(ckpt["ema_updates"])

@@ -35,10 +35,10 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn import GraphConv, SAGEConv, TransformerConv
 from torch_geometric.utils import coalesce, remove_self_loops, scatter
-from tqdm.auto import tqdm
 
+from lulcbook import checkpoint
 from lulcbook import graphs as G
-from lulcbook.io import atomic_path
+from lulcbook.progress import progress as tqdm
 
 NORMS: tuple[str, ...] = ("batch", "none", "cond")
 CONVS: tuple[str, ...] = ("sage", "graph", "transformer")
@@ -549,11 +549,8 @@ class SegmentClassifier:
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the bundle atomically (``torch.save`` of :meth:`state`)."""
-        path = Path(path)
-        with atomic_path(path, suffix=".pt") as tmp:
-            torch.save(self.state(), tmp)
-        return path
+        """Write the bundle atomically and byte-reproducibly (:func:`lulcbook.checkpoint.save`)."""
+        return checkpoint.save(self.state(), path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SegmentClassifier:
@@ -563,12 +560,7 @@ class SegmentClassifier:
             FileNotFoundError: if ``path`` does not exist.
             ValueError: if the file is not a SegmentClassifier bundle.
         """
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(
-                f"{path} does not exist: train and save a SegmentClassifier first"
-            )
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = checkpoint.load(path, what=cls.FORMAT)
         if not isinstance(state, dict) or state.get("format") != cls.FORMAT:
             raise ValueError(f"{path} is not a {cls.FORMAT} file")
         model = build_model(state["model_name"], **state["model_kwargs"])

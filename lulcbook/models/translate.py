@@ -34,9 +34,9 @@ import torch.nn.functional as F
 import xarray as xr
 from scipy import ndimage
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from lulcbook.bands import DEFAULT_BANDS, normalise_band
+from lulcbook.progress import progress as tqdm
 
 OLI_BANDS: tuple[str, ...] = ("coastal", "blue", "green", "red", "nir08", "swir16", "swir22")
 """Landsat-8 OLI reflective bands 1–7 by common name."""

@@ -8,7 +8,15 @@ level-1 legend with :func:`lulcbook.legend.lc1_to_key`.
 
 Unknown or empty LC1 codes are never dropped: those rows keep ``label=None`` and
 ``label_index=-1``, and the codes with their counts are reported in
-``gdf.attrs["unknown_lc1"]`` and by a warning.
+``gdf.attrs["unknown_lc1"]`` and by a warning. Free-text codes ("Forest") are unknown, never
+guessed from their first letter.
+
+Points without a usable position are never dropped either: their geometry is missing (None),
+and ``gdf.attrs["missing_coordinates"]`` (their number) and ``gdf.attrs["coordinate_problems"]``
+(per reason — ``missing``, ``unparseable``, ``out_of_range``, ``no_gps_fix``,
+``outside_lucas_extent`` — the count, example point ids and values) report them, with a
+warning. A row falls back to the next coordinate pair (GPS → theoretical point → lon/lat) when
+its preferred pair is unusable.
 
 References:
     Eurostat, LUCAS — Land Use and Coverage Area frame Survey (micro-data), © EU.
@@ -51,6 +59,9 @@ _DATE = ("survey_date", "survey_dat")
 _COORDS = (("gps_long", "gps_lat"), ("th_long", "th_lat"), ("lon", "lat"))
 """Coordinate pairs in order of preference: surveyor GPS, theoretical grid point, lon/lat."""
 _GPS_MISSING = 88.888888  # LUCAS micro-data code for "no GPS fix"
+LUCAS_EXTENT: tuple[float, float, float, float] = (-32.0, 27.0, 45.0, 72.0)
+"""lon/lat bounds of every LUCAS point (EU and UK incl. the Azores and Canary Islands)."""
+_REASONS = ("unparseable", "out_of_range", "outside_lucas_extent", "no_gps_fix", "missing")
 
 
 def _check_path(path: PathLike) -> Path:
@@ -152,16 +163,49 @@ def from_table(
         if year is not None:
             years = years.fillna(year)
 
+    problems: dict[str, dict[str, object]] = {}
     if pairs:
         lon = pd.Series(np.nan, index=df.index)
         lat = pd.Series(np.nan, index=df.index)
+        reason = pd.Series("missing", index=df.index, dtype=object)
+        rank = {r: i for i, r in enumerate(_REASONS)}  # the most telling reason is kept
         for xc, yc in pairs:  # fill rows without a valid position from the next pair
             x = pd.to_numeric(df[xc], errors="coerce")
             y = pd.to_numeric(df[yc], errors="coerce")
-            ok = x.between(-180, 180) & y.between(-90, 90) & ~np.isclose(y, _GPS_MISSING)
+            given = df[xc].notna() & df[yc].notna()
+            given &= df[xc].astype("string").str.strip().ne("") & df[yc].astype(
+                "string"
+            ).str.strip().ne("")
+            parsed = x.notna() & y.notna()
+            in_range = parsed & x.between(-180, 180) & y.between(-90, 90)
+            no_fix = parsed & (np.isclose(y, _GPS_MISSING) | np.isclose(x, _GPS_MISSING))
+            w, s_, e, n = LUCAS_EXTENT
+            inside = in_range & x.between(w, e) & y.between(s_, n)
+            ok = inside & ~no_fix
+            this = pd.Series("missing", index=df.index, dtype=object)
+            this[given & ~parsed] = "unparseable"
+            this[parsed & ~in_range] = "out_of_range"
+            this[in_range & ~inside] = "outside_lucas_extent"
+            this[no_fix] = "no_gps_fix"
+            better = this.map(rank) < reason.map(rank)
+            reason[better] = this[better]
             todo = lon.isna() & ok
             lon[todo], lat[todo] = x[todo], y[todo]
+        bad = lon.isna()
+        ids = df[cols[id_col]]
+        for r in _REASONS:
+            sel = bad & (reason == r)
+            if sel.any():
+                xc, yc = pairs[0]
+                problems[r] = {
+                    "count": int(sel.sum()),
+                    "point_ids": [str(v) for v in ids[sel].head(5)],
+                    "values": [
+                        f"lon {df.at[i, xc]!s}, lat {df.at[i, yc]!s}" for i in sel[sel].index[:5]
+                    ],
+                }
         geometry = gpd.points_from_xy(lon, lat, crs="EPSG:4326")
+        geometry[bad.to_numpy()] = None
     else:
         g = df if crs is None else df.set_crs(crs, allow_override=True)
         if g.crs is None:
@@ -182,8 +226,32 @@ def from_table(
         geometry=geometry,
         crs="EPSG:4326",
     )
-    n_no_xy = int(out.geometry.is_empty.sum() + out.geometry.isna().sum())
-    out.attrs.update(source=str(source), unknown_lc1=unknown, missing_coordinates=n_no_xy)
+    no_xy = out.geometry.isna() | out.geometry.is_empty
+    if not pairs and no_xy.any():
+        problems["missing"] = {
+            "count": int(no_xy.sum()),
+            "point_ids": [str(v) for v in out.loc[no_xy, "point_id"].head(5)],
+            "values": [],
+        }
+    n_no_xy = int(no_xy.sum())
+    out.attrs.update(
+        source=str(source),
+        unknown_lc1=unknown,
+        missing_coordinates=n_no_xy,
+        coordinate_problems=problems,
+    )
+    if n_no_xy:
+        detail = "; ".join(
+            f"{r}: {p['count']} (e.g. point {', '.join(map(str, p['point_ids'][:3]))}"
+            + (f" at {p['values'][0]!r}" if p["values"] else "")
+            + ")"
+            for r, p in problems.items()
+        )
+        warnings.warn(
+            f"{n_no_xy} LUCAS points in {source} have no usable coordinates ({detail}); kept "
+            "with a missing geometry (None)",
+            stacklevel=3,
+        )
     if unknown:
         warnings.warn(
             f"{sum(unknown.values())} LUCAS points in {source} have unknown/empty LC1 codes "
@@ -244,6 +312,11 @@ def read_lucas(path: PathLike | Sequence[PathLike], year: int | None = None) -> 
             source=[part.attrs["source"] for part in parts],
             unknown_lc1=dict(sorted(unknown.items())),
             missing_coordinates=sum(part.attrs["missing_coordinates"] for part in parts),
+            coordinate_problems={
+                str(part.attrs["source"]): part.attrs["coordinate_problems"]
+                for part in parts
+                if part.attrs["coordinate_problems"]
+            },
         )
         return out
     p = _check_path(path)

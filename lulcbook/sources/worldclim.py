@@ -1,5 +1,8 @@
 """WorldClim bioclimatic variables: read BIO1–19, sample them at points, compute them from monthly data.
 
+* :func:`read_worldclim21` — the project's default climate source: the full WorldClim 2.1
+  BIO1–19 at 10′ for Europe (``worldclim/wc21_10m_bio_europe/`` of the offline sample,
+  19 single-band files, no masked land), units in :data:`BIO_UNITS_WC21`.
 * :func:`read_bioclim` — a multi-band BIO raster (e.g. the sample's WorldClim 1.4
   union mosaic) or a folder/list of single-variable files (``wc2.1_10m_bio_1.tif``,
   ``msk_bio01.tif`` …) → ``DataArray (bio, y, x)`` float32, NaN on nodata.
@@ -13,7 +16,10 @@
 * :func:`download_worldclim` — fetch and unpack a WorldClim 2.1 zip.
 
 WorldClim 1.4 units: temperatures °C×10 (BIO1, 2, 5–11), BIO3 %, BIO4 SD×100,
-precipitation mm. WorldClim 2.1: °C and mm.
+precipitation mm. WorldClim 2.1: temperatures °C, BIO3 %, BIO4 SD×100, precipitation mm.
+The old WorldClim 1.4 union mosaic of the sample (``WC14_UNION_MOSAIC``, masked outside two
+published extracts) remains readable with :func:`read_bioclim` as an alternative; models
+standardise climate with training statistics, so the unit change does not matter to them.
 
 References:
     Hijmans, R.J., Cameron, S.E., Parra, J.L., Jones, P.G., Jarvis, A. (2005). Very high
@@ -59,6 +65,20 @@ WORLDCLIM_VARS: tuple[str, ...] = (
     "elev",
 )
 WORLDCLIM_RES: tuple[str, ...] = ("10m", "5m", "2.5m", "30s")
+WC21_EUROPE_SUBDIR: str = "worldclim/wc21_10m_bio_europe"
+"""Folder of the sample with the 19 WorldClim 2.1 10′ BIO files cropped to Europe."""
+WC14_UNION_MOSAIC: str = "worldclim/worldclim14_10m_bio1-19_europe_union_wallace+enmtools.tif"
+"""The older WorldClim 1.4 union mosaic (partly masked); a documented alternative only."""
+
+_TEMP = "°C"
+BIO_UNITS_WC21: dict[str, str] = {
+    "bio1": _TEMP, "bio2": _TEMP, "bio3": "%", "bio4": "°C SD × 100", "bio5": _TEMP,
+    "bio6": _TEMP, "bio7": _TEMP, "bio8": _TEMP, "bio9": _TEMP, "bio10": _TEMP,
+    "bio11": _TEMP, "bio12": "mm", "bio13": "mm", "bio14": "mm", "bio15": "%",
+    "bio16": "mm", "bio17": "mm", "bio18": "mm", "bio19": "mm",
+}  # fmt: skip
+"""Units of WorldClim 2.1 BIO variables (WorldClim 1.4: temperatures in °C × 10)."""
+
 _BIO_FILE = re.compile(r"bio[_-]?0*(\d{1,2})(?:\D[^/\\]*)?\.tiff?$", re.IGNORECASE)
 _EARTH_RADIUS_KM = 6371.0088
 
@@ -123,6 +143,68 @@ def read_bioclim(path_or_paths: PathLike | Sequence[PathLike]) -> xr.DataArray:
         if not f.exists():
             raise FileNotFoundError(f"WorldClim file {f} does not exist")
     return _read_single_files(files)
+
+
+def read_worldclim21(path: PathLike) -> xr.DataArray:
+    """Read the WorldClim 2.1 BIO1–19 (10′, Europe) of the offline sample.
+
+    Args:
+        path: the sample root (``…/eo-sample``) or the folder
+            ``worldclim/wc21_10m_bio_europe`` itself.
+
+    Returns:
+        ``DataArray (bio, y, x)`` float32, ``bio1`` … ``bio19``, EPSG:4326, NaN on sea;
+        ``attrs["bio_units"]`` maps each variable to its unit (:data:`BIO_UNITS_WC21`).
+
+    Raises:
+        FileNotFoundError: the folder does not exist.
+        ValueError: a folder without the 19 variables (names the missing ones).
+    """
+    p = Path(path)
+    folder = p / WC21_EUROPE_SUBDIR if (p / WC21_EUROPE_SUBDIR).is_dir() else p
+    if not folder.is_dir():
+        raise FileNotFoundError(f"WorldClim 2.1 folder {folder} does not exist")
+    da = read_bioclim(folder)
+    missing = [b for b in BIO_NAMES if b not in set(da["bio"].values)]
+    if missing:
+        raise ValueError(f"WorldClim 2.1 folder {folder} lacks {missing}")
+    da.attrs.update(
+        bio_units=dict(BIO_UNITS_WC21),
+        long_name="WorldClim 2.1 bioclimatic variables BIO1-19, 10 arc-min (Fick & Hijmans 2017)",
+    )
+    return da
+
+
+CLIMATE_SOURCES: dict[str, str] = {
+    "wc21_europe": WC21_EUROPE_SUBDIR,
+    "wc14_mosaic": WC14_UNION_MOSAIC,
+}
+"""Named climate rasters of the offline sample (the first is the default)."""
+
+
+def read_climate_source(sample: PathLike, name: str = "wc21_europe") -> xr.DataArray:
+    """Read a named climate raster of the sample (:data:`CLIMATE_SOURCES`).
+
+    ``attrs["temperature_scale"]`` is what BIO1 must be divided by for °C: 1 for
+    WorldClim 2.1, 10 for the WorldClim 1.4 mosaic.
+
+    Raises:
+        ValueError: an unknown source name. FileNotFoundError: the raster is missing.
+    """
+    if name not in CLIMATE_SOURCES:
+        raise ValueError(
+            f"Unknown climate source {name!r}; expected one of {list(CLIMATE_SOURCES)}"
+        )
+    if name == "wc21_europe":
+        da = read_worldclim21(sample)
+        da.attrs["temperature_scale"] = 1.0
+    else:
+        da = read_bioclim(Path(sample) / CLIMATE_SOURCES[name])
+        da.attrs.update(
+            temperature_scale=10.0,
+            long_name="WorldClim 1.4 BIO1-19, 10 arc-min (Hijmans et al. 2005), masked mosaic",
+        )
+    return da
 
 
 def _read_multiband(path: Path) -> xr.DataArray:

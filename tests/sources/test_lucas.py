@@ -130,3 +130,70 @@ def test_missing_path_and_format(tmp_path: Path) -> None:
     odd.write_bytes(b"")
     with pytest.raises(ValueError, match=r"Unsupported LUCAS file .*points\.xlsx"):
         lucas.read_lucas(odd)
+
+
+def test_free_text_codes_are_unknown_not_guessed(tmp_path: Path) -> None:
+    path = tmp_path / "survey_2018.csv"
+    pd.DataFrame(
+        {
+            "POINT_ID": [1, 2, 3, 4],
+            "LAT": [50.0, 50.1, 50.2, 50.3],
+            "LON": [10.0, 10.1, 10.2, 10.3],
+            "LC1": ["Forest", "Grassland", "C21", "Water"],
+        }
+    ).to_csv(path, index=False)
+    with pytest.warns(UserWarning, match=r"3 LUCAS points .*'Forest': 1"):
+        gdf = lucas.read_lucas(path)
+    assert list(gdf["label_index"]) == [-1, -1, legend.index_of("woodland"), -1]
+    assert gdf.attrs["unknown_lc1"] == {"Forest": 1, "Grassland": 1, "Water": 1}
+
+
+def test_bad_coordinates_are_counted_named_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "survey_2018.csv"
+    pd.DataFrame(
+        {
+            "POINT_ID": [1, 2, 3, 4, 5, 6, 7],
+            "GPS_LAT": ["50.5", "50,1", "95.0", "88.888888", "10.0", "", "51.0"],
+            "GPS_LONG": ["10.5", "10.1", "10.2", "88.888888", "50.0", "", "abc"],
+            "LC1": ["E20"] * 7,
+        }
+    ).to_csv(path, index=False)
+    with pytest.warns(UserWarning, match=r"6 LUCAS points .* no usable coordinates .*unparseable"):
+        gdf = lucas.read_lucas(path)
+    assert len(gdf) == 7  # kept, not dropped
+    assert gdf.attrs["missing_coordinates"] == 6
+    assert gdf.geometry.isna().sum() == 6 and gdf.geometry.iloc[0].y == pytest.approx(50.5)
+    problems = gdf.attrs["coordinate_problems"]
+    assert {r: p["count"] for r, p in problems.items()} == {
+        "unparseable": 2,
+        "out_of_range": 1,
+        "outside_lucas_extent": 1,  # lat/lon swapped: 10 N, 50 E
+        "no_gps_fix": 1,
+        "missing": 1,
+    }
+    assert problems["unparseable"]["point_ids"] == ["2", "7"]
+    assert problems["out_of_range"]["values"] == ["lon 10.2, lat 95.0"]
+    with pytest.warns(UserWarning, match="no usable coordinates"):
+        both = lucas.read_lucas([path, path])
+    assert both.attrs["missing_coordinates"] == 12
+
+
+def test_grid_point_fallback_is_not_a_problem(tmp_path: Path) -> None:
+    path = tmp_path / "micro_2018.csv"
+    pd.DataFrame(
+        {
+            "POINT_ID": [1, 2],
+            "GPS_LAT": ["bad", 50.5],
+            "GPS_LONG": [10.0, 10.5],
+            "TH_LAT": [51.0, 50.0],
+            "TH_LONG": [11.0, 10.0],
+            "LC1": ["E20", "G11"],
+        }
+    ).to_csv(path, index=False)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gdf = lucas.read_lucas(path)
+    assert gdf.attrs["missing_coordinates"] == 0 and gdf.attrs["coordinate_problems"] == {}
+    assert list(gdf.geometry.y) == [51.0, 50.5]

@@ -318,3 +318,29 @@ def test_extract_and_download_from_local_zip(tmp_path: Path) -> None:
     assert [f.name for f in again] == [f.name for f in got if f.name.startswith("wc2.1")]
     with pytest.raises(ValueError, match="not a zip"):
         wc.extract_worldclim_zip(work / "wc2.1_10m_bio_1.tif", tmp_path / "x")
+
+
+def test_read_worldclim21_europe_full_coverage(sample_dir: Path, tmp_path: Path) -> None:
+    bio = wc.read_worldclim21(sample_dir)
+    assert list(bio["bio"].values) == list(wc.BIO_NAMES)
+    assert bio.attrs["bio_units"]["bio1"] == "°C" and bio.attrs["bio_units"]["bio12"] == "mm"
+    assert bio.rio.crs.to_epsg() == 4326
+    # real points across Europe, including where the WC 1.4 mosaic is masked (Exeter, Helsinki,
+    # Vilnius, Belgrade): all on valid cells, BIO1 in °C (not °C x 10), BIO7 = BIO5 - BIO6
+    lon = np.array([-3.53, 24.94, 25.28, 20.46, 13.4])
+    lat = np.array([50.72, 60.17, 54.69, 44.79, 52.52])
+    clim, info = wc.sample_climate(bio, lon, lat, fill_km=0)
+    assert info["on_valid_cell"] == 5
+    b1 = clim.sel(bio="bio1").values
+    assert np.all((b1 > 3) & (b1 < 14))
+    np.testing.assert_allclose(
+        clim.sel(bio="bio7"), clim.sel(bio="bio5") - clim.sel(bio="bio6"), atol=1e-3
+    )
+    with pytest.raises(FileNotFoundError, match="WorldClim 2.1 folder"):
+        wc.read_worldclim21(tmp_path / "nowhere")
+    one = tmp_path / "wc"
+    one.mkdir()
+    src = sample_dir / wc.WC21_EUROPE_SUBDIR / "wc2.1_10m_bio_1.tif"
+    (one / src.name).write_bytes(src.read_bytes())
+    with pytest.raises(ValueError, match="bio2"):
+        wc.read_worldclim21(one)

@@ -1,0 +1,1 @@
+"""Published numerical data the package ships (with provenance in each file)."""

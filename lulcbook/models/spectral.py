@@ -1,0 +1,437 @@
+"""Spectral map model: an MLP trained on the LUCAS annual band medians, applied to superpixels.
+
+The continental LUCAS 2018 table (:mod:`lulcbook.sources.elc10`) gives 66,678 labelled points
+with annual Sentinel-2 L1C band medians. :class:`SpectralClassifier` learns from those
+medians, restricted to the bands a scene has (e.g. B02, B03, B04, B08, which every sample
+scene shares, or all nine of B02–B08, B11, B12), plus normalised-difference indices computed
+by the *same* function (:func:`spectral_features`) at training and at map time. A scene tile
+is over-segmented with SLIC (:func:`lulcbook.graphs.segment`), each superpixel's mean
+reflectance is classified and the probabilities are painted back onto its pixels; with
+``segment_size=0`` every pixel is classified on its own.
+
+Input harmonisation (choices measured in notebook 07-maps):
+
+* ``augment`` at training time: each training copy gets a random gain (illumination, season)
+  and a random additive offset along :data:`PATH_PROFILE` (the shape of an atmospheric path
+  reflectance: strongest in the blue, negligible in the SWIR), covering both surface (L2A,
+  offset < 0) and hazy top-of-atmosphere inputs (offset > 0);
+* ``offset`` at map time: a fixed per-band value added to the input (e.g. :data:`PATH_PROFILE`
+  to bring L2A surface reflectance towards L1C top-of-atmosphere values).
+
+The model implements the :class:`lulcbook.predict.TileClassifier` protocol and is saved as a
+plain dictionary of tensors and JSON-able values (``torch.load(..., weights_only=True)``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lulcbook import legend
+from lulcbook.graphs import fill_invalid, segment
+
+FORMAT: str = "lulcbook.spectral/1"
+
+BANDS_ALL: tuple[str, ...] = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B11", "B12")
+"""Bands the LUCAS table carries (annual L1C medians)."""
+
+BANDS_10M: tuple[str, ...] = ("B02", "B03", "B04", "B08")
+"""The four 10 m bands every sample scene shares."""
+
+PATH_PROFILE: dict[str, float] = {
+    "B02": 0.040,
+    "B03": 0.025,
+    "B04": 0.015,
+    "B05": 0.012,
+    "B06": 0.009,
+    "B07": 0.008,
+    "B08": 0.006,
+    "B11": 0.002,
+    "B12": 0.001,
+}
+"""Approximate TOA − BOA reflectance of a clear mid-latitude atmosphere (Rayleigh-dominated,
+falling steeply with wavelength). Used as the *shape* of the augmentation offsets and as an
+optional map-time offset; its effect is measured on the references, not assumed."""
+
+ND_PAIRS: dict[str, tuple[str, str]] = {
+    "ndvi": ("B08", "B04"),
+    "ndwi": ("B03", "B08"),
+    "blue_red": ("B02", "B04"),
+    "green_red": ("B03", "B04"),
+    "mndwi": ("B03", "B11"),
+    "ndbi": ("B11", "B08"),
+    "nbr": ("B08", "B12"),
+    "swir_nd": ("B11", "B12"),
+    "ndre": ("B08", "B05"),
+    "ndre3": ("B07", "B05"),
+}
+"""Normalised differences ``(a − b) / (a + b)`` used when both bands are present."""
+
+REFLECTANCE_FLOOR: float = 1e-3
+
+
+def feature_names(bands: Sequence[str]) -> list[str]:
+    """Names of the features :func:`spectral_features` computes for ``bands``."""
+    b = set(bands)
+    names = [f"log_{x}" for x in bands]
+    names += [k for k, (a, c) in ND_PAIRS.items() if a in b and c in b]
+    return [*names, "log_brightness"]
+
+
+def spectral_features(refl: np.ndarray, bands: Sequence[str]) -> np.ndarray:
+    """Features of reflectance vectors: log10 bands, normalised differences, brightness.
+
+    Args:
+        refl: ``(n, n_bands)`` reflectance, columns in the order of ``bands``.
+        bands: Sentinel-2 band names.
+
+    Returns:
+        ``(n, n_features)`` float32 (:func:`feature_names`).
+
+    Raises:
+        ValueError: a shape that does not match ``bands`` or an unknown band.
+    """
+    refl = np.asarray(refl, dtype=np.float64)
+    if refl.ndim != 2 or refl.shape[1] != len(bands):
+        raise ValueError(
+            f"reflectance must be (n, {len(bands)}) for bands {list(bands)}; got {refl.shape}"
+        )
+    unknown = [b for b in bands if b not in BANDS_ALL]
+    if unknown:
+        raise ValueError(f"bands {unknown} are not in the LUCAS table's bands {BANDS_ALL}")
+    r = np.clip(refl, REFLECTANCE_FLOOR, None)
+    col = {b: r[:, i] for i, b in enumerate(bands)}
+    feats = [np.log10(r)]
+    for a, c in (p for p in ND_PAIRS.values() if p[0] in col and p[1] in col):
+        feats.append(((col[a] - col[c]) / (col[a] + col[c]))[:, None])
+    feats.append(np.log10(r.mean(axis=1))[:, None])
+    return np.concatenate(feats, axis=1).astype(np.float32)
+
+
+def seasonal_reflectance(refl: np.ndarray, bands: Sequence[str], ndvi: np.ndarray) -> np.ndarray:
+    """Move each annual median towards one season: set the NIR so that NDVI equals ``ndvi``.
+
+    The LUCAS table carries seasonal NDVI medians per point (winter, spring, summer, fall)
+    but only annual band medians. This copy keeps the visible and SWIR medians and sets
+    B08 = B04 · (1 + ndvi) / (1 − ndvi); B06 and B07 follow B08's relative change. Rows with
+    a non-finite ``ndvi`` are returned unchanged.
+
+    Raises:
+        ValueError: if B04 or B08 is not among ``bands``.
+    """
+    if "B04" not in bands or "B08" not in bands:
+        raise ValueError(f"seasonal copies need B04 and B08; bands are {list(bands)}")
+    out = np.array(refl, dtype=np.float64, copy=True)
+    red, nir = out[:, list(bands).index("B04")], out[:, list(bands).index("B08")]
+    n = np.clip(np.asarray(ndvi, dtype=np.float64), -0.9, 0.95)
+    ok = np.isfinite(n)
+    new_nir = np.where(ok, np.clip(red * (1 + n) / (1 - n), 0.005, 0.9), nir)
+    ratio = new_nir / np.clip(nir, REFLECTANCE_FLOOR, None)
+    for b in ("B06", "B07"):
+        if b in bands:
+            out[:, list(bands).index(b)] *= ratio
+    out[:, list(bands).index("B08")] = new_nir
+    return out
+
+
+def augment_reflectance(
+    refl: np.ndarray,
+    bands: Sequence[str],
+    rng: np.random.Generator,
+    gain: tuple[float, float] = (0.8, 1.25),
+    offset: tuple[float, float] = (-1.2, 2.0),
+    seasons: np.ndarray | None = None,
+) -> np.ndarray:
+    """Random gain (log-uniform) and path-shaped offset (:data:`PATH_PROFILE` × U(offset)).
+
+    With ``seasons`` (``(n, k)`` seasonal NDVI per row), each row is first moved to one
+    randomly chosen season (:func:`seasonal_reflectance`).
+    """
+    n = refl.shape[0]
+    if seasons is not None:
+        seasons = np.asarray(seasons, dtype=np.float64)
+        pick = seasons[np.arange(n), rng.integers(0, seasons.shape[1], size=n)]
+        refl = seasonal_reflectance(refl, bands, pick)
+    g = np.exp(rng.uniform(np.log(gain[0]), np.log(gain[1]), size=(n, 1)))
+    s = rng.uniform(offset[0], offset[1], size=(n, 1))
+    profile = np.array([PATH_PROFILE[b] for b in bands])[None, :]
+    return np.clip(refl * g + s * profile, REFLECTANCE_FLOOR, None)
+
+
+class SpectralMLP(nn.Module):
+    """Two hidden layers with dropout (kept for Monte-Carlo dropout at map time)."""
+
+    def __init__(self, n_in: int, n_classes: int, hidden: int = 128, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.hidden, self.dropout = int(hidden), float(dropout)
+        self.net = nn.Sequential(
+            nn.Linear(n_in, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, n_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)``."""
+        return self.net(x)
+
+
+@dataclass
+class SpectralClassifier:
+    """LUCAS-trained spectral classifier of superpixel (or pixel) mean reflectance.
+
+    Attributes:
+        bands: input bands (order of the tile's first axis).
+        classes: legend key of each output.
+        mean, std: feature standardisation.
+        net: the MLP.
+        segment_size: SLIC mean segment size in pixels (0 = per pixel).
+        compactness: SLIC compactness (reflectance units).
+        offset: per-band value added to the input before classification (harmonisation).
+        info: training description and metrics (JSON-able).
+    """
+
+    bands: list[str]
+    classes: list[str]
+    mean: np.ndarray
+    std: np.ndarray
+    net: SpectralMLP
+    segment_size: float = 48.0
+    compactness: float = 0.05
+    offset: dict[str, float] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def features(self, refl: np.ndarray) -> np.ndarray:
+        """Standardised features of ``(n, n_bands)`` reflectance (after the input offset)."""
+        add = np.array([self.offset.get(b, 0.0) for b in self.bands], dtype=np.float64)
+        f = spectral_features(np.asarray(refl, dtype=np.float64) + add[None, :], self.bands)
+        return ((f - self.mean) / self.std).astype(np.float32)
+
+    def predict_vectors(self, refl: np.ndarray, mc_samples: int = 0) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` of reflectance vectors ``(n, n_bands)``."""
+        x = torch.from_numpy(self.features(refl))
+        with torch.no_grad():
+            if mc_samples > 0:
+                self.net.train()
+                p = torch.stack([torch.softmax(self.net(x), 1) for _ in range(mc_samples)]).mean(0)
+            else:
+                self.net.eval()
+                p = torch.softmax(self.net(x), 1)
+        self.net.eval()
+        return p.numpy()
+
+    def predict_proba(self, tile: np.ndarray, mc_samples: int = 0) -> np.ndarray:
+        """Class probabilities ``(n_classes, y, x)`` of a ``(band, y, x)`` tile; NaN where invalid."""
+        tile = np.asarray(tile, dtype=np.float32)
+        if tile.ndim != 3 or tile.shape[0] != len(self.bands):
+            raise ValueError(
+                f"tile must be ({len(self.bands)}, y, x) for bands {self.bands}; got {tile.shape}"
+            )
+        _, h, w = tile.shape
+        out = np.full((len(self.classes), h, w), np.nan, dtype=np.float32)
+        filled, valid = fill_invalid(tile)
+        if not valid.any():
+            return out
+        if self.segment_size and self.segment_size > 1:
+            seg = segment(filled, "slic", self.segment_size, self.compactness)
+            # a separate label for invalid pixels so segments only average valid ones
+            seg = np.where(valid, seg, -1)
+            ids, inv = np.unique(seg[valid], return_inverse=True)
+            counts = np.bincount(inv)
+            means = np.stack(
+                [np.bincount(inv, weights=tile[b][valid]) / counts for b in range(tile.shape[0])],
+                axis=1,
+            )
+            p = self.predict_vectors(means, mc_samples)
+            out[:, valid] = p[inv].T
+        else:
+            p = self.predict_vectors(tile[:, valid].T, mc_samples)
+            out[:, valid] = p.T
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def state(self) -> dict[str, Any]:
+        """Everything needed to rebuild the model: tensors and JSON-able values only."""
+        return {
+            "format": FORMAT,
+            "bands": list(self.bands),
+            "classes": list(self.classes),
+            "mean": torch.from_numpy(np.asarray(self.mean, dtype=np.float32)),
+            "std": torch.from_numpy(np.asarray(self.std, dtype=np.float32)),
+            "state_dict": self.net.state_dict(),
+            "hidden": self.net.hidden,
+            "dropout": self.net.dropout,
+            "segment_size": float(self.segment_size),
+            "compactness": float(self.compactness),
+            "offset": {k: float(v) for k, v in self.offset.items()},
+            "info": self.info,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model atomically and byte-reproducibly (:func:`lulcbook.checkpoint.save`)."""
+        from lulcbook import checkpoint
+
+        return checkpoint.save(self.state(), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SpectralClassifier:
+        """Load a model written by :meth:`save` (``weights_only=True``: no pickle).
+
+        Raises:
+            ValueError: a file of another format.
+        """
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a {FORMAT} model file")
+        bands = list(state["bands"])
+        net = SpectralMLP(
+            len(feature_names(bands)), len(state["classes"]), state["hidden"], state["dropout"]
+        )
+        net.load_state_dict(state["state_dict"])
+        net.eval()
+        return cls(
+            bands=bands,
+            classes=list(state["classes"]),
+            mean=state["mean"].numpy(),
+            std=state["std"].numpy(),
+            net=net,
+            segment_size=state["segment_size"],
+            compactness=state["compactness"],
+            offset=dict(state["offset"]),
+            info=dict(state["info"]),
+        )
+
+
+SEASON_COLUMNS: tuple[str, ...] = ("ndvi_winter", "ndvi_spring", "ndvi_summer", "ndvi_fall")
+"""Seasonal NDVI medians of the LUCAS table (index × 1000) used for seasonal copies."""
+
+
+def lucas_arrays(df: Any, bands: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training arrays from an ELC10 table (:func:`lulcbook.sources.elc10.read_elc10`).
+
+    Returns:
+        ``(reflectance (n, n_bands), legend indices (n,), seasonal NDVI (n, 4))``.
+
+    Raises:
+        lulcbook.sources.elc10.MissingColumnsError: a band or season column is missing.
+    """
+    from lulcbook.sources import elc10
+
+    elc10.check_columns(df, list(SEASON_COLUMNS) + ["label_index"], "LUCAS table")
+    refl = elc10.s2_reflectance(df)[list(bands)].to_numpy(np.float64)
+    seasons = df[list(SEASON_COLUMNS)].to_numpy(np.float64) / 1000.0
+    return refl, df["label_index"].to_numpy(np.int64), seasons
+
+
+def train_spectral(
+    refl: np.ndarray,
+    labels: np.ndarray,
+    bands: Sequence[str],
+    *,
+    augment: bool = True,
+    copies: int = 2,
+    hidden: int = 128,
+    dropout: float = 0.2,
+    epochs: int = 12,
+    batch_size: int = 512,
+    lr: float = 3e-3,
+    seed: int = 0,
+    segment_size: float = 48.0,
+    compactness: float = 0.05,
+    offset: dict[str, float] | None = None,
+    seasons: np.ndarray | None = None,
+    info: dict[str, Any] | None = None,
+) -> SpectralClassifier:
+    """Train a :class:`SpectralClassifier` on reflectance vectors and legend indices.
+
+    Args:
+        refl: ``(n, n_bands)`` TOA reflectance (LUCAS annual medians), columns = ``bands``.
+        labels: ``(n,)`` legend indices (:data:`lulcbook.legend.KEYS`).
+        bands: band names.
+        augment: add ``copies`` augmented copies (:func:`augment_reflectance`) to the originals.
+        copies: number of augmented copies.
+        hidden, dropout: MLP size.
+        epochs, batch_size, lr: Adam training.
+        seed: seeds NumPy and torch.
+        segment_size, compactness: map-time segmentation.
+        offset: map-time input offset per band.
+        seasons: ``(n, k)`` seasonal NDVI per point; augmented copies are moved to a random
+            season (:func:`seasonal_reflectance`).
+        info: stored with the model.
+
+    Raises:
+        ValueError: mismatched shapes or labels outside the legend.
+    """
+    refl = np.asarray(refl, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if refl.shape[0] != labels.shape[0]:
+        raise ValueError(f"{refl.shape[0]} reflectance rows but {labels.shape[0]} labels")
+    if labels.size == 0 or labels.min() < 0 or labels.max() >= legend.N_CLASSES:
+        raise ValueError(f"labels must be legend indices 0..{legend.N_CLASSES - 1}")
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    x_parts, y_parts = [refl], [labels]
+    if augment:
+        for _ in range(copies):
+            x_parts.append(augment_reflectance(refl, bands, rng, seasons=seasons))
+            y_parts.append(labels)
+    feats = spectral_features(np.concatenate(x_parts), bands)
+    y = np.concatenate(y_parts)
+    mean = feats.mean(0)
+    std = feats.std(0) + 1e-6
+    x = torch.from_numpy(((feats - mean) / std).astype(np.float32))
+    yt = torch.from_numpy(y)
+    net = SpectralMLP(x.shape[1], legend.N_CLASSES, hidden, dropout)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=lr, total_steps=epochs * int(np.ceil(len(y) / batch_size))
+    )
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
+    gen = torch.Generator().manual_seed(seed)
+    net.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(y), generator=gen)
+        for i in range(0, len(y), batch_size):
+            idx = order[i : i + batch_size]
+            opt.zero_grad()
+            loss = loss_fn(net(x[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            sched.step()
+    net.eval()
+    return SpectralClassifier(
+        bands=list(bands),
+        classes=list(legend.KEYS),
+        mean=mean,
+        std=std,
+        net=net,
+        segment_size=segment_size,
+        compactness=compactness,
+        offset=dict(offset or {}),
+        info=dict(info or {}),
+    )
+
+
+__all__ = [
+    "BANDS_10M",
+    "BANDS_ALL",
+    "PATH_PROFILE",
+    "SpectralClassifier",
+    "SpectralMLP",
+    "augment_reflectance",
+    "seasonal_reflectance",
+    "feature_names",
+    "lucas_arrays",
+    "spectral_features",
+    "train_spectral",
+]

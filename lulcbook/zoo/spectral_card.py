@@ -1,0 +1,107 @@
+"""Model card and metadata of a shipped :class:`lulcbook.models.spectral.SpectralClassifier`.
+
+Generated from the numbers the maps notebook measured (``reports/metrics/maps.json``), so the
+card never states a figure that was not computed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lulcbook.models.spectral import PATH_PROFILE, SpectralClassifier
+
+MODEL_CLASS: str = "lulcbook.models.spectral:SpectralClassifier"
+
+
+def _ci(x: dict[str, Any], key: str = "recall") -> str:
+    lo, hi = x.get("ci95", [float("nan")] * 2)
+    return f"{x.get(key, float('nan')):.2f} (95 % CI {lo:.2f}–{hi:.2f})"
+
+
+def spectral_metadata(
+    model: SpectralClassifier, checks: dict[str, Any], version: str
+) -> dict[str, Any]:
+    """Metadata of a shipped spectral model (the keys of ``lulcbook.zoo.REQUIRED_METADATA``)."""
+    return {
+        "kind": "spectral-segments",
+        "model_class": MODEL_CLASS,
+        "description": "LUCAS 2018 annual-median MLP on SLIC superpixel means",
+        "classes": list(model.classes),
+        "bands": list(model.bands),
+        "input_level": "L1C (TOA); L2A (BOA) with the documented path offset",
+        "scaling": "reflectance (0-1); L2A: add l2a_offset per band before classifying",
+        "l2a_offset": {b: PATH_PROFILE[b] for b in model.bands},
+        "resolution_m": 10,
+        "segment_size_px": model.segment_size,
+        "metrics": checks,
+        "training_data": "LUCAS 2018 points with Sentinel-2 L1C 2018 annual band medians "
+        "(ELC10 training table, Venter & Sydenham 2021)",
+        "licence": "model: MIT (project licence); training data: see the ELC10 table's PROVENANCE.md",
+        "version": version,
+    }
+
+
+def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) -> str:
+    """Markdown model card from the reference checks of notebook 07-maps.
+
+    Args:
+        name: shipped name.
+        model: the model.
+        checks: ``brandenburg`` (per-class recall with ``ci95``), ``bigearthnet`` (agreement
+            with ``ci95``) and ``exeter`` (``changed_share`` per pair of dates) entries; any may
+            be missing.
+    """
+    info = model.info
+    lines = [
+        f"# {name}",
+        "",
+        "Land-cover classifier of Sentinel-2 superpixels (SLIC, mean segment size "
+        f"{model.segment_size:g} px) trained on the LUCAS 2018 points with their Sentinel-2 L1C "
+        "2018 annual band medians (the ELC10 training table, Venter & Sydenham 2021), "
+        f"{info.get('n_points', '?')} points, 8 level-1 classes.",
+        "",
+        "## Inputs",
+        f"- Bands: {', '.join(model.bands)} (reflectance 0–1, 10 m; for 20 m inputs divide "
+        "`segment_size` by 4 to keep the segments' ground size).",
+        "- L1C top-of-atmosphere: as is. L2A surface reflectance: optionally add the per-band "
+        "path offset stored in the metadata (`l2a_offset`, set as the model's `offset`); its "
+        "measured effect on each L2A reference is in `reports/metrics/maps.json`.",
+        "- Single dates in any season: the training copies are augmented with random gain, a "
+        "path-shaped offset and the points' seasonal NDVI medians "
+        f"(augmentation: {info.get('augment', '?')}). Median composites of several clear dates "
+        "are closer to the annual medians it learned from.",
+        "- Clouds are *not* detected by this model: mask them first (`lulcbook.cloudmask`).",
+        "",
+        "## Checked against independent references (notebook 07-maps)",
+    ]
+    bb = checks.get("brandenburg", {})
+    for key, v in bb.get("per_class", {}).items():
+        lines.append(
+            f"- Brandenburg L1C 2017-02-16, {key} recall inside reference polygons: {_ci(v)}, "
+            f"{v.get('n_polygons', 0)} polygons (bootstrap over polygons)."
+        )
+    ben = checks.get("bigearthnet", {})
+    if ben:
+        lines.append(
+            f"- BigEarthNet L2A patches: majority class among the CORINE-derived classes in "
+            f"{_ci(ben, 'majority_agreement')} of {ben.get('n_patches', 0)} patches."
+        )
+    ex = checks.get("exeter", {})
+    if ex:
+        lines.append(
+            "- Exeter L2A 2024, share of pixels changing class between consecutive clear dates: "
+            + ", ".join(f"{k}: {v:.1%}" for k, v in ex.items())
+            + " (no real change expected for most pixels)."
+        )
+    lines += [
+        "",
+        "## Known limits",
+        "- Trained on annual medians; single winter dates and hazy scenes are a domain shift.",
+        "- Cropland and grassland are often confused on single dates (Exeter change shares).",
+        "- The references cover few classes (water, forest; 14 BigEarthNet patches); intervals "
+        "are wide.",
+    ]
+    return "\n".join(lines)
+
+
+__all__ = ["MODEL_CLASS", "spectral_card", "spectral_metadata"]

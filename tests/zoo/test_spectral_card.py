@@ -1,0 +1,45 @@
+"""The spectral model card states the measured numbers and the metadata the zoo requires."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lulcbook import legend, zoo
+from lulcbook.models import spectral
+from lulcbook.zoo import spectral_card
+
+
+def _model() -> spectral.SpectralClassifier:
+    torch.manual_seed(0)
+    n_feat = len(spectral.feature_names(spectral.BANDS_10M))
+    return spectral.SpectralClassifier(
+        bands=list(spectral.BANDS_10M),
+        classes=list(legend.KEYS),
+        mean=np.zeros(n_feat, dtype="float32"),
+        std=np.ones(n_feat, dtype="float32"),
+        net=spectral.SpectralMLP(n_feat, legend.N_CLASSES, 8),
+        info={"n_points": 123, "augment": "augmented"},
+    )
+
+
+def test_card_reports_the_checks() -> None:
+    checks = {
+        "brandenburg": {
+            "per_class": {"woodland": {"recall": 0.8123, "ci95": [0.61, 0.93], "n_polygons": 12}}
+        },
+        "bigearthnet": {"majority_agreement": 0.714, "ci95": [0.45, 0.88], "n_patches": 14},
+        "exeter": {"2024-06-02→2024-06-17": 0.234},
+    }
+    card = spectral_card.spectral_card("m", _model(), checks)
+    assert "0.81 (95 % CI 0.61–0.93)" in card and "12 polygons" in card
+    assert "0.71 (95 % CI 0.45–0.88) of 14 patches" in card
+    assert "23.4%" in card and "123 points" in card
+    assert "B02, B03, B04, B08" in card
+
+
+def test_metadata_has_required_keys() -> None:
+    meta = spectral_card.spectral_metadata(_model(), {}, version="1")
+    assert set(zoo.REQUIRED_METADATA) <= set(meta)
+    assert meta["model_class"] == "lulcbook.models.spectral:SpectralClassifier"
+    assert set(meta["l2a_offset"]) == set(spectral.BANDS_10M)
