@@ -37,5 +37,7 @@ def test_every_dependency_is_pinned_in_range() -> None:
 
 
 def test_torch_is_the_cpu_release_the_results_were_made_with() -> None:
-    assert _lock()["torch"] == Version("2.13.0")
+    """torch==2.13.0+cpu: an install that cannot find the CPU wheel fails instead of pulling CUDA."""
+    torch = _lock()["torch"]
+    assert torch.public == "2.13.0" and torch.local == "cpu"
     assert not any(name.startswith("nvidia-") for name in _lock()), "a CUDA build is locked"
