@@ -59,10 +59,7 @@ def _required(module: str) -> set[str]:
     for i in range(1, len(parts)):
         pkg = ".".join(parts[:i])
         init = _module_file(pkg)
-        if init is not None and any(
-            isinstance(n, (ast.Import, ast.ImportFrom))
-            for n in ast.walk(ast.parse(init.read_text()))
-        ):
+        if init is not None and _counts(init):
             out.add(pkg)
     return out
 
