@@ -39,9 +39,11 @@ repro: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check lulcbook tests benchmarks notebooks
+	$(BIN)/ruff format --check lulcbook tests benchmarks notebooks
+	$(BIN)/python -m mypy
 	rm -rf $(SMOKE_DIR)
-	LULCBOOK_SMOKE=1 LULCBOOK_SMOKE_DIR=$(SMOKE_DIR) MPLBACKEND=Agg \
-		$(BIN)/python -m pytest --nbmake --nbmake-timeout=900 tests notebooks
+	LULCBOOK_SMOKE=1 LULCBOOK_SMOKE_DIR=$(SMOKE_DIR) MPLBACKEND=Agg OMP_NUM_THREADS=1 \
+		$(BIN)/python -m pytest -n 2 --dist loadgroup --nbmake --nbmake-timeout=900 tests notebooks
 
 # The rendered site (book/_build/html) from the executed notebooks and metrics in reports/;
 # nothing is executed, nothing is fetched.
@@ -54,6 +56,7 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check lulcbook tests benchmarks notebooks
 	$(BIN)/ruff format --check lulcbook tests benchmarks notebooks
+	$(BIN)/python -m mypy
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

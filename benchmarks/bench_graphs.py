@@ -36,11 +36,16 @@ def _classifier(paths: config.Paths, params: dict, bands: list[str], scene: np.n
     if path.exists():
         return SegmentClassifier.load(path), str(path)
     spec = params["models"][params["final_model"]]
-    g = graphs.patch_graph(scene[:, :256, :256], None, **params["graphs"])
+    g = graphs.patch_graph(scene[:, :256, :256], None, **config.load_params("superpixels"))
     kwargs = {"in_dim": g.num_node_features, "n_classes": legend.N_CLASSES, **spec["model"]}
     model = build_model(spec["cls"], **kwargs)
     clf = SegmentClassifier(
-        model, kwargs, bands, legend.KEYS, params["graphs"], graphs.FeatureScaler().fit([g])
+        model,
+        kwargs,
+        bands,
+        legend.KEYS,
+        config.load_params("superpixels"),
+        graphs.FeatureScaler().fit([g]),
     )
     return clf, "freshly initialised (no trained models/gnn.pt)"
 

@@ -1,38 +1,38 @@
-"""Climate-swap augmentation and the measures that judge edited patches.
+"""Measures that judge generated and climate-edited patches, and the colour-jitter baseline.
 
-Edited patches (a patch DDIM-inverted under its own climate and decoded under another one, see
-:mod:`lulcbook.models.diffusion`) are judged, following ClimSat (Leonhardt, Gall & Roscher,
-Science of Remote Sensing 2025, 100235), by
+Edited patches (a patch encoded, DDIM-inverted under its own climate and decoded under another
+one, see :mod:`lulcbook.models.diffusion`) are judged, following the questions of ClimSat
+(Leonhardt, Gall & Roscher, Science of Remote Sensing 2025, 100235), by
 
-* **realism**: per-band distances between pixel distributions of generated/edited and real
-  patches (1-Wasserstein and Kolmogorov-Smirnov) and a kernel distance (KID, the unbiased
-  polynomial-kernel MMD² of Bińkowski et al., ICLR 2018) on the land-cover classifier's input
-  features;
-* **faithfulness**: a climate regressor trained on real patches, applied to edited patches,
-  should predict a climate closer to the target than to the source;
-* **land-cover preservation**: a land-cover classifier should give the edited patch the label it
-  gives the source patch;
+* **realism**: a *detector* (logistic regression on per-band statistics, radially averaged power
+  spectra and texture) trained to tell generated from real patches, scored by its held-out
+  ROC AUC (0.5: indistinguishable) next to the same detector on two halves of the real set;
+  per-band pixel distributions (1-Wasserstein, Kolmogorov-Smirnov) and power spectra are
+  reported beside it, and the kernel distance (KID, Bińkowski et al., ICLR 2018) for reference;
+* **faithfulness**: a climate regressor, trained elsewhere on real data with a known
+  cross-validated R², applied to source and edited patches: does the predicted climate move
+  from the source toward the target?
+* **land-cover preservation**: the share of edits whose land-cover label (from a classifier
+  applied to source and edit alike) is unchanged.
 
-and used as training augmentation for a land-cover classifier, against a colour-jitter
-baseline. The classifier here is a random forest on per-patch band statistics
-(:func:`patch_features`).
+The augmentation experiment itself (graph classifier, leave-region-out) is in
+:mod:`lulcbook.experiments.diffusion`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from scipy import stats
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import RidgeCV
-from sklearn.metrics import r2_score
-from sklearn.model_selection import KFold, cross_val_predict
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import r2_score, roc_auc_score
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
+from sklearn.multioutput import MultiOutputRegressor
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-from lulcbook import evaluate
 
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 
@@ -85,14 +85,22 @@ def colour_jitter(
 ) -> np.ndarray:
     """Colour-jitter baseline: per patch and band ``x * U(1-gain, 1+gain) + U(-offset, offset)``.
 
-    Returns the jittered reflectance, clipped to [0, 1].
+    Args:
+        x: ``(N, C, H, W)`` reflectance.
+        gain: half-width of the multiplicative jitter.
+        offset: half-width of the additive jitter (reflectance units).
+        seed: seed of the draws.
+
+    Returns:
+        The jittered reflectance, clipped to [0, 1].
     """
     rng = np.random.default_rng(seed)
     x = np.asarray(x, dtype=np.float32)
     shape = (x.shape[0], x.shape[1], 1, 1)
     g = rng.uniform(1 - gain, 1 + gain, shape).astype(np.float32)
     o = rng.uniform(-offset, offset, shape).astype(np.float32)
-    return np.clip(x * g + o, 0.0, 1.0)
+    out: np.ndarray = np.clip(x * g + o, 0.0, 1.0)
+    return out
 
 
 # --------------------------------------------------------------------------- realism
@@ -148,7 +156,8 @@ def kernel_distance(
     d = a.shape[1]
 
     def k(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        return (u @ v.T / d + 1.0) ** degree
+        out: np.ndarray = (u @ v.T / d + 1.0) ** degree
+        return out
 
     kaa, kbb, kab = k(a, a), k(b, b), k(a, b)
     m, n = a.shape[0], b.shape[0]
@@ -208,36 +217,213 @@ def realism(
     }
 
 
-# --------------------------------------------------------------------------- faithfulness
-def fit_climate_regressor(
-    features: np.ndarray, climate_z: np.ndarray, seed: int = 0
-) -> tuple[Pipeline, float]:
-    """Ridge regression from patch features to standardised climate, with its 5-fold CV R².
+# --------------------------------------------------------------------------- spatial statistics
+def radial_power_spectrum(x: np.ndarray, n_bins: int = 8) -> np.ndarray:
+    """Radially averaged log10 power spectrum of every patch and band.
+
+    Each band is demeaned, Fourier-transformed and its power averaged in ``n_bins`` equal rings
+    of spatial frequency from the lowest non-zero frequency to Nyquist.
 
     Args:
-        features: ``(N, F)`` features of real patches with a valid climate vector.
-        climate_z: ``(N, n_bio)`` standardised climate (no missing flag, no NaN).
-        seed: seed of the CV folds.
+        x: ``(N, C, H, W)`` reflectance.
+        n_bins: frequency rings.
 
     Returns:
-        ``(fitted pipeline, cross-validated R² averaged over the climate variables)``.
+        ``(N, C, n_bins)`` float64 ``log10`` mean power per ring (low to high frequency).
 
     Raises:
-        ValueError: if ``climate_z`` contains NaN or has fewer than 10 rows.
+        ValueError: if ``x`` is not 4-D or too small for ``n_bins`` rings.
+    """
+    x = np.asarray(x, np.float64)
+    if x.ndim != 4:
+        raise ValueError(f"patches must be (N, C, H, W); got shape {x.shape}")
+    h, w = x.shape[-2:]
+    if min(h, w) < 2 * n_bins:
+        raise ValueError(f"patches of {h}×{w} px are too small for {n_bins} frequency rings")
+    f = np.fft.fft2(x - x.mean(axis=(2, 3), keepdims=True), axes=(2, 3))
+    power = np.abs(f) ** 2 / (h * w)
+    fy, fx = np.meshgrid(np.fft.fftfreq(h), np.fft.fftfreq(w), indexing="ij")
+    radius = np.hypot(fy, fx)
+    edges = np.linspace(radius[radius > 0].min(), 0.5, n_bins + 1)
+    ring = np.digitize(radius, edges[1:-1])
+    keep = (radius > 0) & (radius <= 0.5)
+    out = np.stack([power[..., keep & (ring == k)].mean(-1) for k in range(n_bins)], axis=-1)
+    return np.log10(out + 1e-12)
+
+
+def texture_features(x: np.ndarray) -> np.ndarray:
+    """Per-band texture: mean absolute gradient (rows, columns) and lag-1 autocorrelation.
+
+    Args:
+        x: ``(N, C, H, W)`` reflectance.
+
+    Returns:
+        ``(N, 3 C)`` float64: for each band ``[|d/dy|, |d/dx|, autocorrelation]``.
+    """
+    x = np.asarray(x, np.float64)
+    dy = np.abs(np.diff(x, axis=2)).mean(axis=(2, 3))
+    dx = np.abs(np.diff(x, axis=3)).mean(axis=(2, 3))
+    z = x - x.mean(axis=(2, 3), keepdims=True)
+    var = (z**2).mean(axis=(2, 3))
+    lag = 0.5 * ((z[:, :, 1:] * z[:, :, :-1]).mean(axis=(2, 3)))
+    lag += 0.5 * ((z[:, :, :, 1:] * z[:, :, :, :-1]).mean(axis=(2, 3)))
+    ac = np.where(var > 0, lag / np.maximum(var, 1e-12), 0.0)
+    return np.stack([dy, dx, ac], axis=2).reshape(x.shape[0], -1)
+
+
+def realism_features(x: np.ndarray, bands: Sequence[str], n_bins: int = 8) -> np.ndarray:
+    """Detector features: :func:`patch_features`, :func:`radial_power_spectrum`, texture.
+
+    Args:
+        x: ``(N, C, H, W)`` reflectance.
+        bands: band names of the ``C`` axis.
+        n_bins: frequency rings of the power spectrum.
+
+    Returns:
+        ``(N, F)`` float64 features.
+    """
+    spec = radial_power_spectrum(x, n_bins).reshape(len(x), -1)
+    return np.hstack([patch_features(x, bands), spec, texture_features(x)]).astype(np.float64)
+
+
+def spectrum_distance(a: np.ndarray, b: np.ndarray, bands: Sequence[str]) -> dict[str, float]:
+    """Mean absolute difference of the sets' mean log10 power spectra, per band (decades).
+
+    Args:
+        a: ``(N, C, H, W)`` reflectance of one set.
+        b: ``(M, C, H, W)`` reflectance of the other set.
+        bands: band names of the ``C`` axis.
+
+    Returns:
+        ``{band: distance}``.
+    """
+    sa, sb = radial_power_spectrum(a).mean(0), radial_power_spectrum(b).mean(0)
+    return {str(band): float(np.abs(sa[c] - sb[c]).mean()) for c, band in enumerate(bands)}
+
+
+# --------------------------------------------------------------------------- realism detector
+def detector_auc(
+    real: np.ndarray,
+    other: np.ndarray,
+    features: Callable[[np.ndarray], np.ndarray],
+    n_splits: int = 5,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Held-out ROC AUC of a classifier that tells ``other`` patches from ``real`` ones.
+
+    A standardised logistic regression is trained on ``features`` in stratified
+    ``n_splits``-fold cross-validation; the AUC is computed on the out-of-fold scores of all
+    patches. Its 95 % interval is a percentile bootstrap over patches (resampled within each
+    set). 0.5 means the detector cannot tell the sets apart; 1.0 means it always can.
+
+    Args:
+        real: ``(N, C, H, W)`` real patches.
+        other: ``(M, C, H, W)`` generated (or other real) patches.
+        features: patches → ``(n, F)`` features (e.g. :func:`realism_features`).
+        n_splits: cross-validation folds.
+        n_boot: bootstrap resamples.
+        seed: seed of folds and resamples.
+
+    Returns:
+        ``{"auc", "auc_ci95", "n_real", "n_other"}``.
+
+    Raises:
+        ValueError: if a set has fewer patches than ``n_splits``.
+    """
+    if min(len(real), len(other)) < n_splits:
+        raise ValueError(
+            f"The detector needs >= {n_splits} patches per set; got {len(real)} real and "
+            f"{len(other)} other"
+        )
+    f = np.vstack([features(real), features(other)])
+    f = np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0)
+    y = np.r_[np.zeros(len(real), int), np.ones(len(other), int)]
+    score = np.zeros(len(y))
+    folds = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
+    for tr, te in folds.split(f, y):
+        clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+        clf.fit(f[tr], y[tr])
+        score[te] = clf.predict_proba(f[te])[:, 1]
+    auc = float(roc_auc_score(y, score))
+    rng = np.random.default_rng(seed)
+    i0, i1 = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    boots = []
+    for _ in range(n_boot):
+        idx = np.r_[rng.choice(i0, i0.size), rng.choice(i1, i1.size)]
+        boots.append(roc_auc_score(y[idx], score[idx]))
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return {
+        "auc": auc,
+        "auc_ci95": [float(lo), float(hi)],
+        "n_real": int(len(real)),
+        "n_other": int(len(other)),
+    }
+
+
+# --------------------------------------------------------------------------- faithfulness
+class Regressor(Protocol):
+    """Anything with a scikit-learn style ``predict``."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predict targets ``(n, k)`` for features ``(n, F)``."""
+        ...
+
+
+def fit_climate_regressor(
+    features: np.ndarray,
+    climate_z: np.ndarray,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+    n_splits: int = 5,
+    max_iter: int = 200,
+) -> tuple[MultiOutputRegressor, list[float]]:
+    """Gradient boosting from features to standardised climate, with cross-validated R².
+
+    With ``groups`` (e.g. spatial blocks) the folds keep every group whole (spatially blocked
+    CV), so the R² says how well climate is predicted *away* from the training locations.
+
+    Args:
+        features: ``(N, F)`` features of real observations.
+        climate_z: ``(N, k)`` standardised climate variables (no NaN).
+        seed: seed of the CV folds (without groups) and of the boosting.
+        groups: ``(N,)`` group of every row for blocked CV, or ``None`` for shuffled K-fold.
+        n_splits: folds.
+        max_iter: boosting iterations per variable.
+
+    Returns:
+        ``(regressor fitted on all rows, cross-validated R² of each variable)``.
+
+    Raises:
+        ValueError: if ``climate_z`` contains NaN or has fewer than ``2 * n_splits`` rows.
     """
     y = np.asarray(climate_z, np.float64)
+    x = np.asarray(features, np.float64)
+    if y.ndim != 2:
+        raise ValueError(f"climate_z must be (N, k); got shape {y.shape}")
     if not np.isfinite(y).all():
-        raise ValueError("climate_z contains NaN; use only patches with a valid climate vector")
-    if y.shape[0] < 10:
-        raise ValueError(f"Need >= 10 patches with climate to fit a regressor; got {y.shape[0]}")
-    model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 3, 12)))
-    pred = cross_val_predict(model, features, y, cv=KFold(5, shuffle=True, random_state=seed))
-    r2 = float(r2_score(y, pred, multioutput="uniform_average"))
-    return model.fit(features, y), r2
+        raise ValueError("climate_z contains NaN; use only rows with a valid climate vector")
+    if y.shape[0] < 2 * n_splits:
+        raise ValueError(f"Need >= {2 * n_splits} rows to fit a regressor; got {y.shape[0]}")
+
+    def make() -> MultiOutputRegressor:
+        return MultiOutputRegressor(
+            HistGradientBoostingRegressor(max_iter=max_iter, random_state=seed)
+        )
+
+    pred = np.zeros_like(y)
+    if groups is None:
+        splits = KFold(n_splits, shuffle=True, random_state=seed).split(x)
+    else:
+        splits = GroupKFold(n_splits).split(x, y, np.asarray(groups))
+    for tr, te in splits:
+        pred[te] = make().fit(x[tr], y[tr]).predict(x[te])
+    r2 = [float(r2_score(y[:, k], pred[:, k])) for k in range(y.shape[1])]
+    return make().fit(x, y), r2
 
 
 def faithfulness(
-    regressor: Pipeline,
+    regressor: Regressor,
     feat_source: np.ndarray,
     feat_edited: np.ndarray,
     source_z: np.ndarray,
@@ -245,8 +431,15 @@ def faithfulness(
 ) -> dict[str, float]:
     """Does the predicted climate of edited patches move from the source toward the target?
 
-    Distances are Euclidean in standardised climate space divided by ``sqrt(n_bio)`` (RMS per
+    Distances are Euclidean in standardised climate space divided by ``sqrt(k)`` (RMS per
     variable).
+
+    Args:
+        regressor: features → standardised climate.
+        feat_source: ``(n, F)`` features of the source patches.
+        feat_edited: ``(n, F)`` features of their edits.
+        source_z: ``(n, k)`` standardised source climates.
+        target_z: ``(n, k)`` standardised target climates.
 
     Returns:
         ``dist_source_to_target`` (predicted climate of the unedited patch vs the target),
@@ -275,80 +468,57 @@ def faithfulness(
     }
 
 
-# --------------------------------------------------------------------------- classifiers
-def fit_classifier(
-    features: np.ndarray, labels: np.ndarray, seed: int = 0, n_estimators: int = 200
-) -> RandomForestClassifier:
-    """Random-forest land-cover classifier on patch features (balanced class weights, seeded)."""
-    clf = RandomForestClassifier(
-        n_estimators=n_estimators, class_weight="balanced", random_state=seed, n_jobs=1
-    )
-    return clf.fit(features, labels)
+def band_means(x: np.ndarray, bands: Sequence[str]) -> np.ndarray:
+    """Per-patch band means (and the NDVI of the means, with B04 and B08): point-like features.
 
-
-def label_agreement(classifier: Any, feat_source: np.ndarray, feat_edited: np.ndarray) -> float:
-    """Share of patches whose predicted land-cover label is unchanged by editing."""
-    return float((classifier.predict(feat_source) == classifier.predict(feat_edited)).mean())
-
-
-def paired_bootstrap(
-    y_true: np.ndarray,
-    predictions: Mapping[str, np.ndarray],
-    baseline: str,
-    labels: Sequence[int],
-    n_boot: int = 1000,
-    seed: int = 0,
-) -> dict[str, dict[str, Any]]:
-    """Macro-F1 of each model with its bootstrap 95 % CI, and paired CIs of the change.
-
-    The per-model interval is :func:`lulcbook.evaluate.bootstrap_ci`. For the change
-    ``macro_f1 - macro_f1[baseline]`` every resample of the test points is shared by all models
-    (a paired bootstrap with the same seed and draws), so its interval accounts for their
-    correlation.
+    These are the statistics a patch shares with a point table of band values, so a
+    regressor trained on points can be applied to patches.
 
     Args:
-        y_true: ``(n,)`` true labels.
-        predictions: model name → ``(n,)`` predicted labels.
-        baseline: the name the changes are measured against.
-        labels: the classes macro-F1 averages over.
-        n_boot: bootstrap resamples.
-        seed: seed of the resamples.
+        x: ``(N, C, H, W)`` reflectance.
+        bands: band names of the ``C`` axis.
 
     Returns:
-        ``{name: {"macro_f1", "macro_f1_ci95", "delta_macro_f1", "delta_macro_f1_ci95"}}``.
+        ``(N, C)`` or ``(N, C + 1)`` float64.
+    """
+    m = np.asarray(x, np.float64).mean(axis=(2, 3))
+    return with_ndvi(m, bands)
+
+
+def with_ndvi(means: np.ndarray, bands: Sequence[str]) -> np.ndarray:
+    """Append ``(B08 - B04) / (B08 + B04)`` of band values ``(N, C)`` when both bands exist.
+
+    Args:
+        means: ``(N, C)`` band reflectances.
+        bands: band names of the columns.
+
+    Returns:
+        ``(N, C)`` or ``(N, C + 1)`` float64.
+    """
+    m = np.asarray(means, np.float64)
+    names = list(bands)
+    if "B04" in names and "B08" in names:
+        red, nir = m[:, names.index("B04")], m[:, names.index("B08")]
+        m = np.hstack([m, ((nir - red) / np.maximum(nir + red, 1e-6))[:, None]])
+    return m
+
+
+# --------------------------------------------------------------------------- preservation
+def label_agreement(labels_source: np.ndarray, labels_edited: np.ndarray) -> float:
+    """Share of patches whose predicted land-cover label is unchanged by editing.
 
     Raises:
-        KeyError: if ``baseline`` is not in ``predictions``.
+        ValueError: if the arrays differ in length or are empty.
     """
-    if baseline not in predictions:
-        raise KeyError(f"Baseline {baseline!r} not among models {sorted(predictions)}")
-    y_true = np.asarray(y_true)
-    lab = np.asarray(list(labels))
-    idx = np.random.default_rng(seed).integers(0, y_true.size, size=(n_boot, y_true.size))
-    boot = {
-        k: np.array([evaluate.macro_f1(y_true[i], np.asarray(p)[i], lab) for i in idx])
-        for k, p in predictions.items()
-    }
-    base = evaluate.macro_f1(y_true, np.asarray(predictions[baseline]), lab)
-    out: dict[str, dict[str, Any]] = {}
-    for k, p in predictions.items():
-        score = evaluate.macro_f1(y_true, np.asarray(p), lab)
-        delta = boot[k] - boot[baseline]
-        out[k] = {
-            "macro_f1": score,
-            "macro_f1_ci95": list(
-                evaluate.bootstrap_ci(y_true, np.asarray(p), "macro_f1", n_boot, seed, labels=lab)
-            ),
-            "delta_macro_f1": score - base,
-            "delta_macro_f1_ci95": [
-                float(np.percentile(delta, 2.5)),
-                float(np.percentile(delta, 97.5)),
-            ],
-        }
-    return out
+    a, b = np.asarray(labels_source), np.asarray(labels_edited)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(
+            f"Label arrays must be equal-length and non-empty; got {a.shape}, {b.shape}"
+        )
+    return float((a == b).mean())
 
 
-# --------------------------------------------------------------------------- experiment
+# --------------------------------------------------------------------------- climate swap
 def climate_swap_targets(
     regions: np.ndarray,
     climate_valid: np.ndarray,
@@ -390,46 +560,3 @@ def climate_swap_targets(
             tgt.append(int(rng.choice(np.flatnonzero(valid & (regions == r)))))
             src_rep.append(int(s))
     return np.asarray(src_rep, np.int64), np.asarray(tgt, np.int64)
-
-
-def augmentation_experiment(
-    train: tuple[np.ndarray, np.ndarray],
-    extras: Mapping[str, tuple[np.ndarray, np.ndarray] | None],
-    test: tuple[np.ndarray, np.ndarray],
-    bands: Sequence[str],
-    labels: Sequence[int],
-    baseline: str = "real_only",
-    n_estimators: int = 200,
-    n_boot: int = 1000,
-    seed: int = 0,
-) -> dict[str, dict[str, Any]]:
-    """Train one classifier per augmentation variant, test all on the same patches.
-
-    Args:
-        train: ``(x, y)`` real training patches (reflectance ``(N, C, H, W)``) and labels.
-        extras: variant name → additional ``(x, y)`` training patches (``None``: no extras).
-        test: ``(x, y)`` test patches and labels.
-        bands: band names.
-        labels: classes macro-F1 averages over.
-        baseline: the variant changes are measured against.
-        n_estimators: trees of each random forest.
-        n_boot: bootstrap resamples of the test set.
-        seed: seed of forests and bootstrap.
-
-    Returns:
-        :func:`paired_bootstrap` results plus ``n_train`` and ``oa`` per variant.
-    """
-    f_train, f_test = patch_features(train[0], bands), patch_features(test[0], bands)
-    preds, n_train = {}, {}
-    for name, extra in extras.items():
-        fx, fy = f_train, np.asarray(train[1])
-        if extra is not None:
-            fx = np.concatenate([fx, patch_features(extra[0], bands)])
-            fy = np.concatenate([fy, np.asarray(extra[1])])
-        preds[name] = fit_classifier(fx, fy, seed, n_estimators).predict(f_test)
-        n_train[name] = len(fy)
-    res = paired_bootstrap(test[1], preds, baseline, labels, n_boot, seed)
-    for name in res:
-        res[name]["oa"] = float((preds[name] == np.asarray(test[1])).mean())
-        res[name]["n_train"] = n_train[name]
-    return res

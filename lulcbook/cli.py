@@ -24,6 +24,7 @@ Every failure is one line ``lulcbook: error: ...`` on stderr naming the file, op
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -36,6 +37,9 @@ import numpy as np
 
 from lulcbook.cube import SCL_INVALID
 from lulcbook.predict import SCALING
+from lulcbook.produce.command import UsageError as ProduceUsageError
+from lulcbook.produce.command import add_produce_parser, produce_command
+from lulcbook.series_predict import SeriesUsageError, add_series_parser, series_command
 
 
 class UsageError(ValueError):
@@ -234,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     la.add_argument("--preset", choices=sorted(SCALING), default=None, help="DN scaling preset")
     la.add_argument("--band-names", type=_names, default=None, help="band names of a raster file")
+    add_series_parser(sub).add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+    add_produce_parser(sub).add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
     return parser
 
 
@@ -283,6 +293,25 @@ def _shipped_model(name: str) -> tuple[Path, str | None]:
             f"the shipped model {name!r} is not available ({detail}); give --model PATH"
         ) from err
     return info.weights, info.metadata.get("model_class")
+
+
+def _model_identity(weights: Path) -> tuple[str, str]:
+    """Name and version of a model file for the map metadata (a shipped model by its name).
+
+    Args:
+        weights: the model file.
+
+    Returns:
+        ``(name, version)``: a shipped model's name and metadata version, else the file name and
+        an empty version.
+    """
+    from lulcbook import zoo
+
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        for info in zoo.list_models():
+            if info.weights.resolve() == Path(weights).resolve():
+                return info.name, str(info.metadata.get("version", ""))
+    return Path(weights).name, ""
 
 
 def check_predict_args(args: argparse.Namespace) -> tuple[Path, Path, Path]:
@@ -372,6 +401,7 @@ def predict_command(args: argparse.Namespace) -> int:
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
     model = load_classifier(args.model, args.model_class)
+    model_name, model_version = _model_identity(args.model)
     if args.input == "stac":
         source: Any = _stac_search_input(args, model.bands)
         when = None
@@ -393,7 +423,8 @@ def predict_command(args: argparse.Namespace) -> int:
         processes=not args.threads,
         scheduler=args.scheduler,
         progress=not args.no_progress,
-        model_name=str(args.model),
+        model_name=model_name,
+        model_version=model_version,
         datetime_=when,
         stac_path=args.stac_out,
         allow_implausible=args.allow_implausible,
@@ -401,7 +432,8 @@ def predict_command(args: argparse.Namespace) -> int:
         **source_kw,
     )
     print(
-        f"wrote {result.path}, {result.uncertainty_path} and {result.stac_path}: "
+        f"wrote {result.path}, {result.confidence_path}, {result.uncertainty_path} and "
+        f"{result.stac_path}: "
         f"{result.width}x{result.height} px, {result.area_km2:.1f} km², {result.n_tiles} tiles "
         f"in {result.seconds:.1f} s"
     )
@@ -496,7 +528,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return classify_points_command(args)
             if args.command == "lai":
                 return lai_command(args)
-        except UsageError as err:
+            if args.command == "series":
+                return series_command(args)
+            if args.command == "produce":
+                return produce_command(args)
+        except (UsageError, ProduceUsageError, SeriesUsageError) as err:
             if args.debug:
                 raise
             print(f"lulcbook: error: {_one_line(err)}", file=sys.stderr)

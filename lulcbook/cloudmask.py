@@ -54,7 +54,8 @@ class CloudMask:
     @property
     def masked(self) -> np.ndarray:
         """Cloud or shadow."""
-        return self.cloud | self.shadow
+        result: np.ndarray = self.cloud | self.shadow
+        return result
 
     def shares(self) -> dict[str, float]:
         """Share of pixels that are cloud, shadow, and either."""
@@ -78,7 +79,8 @@ def _block_mean(image: np.ndarray, factor: int) -> np.ndarray:
     padded = np.pad(image, ((0, 0), (0, ph), (0, pw)), mode="edge")
     shaped = padded.reshape(b, (h + ph) // factor, factor, (w + pw) // factor, factor)
     with np.errstate(invalid="ignore"):
-        return np.nanmean(shaped, axis=(2, 4))
+        result: np.ndarray = np.nanmean(shaped, axis=(2, 4))
+        return result
 
 
 def _check_bands(bands: Sequence[str], needed: Sequence[str], what: str) -> list[int]:
@@ -103,7 +105,7 @@ def s2cloudless_probability(image: np.ndarray, bands: Sequence[str], factor: int
     Raises:
         ValueError: a missing band, a non-3-D image or a bad factor.
     """
-    from s2cloudless import S2PixelCloudDetector
+    from s2cloudless.cloud_detector import S2PixelCloudDetector
 
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 3:
@@ -124,7 +126,8 @@ def s2cloudless_probability(image: np.ndarray, bands: Sequence[str], factor: int
 def _disk(radius: int) -> np.ndarray:
     r = max(int(radius), 0)
     yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    return (xx**2 + yy**2) <= r * r
+    result: np.ndarray = (xx**2 + yy**2) <= r * r
+    return result
 
 
 def cloud_from_probability(
@@ -170,7 +173,8 @@ def shadow_mask(
     with np.errstate(invalid="ignore", divide="ignore"):
         mndwi = (green - swir) / (green + swir)
         dark = (nir < nir_max) & ~(mndwi > 0)
-    return near & dark & ~cloud
+    result: np.ndarray = near & dark & ~cloud
+    return result
 
 
 def l1c_mask(

@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
+
+from lulcbook import params as schema
 
 ROOT: Path = Path(os.environ.get("LULCBOOK_ROOT", Path(__file__).resolve().parent.parent))
 PARAMS_FILE: Path = ROOT / "params.yaml"
@@ -64,6 +67,8 @@ def load_params(
     Raises:
         FileNotFoundError: if the params file does not exist.
         KeyError: if ``section`` is not in the file.
+        lulcbook.params.ParamsError: if a key is unknown (naming it and its section) or a
+            value has the wrong type; the file, its smoke block and the overrides are checked.
     """
     path = Path(path or PARAMS_FILE)
     if not path.exists():
@@ -71,15 +76,45 @@ def load_params(
     with path.open() as f:
         params: dict[str, Any] = yaml.safe_load(f) or {}
     smoke_over = params.pop("smoke", {}) or {}
+    merged = deep_merge(params, smoke_over)
+    # Both the file and the file with its smoke block must match the schema, so a typo in
+    # either is caught whichever mode runs.
+    schema.validate(params, str(path))
+    schema.validate(merged, f"{path} (with its smoke block)")
     if is_smoke() if smoke is None else smoke:
-        params = deep_merge(params, smoke_over)
+        params = merged
     if section is not None:
         if section not in params:
             raise KeyError(f"Section {section!r} not in {path}; sections: {sorted(params)}")
         params = params[section]
-    if overrides:
+        if overrides:
+            params = deep_merge(params, overrides)
+            schema.validate_section(section, params, f"{path} + overrides")
+    elif overrides:
         params = deep_merge(params, overrides)
+        schema.validate(params, f"{path} + overrides")
     return params
+
+
+def load_config(
+    section: str,
+    overrides: dict[str, Any] | None = None,
+    smoke: bool | None = None,
+    path: Path | None = None,
+) -> BaseModel:
+    """Load one section of ``params.yaml`` as its typed object (see :mod:`lulcbook.params`).
+
+    Args:
+        section: a top-level section, e.g. ``"gnn"``.
+        overrides: values merged last.
+        smoke: force smoke mode on or off; ``None`` reads ``LULCBOOK_SMOKE``.
+        path: another params file (tests).
+
+    Returns:
+        The validated section, e.g. a :class:`lulcbook.params.GnnSection`.
+    """
+    values = load_params(section, overrides, smoke, path)
+    return schema.validate_section(section, values, str(path or PARAMS_FILE))
 
 
 @dataclass(frozen=True)
@@ -94,30 +129,37 @@ class Paths:
 
     @property
     def raw(self) -> Path:
+        """Downloaded and cached source files."""
         return self.data / "raw"
 
     @property
     def interim(self) -> Path:
+        """Intermediate files (e.g. the graph cache)."""
         return self.data / "interim"
 
     @property
     def processed(self) -> Path:
+        """Analysis-ready datasets (e.g. ``patches.nc``)."""
         return self.data / "processed"
 
     @property
     def maps(self) -> Path:
+        """Map products written by the notebooks."""
         return self.data / "maps"
 
     @property
     def figures(self) -> Path:
+        """PNG figures, one folder per notebook."""
         return self.reports / "figures"
 
     @property
     def metrics(self) -> Path:
+        """Metrics files read by ``dvc metrics show``."""
         return self.reports / "metrics"
 
     @property
     def benchmarks(self) -> Path:
+        """Benchmark results."""
         return self.reports / "benchmarks"
 
     def makedirs(self) -> Paths:

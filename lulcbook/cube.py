@@ -93,7 +93,8 @@ def open_raster(
         da = da.assign_coords(x=xs, y=ys).rio.write_nodata(np.nan, encoded=False)
         da.attrs.update(src.tags())
         da.attrs["source"] = str(path)
-    return da
+    result: xr.DataArray = da
+    return result
 
 
 def _canonical(name: str) -> str:
@@ -120,7 +121,8 @@ def read_band_files(
     Args:
         files: band name → file path.
         resolution: the target pixel size; default the finest among the files.
-        scale, offset: DN → reflectance.
+        scale: DN → reflectance factor (``reflectance = DN * scale + offset``).
+        offset: DN → reflectance offset.
 
     Raises:
         FileNotFoundError: for a missing file.
@@ -158,9 +160,10 @@ def read_band_files(
         coords={"band": [normalise_band(n) for n in metas], "x": xs, "y": ys},
         name="reflectance",
     )
-    return (
+    result: xr.DataArray = (
         da.rio.write_transform(transform).rio.write_crs(crs).rio.write_nodata(np.nan, encoded=False)
     )
+    return result
 
 
 def check_same_crs(arrays: Sequence[xr.DataArray]) -> None:
@@ -215,7 +218,8 @@ def composite(arrays: Sequence[xr.DataArray], how: str = "median") -> xr.DataArr
         out = stack.mean("time", skipna=True)
     else:
         raise ValueError(f"Unknown composite method {how!r}; expected 'median' or 'mean'")
-    return out.astype("float32").rio.write_crs(arrays[0].rio.crs)
+    result: xr.DataArray = out.astype("float32").rio.write_crs(arrays[0].rio.crs)
+    return result
 
 
 def cut_patch(da: xr.DataArray, x: float, y: float, size: int) -> xr.DataArray:

@@ -10,10 +10,11 @@ patch density (McGarigal & Marks 1995).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import ndimage
 
 from lulcbook import legend
@@ -21,16 +22,25 @@ from lulcbook import legend
 METRICS: tuple[str, ...] = ("oa", "macro_f1")
 
 
-def _labels(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[int] | None) -> np.ndarray:
+def _labels(y_true: np.ndarray, y_pred: np.ndarray, labels: Iterable[int] | None) -> np.ndarray:
+    """The classes to evaluate: ``labels`` as an array, or the classes present in ``y_true``."""
     if labels is None:
         return np.unique(np.asarray(y_true))
     return np.asarray(list(labels))
 
 
-def confusion(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[int]) -> np.ndarray:
+def confusion(y_true: ArrayLike, y_pred: ArrayLike, labels: Iterable[int]) -> np.ndarray:
     """Confusion matrix ``(len(labels), len(labels))``: rows reference, columns prediction.
 
     Pairs whose reference or prediction is not in ``labels`` are not counted.
+
+    Args:
+        y_true: reference class indices.
+        y_pred: predicted class indices.
+        labels: the classes, in the order of the rows and columns.
+
+    Returns:
+        The integer count matrix.
     """
     t, p = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
     lab = np.asarray(list(labels))
@@ -54,18 +64,18 @@ def _per_class_f1(t: np.ndarray, p: np.ndarray, lab: np.ndarray) -> np.ndarray:
     fp = np.array([np.sum((t != c) & (p == c)) for c in lab], dtype=float)
     fn = np.array([np.sum((t == c) & (p != c)) for c in lab], dtype=float)
     denom = 2 * tp + fp + fn
-    return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    f1 = np.zeros_like(tp)
+    np.divide(2 * tp, denom, out=f1, where=denom > 0)
+    return f1
 
 
-def overall_accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+def overall_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Fraction of correctly classified points (NaN for no points)."""
     t, p = np.asarray(y_true), np.asarray(y_pred)
     return float(np.mean(t == p)) if t.size else float("nan")
 
 
-def macro_f1(
-    y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[int] | None = None
-) -> float:
+def macro_f1(y_true: ArrayLike, y_pred: ArrayLike, labels: Iterable[int] | None = None) -> float:
     """Unweighted mean of per-class F1 over ``labels`` (default: the classes in ``y_true``)."""
     t, p = np.asarray(y_true), np.asarray(y_pred)
     lab = _labels(t, p, labels)
@@ -75,9 +85,9 @@ def macro_f1(
 
 
 def classification_metrics(
-    y_true: Sequence[int],
-    y_pred: Sequence[int],
-    labels: Sequence[int] | None = None,
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    labels: Iterable[int] | None = None,
     names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """OA, macro-F1, per-class F1 and the confusion matrix.
@@ -117,18 +127,19 @@ def classification_metrics(
 
 
 def bootstrap_ci(
-    y_true: Sequence[int],
-    y_pred: Sequence[int],
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
     metric: str | Callable[[np.ndarray, np.ndarray], float] = "macro_f1",
     n_boot: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
-    labels: Sequence[int] | None = None,
+    labels: Iterable[int] | None = None,
 ) -> tuple[float, float]:
     """Percentile bootstrap ``(1 - alpha)`` confidence interval of a metric over the points.
 
     Args:
-        y_true, y_pred: reference and predicted class indices.
+        y_true: reference class indices.
+        y_pred: predicted class indices.
         metric: ``"oa"``, ``"macro_f1"`` or a callable ``f(y_true, y_pred) -> float``.
         n_boot: bootstrap resamples (points drawn with replacement).
         seed: random seed.
@@ -138,6 +149,9 @@ def bootstrap_ci(
 
     Raises:
         ValueError: for an unknown metric name or empty input.
+
+    Returns:
+        ``(lower, upper)`` percentiles of the resampled metric (NaN resamples are ignored).
     """
     t, p = np.asarray(y_true), np.asarray(y_pred)
     if t.size == 0:
@@ -202,9 +216,29 @@ def fragmentation(
     return {"edge_density": edge_m / area_ha, "patch_density": n_patches / area_ha * 100}
 
 
+class FoldPredictions(Protocol):
+    """What :func:`compare_models` reads from a fold result (e.g. ``train.FoldResult``)."""
+
+    @property
+    def model(self) -> str:
+        """Name of the model."""
+
+    @property
+    def y_true(self) -> np.ndarray:
+        """Reference classes at the evaluation points."""
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        """Predicted classes at the evaluation points."""
+
+    @property
+    def maps(self) -> np.ndarray:
+        """Predicted class maps ``(n, y, x)`` of the held-out patches."""
+
+
 def compare_models(
-    results: Sequence[Any],
-    labels: Sequence[int] | None = None,
+    results: Sequence[FoldPredictions],
+    labels: Iterable[int] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     pixel_size: float = 10.0,
@@ -247,19 +281,29 @@ def compare_models(
 
 
 def paired_bootstrap_diff(
-    y_true: Sequence[int],
-    pred_a: Sequence[int],
-    pred_b: Sequence[int],
+    y_true: ArrayLike,
+    pred_a: ArrayLike,
+    pred_b: ArrayLike,
     metric: str = "macro_f1",
     n_boot: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
-    labels: Sequence[int] | None = None,
+    labels: Iterable[int] | None = None,
 ) -> dict[str, float]:
     """Difference ``metric(a) - metric(b)`` on the same points with a paired bootstrap interval.
 
     Both predictions are resampled with the same point indices, so the interval reflects the
     difference between the models rather than the sampling of the points.
+
+    Args:
+        y_true: reference class indices.
+        pred_a: predictions of model ``a``.
+        pred_b: predictions of model ``b``.
+        metric: ``"oa"`` or ``"macro_f1"``.
+        n_boot: bootstrap resamples.
+        seed: random seed.
+        alpha: 0.05 gives the 95 % interval.
+        labels: classes for macro-F1 (default: those in ``y_true``).
 
     Returns:
         ``{"diff", "ci95_lo", "ci95_hi", "p_better"}`` where ``p_better`` is the fraction of
@@ -309,7 +353,17 @@ CONFORMAL_METHODS: tuple[str, ...] = ("lac", "aps")
 (LAC, ``1 - p_y``) and adaptive prediction sets (APS, cumulative sorted mass)."""
 
 
-def _check_probs(probs: Any, y: Any | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+@overload
+def _check_probs(probs: ArrayLike, y: None = None) -> tuple[np.ndarray, None]: ...
+
+
+@overload
+def _check_probs(probs: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def _check_probs(
+    probs: ArrayLike, y: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Return ``probs`` as a float64 (n, C) array (and ``y`` as int64), validating shapes."""
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 2:
@@ -333,7 +387,9 @@ def _check_probs(probs: Any, y: Any | None = None) -> tuple[np.ndarray, np.ndarr
     return p, labels
 
 
-def reliability_diagram(probs: Any, y_true: Any, n_bins: int = 15) -> dict[str, np.ndarray]:
+def reliability_diagram(
+    probs: ArrayLike, y_true: ArrayLike, n_bins: int = 15
+) -> dict[str, np.ndarray]:
     """Data for a reliability diagram with ``n_bins`` equal-width confidence bins.
 
     The confidence of a sample is its top-class probability; bins are
@@ -368,7 +424,7 @@ def reliability_diagram(probs: Any, y_true: Any, n_bins: int = 15) -> dict[str, 
     }
 
 
-def expected_calibration_error(probs: Any, y_true: Any, n_bins: int = 15) -> float:
+def expected_calibration_error(probs: ArrayLike, y_true: ArrayLike, n_bins: int = 15) -> float:
     """Expected calibration error (Guo et al. 2017) with equal-width confidence bins.
 
     ``ECE = sum_b (n_b / n) * |acc_b - conf_b|`` over the non-empty bins.
@@ -382,7 +438,7 @@ def expected_calibration_error(probs: Any, y_true: Any, n_bins: int = 15) -> flo
     return float(np.sum(rd["count"][full] / n * gap))
 
 
-def negative_log_likelihood(probs: Any, y_true: Any, eps: float = 1e-12) -> float:
+def negative_log_likelihood(probs: ArrayLike, y_true: ArrayLike, eps: float = 1e-12) -> float:
     """Mean negative log-likelihood ``-mean(log p_y)`` (probabilities clipped at ``eps``)."""
     p, y = _check_probs(probs, y_true)
     if p.shape[0] == 0:
@@ -390,7 +446,7 @@ def negative_log_likelihood(probs: Any, y_true: Any, eps: float = 1e-12) -> floa
     return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], eps, 1.0))))
 
 
-def brier_score(probs: Any, y_true: Any) -> float:
+def brier_score(probs: ArrayLike, y_true: ArrayLike) -> float:
     """Multi-class Brier score: mean over samples of ``sum_k (p_k - 1[y = k])^2`` (0 … 2)."""
     p, y = _check_probs(probs, y_true)
     if p.shape[0] == 0:
@@ -400,7 +456,7 @@ def brier_score(probs: Any, y_true: Any) -> float:
     return float(np.mean(np.sum((p - onehot) ** 2, axis=1)))
 
 
-def misclassification_auroc(uncertainty: Any, y_true: Any, y_pred: Any) -> float:
+def misclassification_auroc(uncertainty: ArrayLike, y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """AUROC of an uncertainty score for telling misclassified from correct samples.
 
     The misclassified samples are the positives; the score is the probability
@@ -440,7 +496,7 @@ def _conformal_scores_all(probs: np.ndarray, method: str) -> np.ndarray:
 
 
 def conformal_quantile(
-    cal_probs: Any, cal_y: Any, level: float = 0.9, method: str = "lac"
+    cal_probs: ArrayLike, cal_y: ArrayLike, level: float = 0.9, method: str = "lac"
 ) -> float:
     """Split-conformal threshold from a calibration set.
 
@@ -466,17 +522,17 @@ def conformal_quantile(
     return float(scores[k - 1])
 
 
-def conformal_sets(probs: Any, qhat: float, method: str = "lac") -> np.ndarray:
+def conformal_sets(probs: ArrayLike, qhat: float, method: str = "lac") -> np.ndarray:
     """Boolean (n, C) prediction sets: class k is in the set if its score is <= ``qhat``."""
     p, _ = _check_probs(probs)
     return _conformal_scores_all(p, method) <= qhat + 1e-12
 
 
 def split_conformal(
-    cal_probs: Any,
-    cal_y: Any,
-    test_probs: Any,
-    test_y: Any,
+    cal_probs: ArrayLike,
+    cal_y: ArrayLike,
+    test_probs: ArrayLike,
+    test_y: ArrayLike,
     level: float = 0.9,
     method: str = "lac",
 ) -> dict[str, Any]:
@@ -519,6 +575,17 @@ class AreaEstimate:
         mapped_area: the mapped area of each class (input).
     """
 
+    area: np.ndarray
+    area_se: np.ndarray
+    users_accuracy: np.ndarray
+    users_accuracy_se: np.ndarray
+    producers_accuracy: np.ndarray
+    producers_accuracy_se: np.ndarray
+    overall_accuracy: float
+    overall_accuracy_se: float
+    proportions: np.ndarray
+    mapped_area: np.ndarray
+
     FIELDS: tuple[str, ...] = (
         "area",
         "area_se",
@@ -533,12 +600,21 @@ class AreaEstimate:
     )
 
     def __init__(self, **values: Any) -> None:
+        """Set every field of :attr:`FIELDS` from ``values``.
+
+        Args:
+            **values: one value per name in :attr:`FIELDS`.
+
+        Raises:
+            TypeError: if a field is missing or an unknown one is given.
+        """
         if set(values) != set(self.FIELDS):
             raise TypeError(f"AreaEstimate needs exactly {self.FIELDS}, got {sorted(values)}")
         for name in self.FIELDS:
             setattr(self, name, values[name])
 
     def __repr__(self) -> str:
+        """Areas, their SEs and the overall accuracy."""
         return (
             f"AreaEstimate(area={self.area}, area_se={self.area_se}, "
             f"overall_accuracy={self.overall_accuracy:.4f})"
@@ -549,6 +625,11 @@ class AreaEstimate:
         return self.FIELDS
 
     def __getitem__(self, name: str) -> Any:
+        """The field ``name``.
+
+        Raises:
+            KeyError: if ``name`` is not a field.
+        """
         if name not in self.FIELDS:
             raise KeyError(f"{name!r} is not a field of AreaEstimate")
         return getattr(self, name)
@@ -558,7 +639,7 @@ class AreaEstimate:
         value, se = np.asarray(self[name]), np.asarray(self[f"{name}_se"])
         return value - 1.96 * se, value + 1.96 * se
 
-    def to_dict(self, class_names: Any | None = None) -> dict[str, Any]:
+    def to_dict(self, class_names: Iterable[object] | None = None) -> dict[str, Any]:
         """JSON-ready summary; per-class values keyed by ``class_names`` when given."""
         names = list(class_names) if class_names is not None else list(range(len(self.area)))
         if len(names) != len(self.area):
@@ -585,7 +666,7 @@ class AreaEstimate:
         }
 
 
-def stratified_area_estimate(counts: Any, mapped_area: Any) -> AreaEstimate:
+def stratified_area_estimate(counts: ArrayLike, mapped_area: ArrayLike) -> AreaEstimate:
     """Good-practice stratified estimator of class area and accuracy (Olofsson et al. 2014).
 
     The map classes are the strata of a stratified random sample. With
@@ -701,7 +782,7 @@ def stratified_area_estimate(counts: Any, mapped_area: Any) -> AreaEstimate:
     )
 
 
-def error_matrix(map_labels: Any, ref_labels: Any, n_classes: int) -> np.ndarray:
+def error_matrix(map_labels: ArrayLike, ref_labels: ArrayLike, n_classes: int) -> np.ndarray:
     """Sample counts ``(C, C)``: ``[i, j]`` = samples mapped as class i with reference class j.
 
     Note the orientation: rows are the map (the strata), as in Olofsson et al. (2014), the
@@ -722,7 +803,7 @@ def error_matrix(map_labels: Any, ref_labels: Any, n_classes: int) -> np.ndarray
     return np.bincount(m * n_classes + r, minlength=n_classes**2).reshape(n_classes, n_classes)
 
 
-def stratified_random_sample(strata: Any, n_per_stratum: int, seed: int = 0) -> np.ndarray:
+def stratified_random_sample(strata: ArrayLike, n_per_stratum: int, seed: int = 0) -> np.ndarray:
     """Indices of a stratified random sample without replacement: ``n_per_stratum`` per stratum.
 
     Strata smaller than ``n_per_stratum`` are taken whole (a census of that stratum).
@@ -747,8 +828,8 @@ def stratified_random_sample(strata: Any, n_per_stratum: int, seed: int = 0) -> 
 
 
 def sample_area_estimate(
-    map_labels: Any,
-    ref_labels: Any,
+    map_labels: ArrayLike,
+    ref_labels: ArrayLike,
     n_classes: int,
     n_per_stratum: int,
     unit_area: float = 1.0,

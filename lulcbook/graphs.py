@@ -142,8 +142,8 @@ def segment(
             )
     else:
         raise ValueError(f"Unknown segmentation method {method!r}; expected one of {METHODS}")
-    labels, _, _ = relabel_sequential(np.asarray(labels, dtype=np.int64))
-    return labels.astype(np.int32)
+    labels, _, _ = relabel_sequential(np.asarray(labels, dtype=np.int64))  # type: ignore[no-untyped-call]  # scikit-image is untyped
+    return np.asarray(labels, dtype=np.int32)
 
 
 def _adjacent_pairs(segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -270,10 +270,10 @@ def edge_weights(features: np.ndarray, edge_index: np.ndarray, n_bands: int) -> 
     mean = features[:, :n_bands].astype(np.float64)
     d = np.linalg.norm(mean[edge_index[0]] - mean[edge_index[1]], axis=1)
     sigma = max(float(np.median(d)), 1e-6)
-    return np.exp(-(d**2) / (2 * sigma**2)).astype(np.float32)
+    return np.asarray(np.exp(-(d**2) / (2 * sigma**2)), dtype=np.float32)
 
 
-class SegmentGraph(Data):
+class SegmentGraph(Data):  # type: ignore[misc]  # torch_geometric is untyped
     """A superpixel graph; ``label_node`` is shifted like an index when graphs are batched.
 
     Attributes (besides ``x``, ``edge_index``, ``edge_weight``, ``pos``):
@@ -285,6 +285,7 @@ class SegmentGraph(Data):
     """
 
     def __inc__(self, key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        """Shift ``label_node`` by the number of nodes when graphs are batched."""
         if key == "label_node":
             return self.num_nodes
         return super().__inc__(key, value, *args, **kwargs)
@@ -436,6 +437,7 @@ class FeatureScaler:
     """
 
     def __init__(self, mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:
+        """Start unfitted, or from known statistics (e.g. a saved classifier's)."""
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
         self.std = None if std is None else np.asarray(std, dtype=np.float32)
 

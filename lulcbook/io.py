@@ -27,6 +27,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -116,7 +117,8 @@ def _cleanup_all() -> None:
         shutil.rmtree(p, ignore_errors=True)
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM handler: exit through ``SystemExit`` so that cleanups run."""
     raise SystemExit(128 + signum)  # unwinds the with blocks: scratch removed, rollback done
 
 
@@ -124,7 +126,7 @@ _HANDLER_INSTALLED = False
 
 
 def _install_handlers() -> None:
-    """atexit cleanup, and SIGTERM → SystemExit where SIGTERM still has its default action."""
+    """Register the ``atexit`` cleanup, and SIGTERM → SystemExit where SIGTERM still has its default action."""
     global _HANDLER_INSTALLED
     if _HANDLER_INSTALLED:
         return

@@ -139,17 +139,19 @@ def network_output(x: np.ndarray, net: LaiNetwork | None = None) -> np.ndarray:
     xn = 2.0 * (x - net.in_min) / (net.in_max - net.in_min) - 1.0
     hidden = np.tanh(xn @ net.w1.T + net.b1)
     y = hidden @ net.w2 + net.b2
-    return 0.5 * (y + 1.0) * (net.out_max - net.out_min) + net.out_min
+    result: np.ndarray = 0.5 * (y + 1.0) * (net.out_max - net.out_min) + net.out_min
+    return result
 
 
 def network_gradient(x: np.ndarray, net: LaiNetwork | None = None) -> np.ndarray:
-    """d LAI / d input for (..., 11) inputs (analytic; used for noise propagation)."""
+    """Derivative d LAI / d input for (..., 11) inputs (analytic; used for noise propagation)."""
     net = net or load_network()
     scale = 2.0 / (net.in_max - net.in_min)
     xn = scale * (x - net.in_min) - 1.0
     hidden = np.tanh(xn @ net.w1.T + net.b1)
     dy_dxn = ((1.0 - hidden**2) * net.w2) @ net.w1
-    return 0.5 * (net.out_max - net.out_min) * dy_dxn * scale
+    result: np.ndarray = 0.5 * (net.out_max - net.out_min) * dy_dxn * scale
+    return result
 
 
 def solar_zenith_noon(day: date | datetime, latitude: float) -> float:
@@ -199,7 +201,8 @@ def reflectance_noise(rho: np.ndarray) -> np.ndarray:
 
     A stated assumption of the order of L2A atmospheric-correction errors, not a measured one.
     """
-    return np.maximum(0.005, 0.05 * np.abs(rho))
+    result: np.ndarray = np.maximum(0.005, 0.05 * np.abs(rho))
+    return result
 
 
 def compute_lai(
@@ -220,7 +223,8 @@ def compute_lai(
             broadcastable to the spatial shape; ``None`` uses :func:`default_angles`.
         level: processing level of the reflectance ("L2A"; "L1C"/"TOA" need ``allow_toa``).
         allow_toa: accept top-of-atmosphere reflectance (outside the method's domain; flagged).
-        day, latitude: for the default sun zenith when ``angles`` is ``None``.
+        day: date for the default sun zenith when ``angles`` is ``None``.
+        latitude: latitude in degrees for the default sun zenith when ``angles`` is ``None``.
         band_names: names of the rows of ``reflectance``; must equal :data:`BANDS`.
 
     Raises:

@@ -25,21 +25,19 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pystac
 import rasterio
-from pystac.extensions.projection import ProjectionExtension
-from pystac.extensions.raster import DataType, RasterBand, RasterExtension
+from pystac.extensions.raster import NoDataStrings
 from rasterio import shutil as rio_shutil
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
 from lulcbook import lai
-from lulcbook.cog import parse_datetime
+from lulcbook.cog import AssetSpec, BandSpec, parse_datetime, product_item
 from lulcbook.io import output_set
 
 PathLike = str | os.PathLike[str]
@@ -157,66 +155,49 @@ def lai_stac_item(
     grid: dict[str, Any],
     properties: dict[str, Any],
 ) -> pystac.Item:
-    """The STAC item of an LAI product (projection + raster extensions)."""
-    with rasterio.open(lai_tif) as src:
-        crs, transform, bounds, shape = src.crs, src.transform, src.bounds, src.shape
-    bbox = list(transform_bounds(crs, "EPSG:4326", *bounds))
-    geom = {
-        "type": "Polygon",
-        "coordinates": [
-            [
-                [bbox[0], bbox[1]],
-                [bbox[2], bbox[1]],
-                [bbox[2], bbox[3]],
-                [bbox[0], bbox[3]],
-                [bbox[0], bbox[1]],
-            ]
+    """The STAC item of an LAI product, built by :func:`lulcbook.cog.product_item`.
+
+    Args:
+        lai_tif: the LAI COG (may still be temporary).
+        lai_href: its href relative to the item.
+        flags_tif: the flags COG (may still be temporary).
+        flags_href: its href relative to the item.
+        item_id: the item id.
+        grid: the grid of :func:`lai_for_source` (its ``datetime`` is used).
+        properties: extra item properties.
+
+    Returns:
+        The item (projection and raster extensions, licence and providers).
+    """
+    return product_item(
+        item_id,
+        [
+            AssetSpec(
+                key="lai",
+                href=lai_href,
+                title="Leaf area index and its uncertainty",
+                description="Band 1: LAI (m2/m2) from the Sentinel-2 Toolbox network; band 2: "
+                "1-sigma uncertainty propagated from assumed reflectance noise. Nodata NaN.",
+                bands=tuple(
+                    BandSpec(n, "float32", nodata=NoDataStrings.NAN, unit="m2/m2")
+                    for n in LAI_BANDS
+                ),
+                path=Path(lai_tif),
+            ),
+            AssetSpec(
+                key="flags",
+                href=flags_href,
+                title="LAI quality flags",
+                description="Bit flags: "
+                + ", ".join(f"{b}={n}" for b, n in lai.FLAG_NAMES.items()),
+                bands=(BandSpec("flags", "uint8"),),
+                path=Path(flags_tif),
+                roles=("data", "quality"),
+            ),
         ],
-    }
-    now = datetime.now(UTC)
-    when = parse_datetime(grid["datetime"]) if grid.get("datetime") else now
-    props = {
-        "created": now.isoformat(),
-        "lulcbook:datetime_is_processing_time": not grid.get("datetime"),
-    }
-    props.update(properties)
-    item = pystac.Item(id=item_id, geometry=geom, bbox=bbox, datetime=when, properties=props)
-    proj = ProjectionExtension.ext(item, add_if_missing=True)
-    proj.epsg = crs.to_epsg()
-    if proj.epsg is None:
-        proj.wkt2 = crs.to_wkt()
-    proj.shape = list(shape)
-    proj.transform = list(transform)[:6]
-    res = float(abs(transform.a))
-    data = pystac.Asset(
-        href=lai_href,
-        media_type=pystac.MediaType.COG,
-        roles=["data"],
-        title="Leaf area index and its uncertainty",
-        description="Band 1: LAI (m2/m2) from the Sentinel-2 Toolbox network; band 2: 1-sigma "
-        "uncertainty propagated from assumed reflectance noise. Nodata NaN.",
+        datetime_=grid.get("datetime"),
+        properties=properties,
     )
-    item.add_asset("lai", data)
-    RasterExtension.ext(data, add_if_missing=True).bands = [
-        RasterBand.create(
-            nodata="nan", data_type=DataType.FLOAT32, spatial_resolution=res, unit="m2/m2"
-        )
-        for _ in LAI_BANDS
-    ]
-    for d, n in zip(data.extra_fields["raster:bands"], LAI_BANDS, strict=True):
-        d["name"] = n
-    fl = pystac.Asset(
-        href=flags_href,
-        media_type=pystac.MediaType.COG,
-        roles=["data", "quality"],
-        title="LAI quality flags",
-        description="Bit flags: " + ", ".join(f"{b}={n}" for b, n in lai.FLAG_NAMES.items()),
-    )
-    item.add_asset("flags", fl)
-    RasterExtension.ext(fl, add_if_missing=True).bands = [
-        RasterBand.create(data_type=DataType.UINT8, spatial_resolution=res)
-    ]
-    return item
 
 
 def write_lai_product(

@@ -8,8 +8,9 @@ eo-learn/Slovenian RABA and ST_LUCAS ``label_l1`` classes into this legend.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -148,7 +149,10 @@ def index_of(key: str) -> int:
         raise ValueError(f"Unknown legend class {key!r}; expected one of {KEYS}") from None
 
 
-def map_labels(values: Iterable[object], mapping: dict) -> tuple[np.ndarray, list[object]]:
+K = TypeVar("K")
+
+
+def map_labels(values: Iterable[K], mapping: Mapping[K, str | None]) -> tuple[np.ndarray, list[K]]:
     """Map labels of another scheme to legend indices.
 
     Returns:
@@ -156,7 +160,8 @@ def map_labels(values: Iterable[object], mapping: dict) -> tuple[np.ndarray, lis
         in ``mapping`` (or mapped to ``None``), and the sorted distinct unknown
         labels so callers can report them instead of dropping them silently.
     """
-    out, unknown = [], set()
+    out: list[int] = []
+    unknown: set[K] = set()
     for v in values:
         key = mapping.get(v)
         if key is None:

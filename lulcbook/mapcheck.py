@@ -15,11 +15,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lulcbook import legend
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import xarray as xr
 
 
 def classes_from_proba(proba: np.ndarray) -> np.ndarray:
@@ -28,7 +32,8 @@ def classes_from_proba(proba: np.ndarray) -> np.ndarray:
     valid = np.isfinite(proba).all(axis=0)
     cls = np.nan_to_num(proba, nan=-1.0).argmax(axis=0).astype(np.uint8)
     cls[~valid] = legend.NODATA
-    return cls
+    result: np.ndarray = cls
+    return result
 
 
 def class_shares(cls: np.ndarray) -> dict[str, float]:
@@ -54,7 +59,7 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def rasterize_polygons(
-    polygons: Any, like: Any, label_column: str = "label_index"
+    polygons: gpd.GeoDataFrame, like: xr.DataArray, label_column: str = "label_index"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Burn reference polygons onto the grid of ``like`` (a DataArray with a CRS).
 

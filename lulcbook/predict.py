@@ -72,7 +72,13 @@ from rasterio.windows import Window
 
 from lulcbook import cog, io, legend
 from lulcbook.bands import normalise_band
-from lulcbook.cog import CONFIDENCE_SCALE, MAP_BANDS, UNCERTAINTY_BAND, uncertainty_path
+from lulcbook.cog import (
+    CONFIDENCE_SCALE,
+    MAP_BANDS,
+    UNCERTAINTY_BAND,
+    confidence_path,
+    uncertainty_path,
+)
 from lulcbook.progress import progress as tqdm
 
 log = logging.getLogger(__name__)
@@ -248,14 +254,17 @@ class RasterSource:
 
     @property
     def band_names(self) -> list[str]:
+        """The band names, in model order."""
         return [b.name for b in self.bands]
 
     @property
     def affine(self) -> rasterio.Affine:
+        """The target grid's affine transform."""
         return rasterio.Affine(*self.transform)
 
     @property
     def resolution(self) -> float:
+        """Pixel size in CRS units."""
         return abs(self.transform[0])
 
     def _read(
@@ -324,30 +333,37 @@ class ArraySource:
 
     @property
     def band_names(self) -> list[str]:
+        """The band names, in model order."""
         return list(self.bands_)
 
     @property
     def crs(self) -> str:
-        return self.data.rio.crs.to_wkt()
+        """The CRS (WKT)."""
+        return str(self.data.rio.crs.to_wkt())
 
     @property
     def transform(self) -> tuple[float, float, float, float, float, float]:
+        """The transform (GDAL order a, b, c, d, e, f)."""
         return tuple(self.data.rio.transform())[:6]
 
     @property
     def affine(self) -> rasterio.Affine:
+        """The target grid's affine transform."""
         return self.data.rio.transform()
 
     @property
     def width(self) -> int:
+        """Grid width in pixels."""
         return int(self.data.sizes["x"])
 
     @property
     def height(self) -> int:
+        """Grid height in pixels."""
         return int(self.data.sizes["y"])
 
     @property
     def resolution(self) -> float:
+        """Pixel size in CRS units."""
         return abs(self.transform[0])
 
     def read(self, window: Window) -> np.ndarray:
@@ -368,7 +384,85 @@ class ArraySource:
         return np.asarray(part.values, dtype=np.float32)
 
 
-Source = RasterSource | ArraySource
+@dataclass(frozen=True)
+class MemorySource:
+    """A source read whole into memory once (small grids predicted as one tile).
+
+    Attributes:
+        image: float32 reflectance ``(band, y, x)``, NaN = no data.
+        band_names: the band names.
+        crs: the CRS (WKT).
+        transform: the transform (GDAL order).
+        name: the input's name.
+        datetime: ISO acquisition time if known.
+        scale: the DN scale of the input, if it had one (for messages).
+        offset: the DN offset of the input, if it had one (for messages).
+    """
+
+    image: np.ndarray
+    band_names: list[str]
+    crs: str
+    transform: tuple[float, float, float, float, float, float]
+    name: str = ""
+    datetime: str | None = None
+    scale: float | None = None
+    offset: float | None = None
+
+    @classmethod
+    def of(cls, source: Source) -> MemorySource:
+        """Read ``source`` whole.
+
+        Args:
+            source: the source.
+
+        Returns:
+            The same data in memory.
+        """
+        image = source.read(Window(0, 0, source.width, source.height))
+        return cls(
+            image,
+            list(source.band_names),
+            source.crs,
+            source.transform,
+            source.name,
+            source.datetime,
+            getattr(source, "scale", None),
+            getattr(source, "offset", None),
+        )
+
+    @property
+    def affine(self) -> rasterio.Affine:
+        """The grid's affine transform."""
+        return rasterio.Affine(*self.transform)
+
+    @property
+    def width(self) -> int:
+        """Grid width in pixels."""
+        return int(self.image.shape[2])
+
+    @property
+    def height(self) -> int:
+        """Grid height in pixels."""
+        return int(self.image.shape[1])
+
+    @property
+    def resolution(self) -> float:
+        """Pixel size in CRS units."""
+        return abs(self.transform[0])
+
+    def read(self, window: Window) -> np.ndarray:
+        """A copy of ``window`` of the image.
+
+        Args:
+            window: the window.
+
+        Returns:
+            float32 ``(band, y, x)``.
+        """
+        return np.array(self.image[(slice(None), *window.toslices())], dtype=np.float32)
+
+
+Source = RasterSource | ArraySource | MemorySource
 
 
 def _check_crs(src: rasterio.DatasetReader, path: PathLike) -> None:
@@ -571,7 +665,9 @@ def source_from_array(data: Any, bands: Sequence[str], name: str | None = None) 
 
 def input_kind(input: Any) -> str:
     """``"source"``, ``"array"``, ``"folder"``, ``"stac-item"`` or ``"raster"``."""
-    if isinstance(input, (RasterSource, ArraySource)):
+    if isinstance(input, (RasterSource, ArraySource)) or all(
+        hasattr(input, a) for a in ("read", "band_names", "affine", "crs")
+    ):
         return "source"
     if hasattr(input, "dims") and hasattr(input, "rio"):
         return "array"
@@ -640,7 +736,7 @@ def open_source(input: Any, bands: Sequence[str], **kw: Any) -> Source:
     kind = check_options(input, **kw)
     kw = {k: v for k, v in kw.items() if v is not None}
     if kind == "source":
-        return input
+        return input  # type: ignore[no-any-return]
     if kind == "array":
         return source_from_array(input, bands)
     path = Path(input)
@@ -698,12 +794,20 @@ def output_paths(
     out = Path(out)
     if out.suffix.lower() not in _MAP_SUFFIXES:
         raise ValueError(f"--out {out} must end with .tif or .tiff (it is a GeoTIFF)")
-    stac = Path(stac_path) if stac_path is not None else out.with_suffix(".json")
-    unc = uncertainty_path(out)
+    paths = cog.product_paths(out, stac_path)
     io.check_output_paths(
-        [out, unc, stac], inputs, names=["--out", "uncertainty output", "--stac-out"]
+        [paths.classes, paths.uncertainty, paths.item, paths.confidence, paths.aux, paths.style],
+        inputs,
+        names=[
+            "--out",
+            "uncertainty output",
+            "--stac-out",
+            "confidence output",
+            "attribute table",
+            "QGIS style",
+        ],
     )
-    return out, unc, stac
+    return paths.classes, paths.uncertainty, paths.item
 
 
 def source_from_stac_item(path: PathLike, bands: Sequence[str], chunk: int = 1024) -> ArraySource:
@@ -1000,6 +1104,7 @@ class MapResult:
 
     path: Path
     uncertainty_path: Path
+    confidence_path: Path
     stac_path: Path
     width: int
     height: int
@@ -1043,14 +1148,14 @@ def _iter_dask(
     src_f = client.scatter(source, broadcast=True, hash=False)
     model_f = client.scatter(model, broadcast=True, hash=False)
     todo = iter(tiles)
-    ac = as_completed()
+    ac = as_completed()  # type: ignore[no-untyped-call]
     for t in _take(todo, in_flight):
-        ac.add(client.submit(predict_tile, src_f, model_f, t, mc_samples, seed=seed, pure=False))
+        ac.add(client.submit(predict_tile, src_f, model_f, t, mc_samples, seed=seed, pure=False))  # type: ignore[no-untyped-call]
     for fut in ac:
         res = fut.result()
         fut.release()
         for t in _take(todo, 1):
-            ac.add(
+            ac.add(  # type: ignore[no-untyped-call]
                 client.submit(predict_tile, src_f, model_f, t, mc_samples, seed=seed, pure=False)
             )
         yield res
@@ -1114,7 +1219,7 @@ def dask_client(
     if scheduler is not None:
         check_scheduler(scheduler, timeout=connect_timeout)
         try:
-            client = Client(scheduler, timeout=connect_timeout)
+            client = Client(scheduler, timeout=connect_timeout)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as err:
             raise ConnectionError(
                 f"--scheduler {scheduler}: cannot connect within {connect_timeout:g} s ({err})"
@@ -1124,14 +1229,14 @@ def dask_client(
         return
     with (
         local_worker_environ(),
-        LocalCluster(
+        LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers,
             threads_per_worker=1,
             processes=processes,
             dashboard_address=None,
             silence_logs=logging.ERROR,
         ) as cluster,
-        Client(cluster) as client,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
         yield client
 
@@ -1161,6 +1266,11 @@ MAX_SHARE_ABOVE: tuple[float, float] = (1.5, 0.05)
 """At most 5 % of the sampled values of any band may exceed reflectance 1.5."""
 MIN_P99: float = 0.01
 """The 99th percentile over all bands must reach 0.01 (else: reflectance scaled twice)."""
+
+
+SAMPLE_WHOLE_PIXELS: int = 2048 * 2048
+"""Grids up to this many pixels are read once for :func:`check_reflectance` (each read of a
+reprojected source sets up a warp, which costs more than reading a small grid whole)."""
 
 
 def sample_windows(width: int, height: int, size: int = 64, n: int = 3) -> list[Window]:
@@ -1194,7 +1304,12 @@ def check_reflectance(source: Source, allow: bool = False) -> dict[str, dict[str
     Raises:
         ImplausibleReflectanceError: naming the band, the values seen and the likely cause.
     """
-    parts = [source.read(w) for w in sample_windows(source.width, source.height)]
+    windows = sample_windows(source.width, source.height)
+    if source.width * source.height <= SAMPLE_WHOLE_PIXELS:  # one read instead of nine
+        whole = source.read(Window(0, 0, source.width, source.height))
+        parts = [whole[(slice(None), *w.toslices())] for w in windows]
+    else:
+        parts = [source.read(w) for w in windows]
     px = np.concatenate([p.reshape(p.shape[0], -1) for p in parts], axis=1)
     px = px[:, np.isfinite(px).all(axis=0)]
     names = list(source.band_names)
@@ -1241,8 +1356,9 @@ def check_reflectance(source: Source, allow: bool = False) -> dict[str, dict[str
         )
     if problems:
         scaling = ""
-        if isinstance(source, RasterSource):
-            scaling = f" (after DN × {source.scale:g} {source.offset:+g})"
+        scale, offset = getattr(source, "scale", None), getattr(source, "offset", None)
+        if scale is not None and offset is not None:
+            scaling = f" (after DN × {scale:g} {offset:+g})"
         msg = (
             f"{source.name} does not look like reflectance{scaling}: {'; '.join(problems)} "
             f"(sample of {px.shape[1]} valid pixels). Likely cause: {cause}. If the values are "
@@ -1269,18 +1385,22 @@ def predict_scene(
     scheduler: str | None = None,
     progress: bool = True,
     model_name: str = "",
+    model_version: str = "",
     datetime_: str | None = None,
     stac_path: PathLike | None = None,
     allow_implausible: bool = False,
     extra_inputs: Sequence[PathLike] = (),
+    derived_from: Sequence[str] = (),
+    properties: dict[str, Any] | None = None,
     **source_kw: Any,
 ) -> MapResult:
     """Predict a whole scene tile by tile and write the map COGs + STAC item.
 
-    Writes ``out`` (uint8 ``class`` with the legend colour table and ``confidence``; nodata
-    255; the legend in its metadata), ``OUT_uncertainty.tif`` (float32 normalised entropy,
-    nodata NaN) and the STAC item ``stac_path`` (default: ``out`` with suffix ``.json``); see
-    :mod:`lulcbook.cog`. The three appear together only when complete
+    Writes the product of :mod:`lulcbook.cog`: ``out`` (uint8 ``class`` with the legend colour
+    table, nodata 255), its raster attribute table ``OUT.tif.aux.xml`` and QGIS style
+    ``OUT.qml``, ``OUT_confidence.tif`` (uint8, scale 1/250, nodata 255),
+    ``OUT_uncertainty.tif`` (float32 normalised entropy, nodata NaN) and the STAC item
+    ``stac_path`` (default: ``out`` with suffix ``.json``). They appear together only when complete
     (:func:`lulcbook.io.output_set`); on any error, or SIGTERM, none is written and existing
     files are left untouched.
 
@@ -1301,11 +1421,16 @@ def predict_scene(
         processes: local workers as processes (``False``: threads in this process).
         scheduler: address of an existing dask.distributed scheduler (workers must see the input).
         progress: show a tqdm progress bar.
-        model_name: recorded in the metadata (e.g. the model file).
+        model_name: the model's name, recorded in the STAC item as ``lulcbook:model`` (a
+            path is recorded by its file name only).
+        model_version: the model's version, recorded beside its name.
         datetime_: acquisition time for the STAC item (default: from the input).
         stac_path: where the STAC item goes.
         allow_implausible: warn instead of failing when the input does not look like reflectance.
         extra_inputs: further files the run reads (e.g. the model), which no output may replace.
+        derived_from: hrefs of the STAC items the map is made from (``derived_from`` links,
+            relative to the item when local); a STAC item input is used when empty.
+        properties: further STAC item properties.
         **source_kw: passed to :func:`open_source` (band_names, preset, scale, offset, ...).
 
     Raises:
@@ -1329,23 +1454,37 @@ def predict_scene(
         check_scheduler(scheduler)
     source = open_source(input, list(model.bands), **source_kw)
     metres = check_projected(source.crs, source.name)
-    check_reflectance(source, allow=allow_implausible)
     tiles = tile_windows(source.width, source.height, tile_size, overlap)
+    if len(tiles) == 1 and source.width * source.height <= SAMPLE_WHOLE_PIXELS:
+        source = MemorySource.of(source)  # one read serves the check and the only tile
+    check_reflectance(source, allow=allow_implausible)
     counts = np.zeros(legend.N_CLASSES, dtype=np.int64)
     task_s = task_cpu = 0.0
     grid = (source.crs, source.affine, source.width, source.height, blocksize)
     tags = cog.map_tags(
-        values,
-        model_name=model_name,
-        source=source.name,
+        [int(v) for v in values],
+        model_name=_public_name(model_name),
+        model_version=model_version,
+        source=_public_name(source.name),
         tile_size=tile_size,
         overlap=overlap,
         mc_samples=mc_samples,
         seed=seed,
     )
-    with io.output_set([out, unc_out, stac_path]) as outs:
-        tmp_map, tmp_unc, tmp_json = outs.tmp
-        scratch_map, scratch_unc = outs.scratch / "map.tif", outs.scratch / "uncertainty.tif"
+    paths = cog.product_paths(out, stac_path)
+    model_ref = cog.ModelRef(_public_name(model_name), model_version)
+    if not derived_from and input_kind(input) == "stac-item":
+        derived_from = [str(input)]
+    links = [
+        Path(os.path.relpath(Path(h).absolute(), paths.item.absolute().parent)).as_posix()
+        if "://" not in str(h)
+        else str(h)
+        for h in derived_from
+    ]
+    with io.output_set(paths.all) as outs:
+        tmp = cog.ProductPaths(*outs.tmp)
+        scratch = {b: outs.scratch / f"{b}.tif" for b in cog.PRODUCT_BANDS}
+        scratch[cog.CLASS_BAND] = outs.scratch / "map.tif"
         with dask_client(workers, scheduler, processes) as client:
             results: Iterable[TileResult]
             if client is None:
@@ -1353,44 +1492,54 @@ def predict_scene(
             else:
                 in_flight = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
                 results = _iter_dask(client, tiles, source, model, mc_samples, in_flight, seed)
-            with (
-                rasterio.open(scratch_map, "w", **cog.scratch_profile(*grid)) as dst,
-                rasterio.open(
-                    scratch_unc, "w", **cog.scratch_profile(*grid, uncertainty=True)
-                ) as dst_u,
-                tqdm(
-                    total=len(tiles), desc=f"predict {out.name}", unit="tile", disable=not progress
-                ) as bar,
-            ):
-                cog.describe(dst, tags)
-                cog.describe(dst_u, tags)
+            with contextlib.ExitStack() as stack:
+                dst = {
+                    b: stack.enter_context(
+                        rasterio.open(p, "w", **cog.scratch_profile(*grid, band=b))
+                    )
+                    for b, p in scratch.items()
+                }
+                bar = stack.enter_context(
+                    tqdm(
+                        total=len(tiles),
+                        desc=f"predict {out.name}",
+                        unit="tile",
+                        disable=not progress,
+                    )
+                )
+                for b, d in dst.items():
+                    cog.describe(d, b, tags)
                 for res in results:
-                    dst.write(res.data, window=res.window)
-                    dst_u.write(res.uncertainty, 1, window=res.window)
+                    dst[cog.CLASS_BAND].write(res.data[0], 1, window=res.window)
+                    dst[cog.CONFIDENCE_BAND].write(res.data[1], 1, window=res.window)
+                    dst[cog.UNCERTAINTY_BAND].write(res.uncertainty, 1, window=res.window)
                     counts += res.counts
                     task_s += res.seconds
                     task_cpu += res.cpu_seconds
                     bar.update(1)
-        cog.write_cog(scratch_map, tmp_map, blocksize=blocksize)
-        cog.write_cog(scratch_unc, tmp_unc, blocksize=blocksize)
-        cog.write_stac_item(
-            tmp_json,
-            tmp_map,
-            os.path.relpath(out.absolute(), stac_path.absolute().parent),
-            tmp_unc,
-            os.path.relpath(unc_out.absolute(), stac_path.absolute().parent),
-            item_id=out.stem,
+        cog.write_cog(scratch[cog.CLASS_BAND], tmp.classes, blocksize=blocksize)
+        cog.write_cog(scratch[cog.CONFIDENCE_BAND], tmp.confidence, blocksize=blocksize)
+        cog.write_cog(scratch[cog.UNCERTAINTY_BAND], tmp.uncertainty, blocksize=blocksize)
+        cog.write_class_sidecars(tmp.aux, tmp.style)
+        item = cog.product_item(
+            out.stem,
+            cog.map_assets(paths, tmp),
             datetime_=datetime_ or source.datetime,
             properties={
-                "lulcbook:model": model_name,
-                "lulcbook:source": source.name,
+                "lulcbook:model": model_ref.to_dict(),
+                "lulcbook:source": _public_name(source.name),
                 "lulcbook:mc_samples": mc_samples,
                 "lulcbook:seed": seed,
+                **(properties or {}),
             },
+            derived_from=links,
+            self_href=str(paths.item.absolute()),
         )
+        tmp.item.write_text(cog.item_json(item))
     return MapResult(
         path=out,
         uncertainty_path=unc_out,
+        confidence_path=paths.confidence,
         stac_path=stac_path,
         width=source.width,
         height=source.height,
@@ -1401,6 +1550,14 @@ def predict_scene(
         task_seconds=task_s,
         task_cpu_seconds=task_cpu,
     )
+
+
+def _public_name(name: str) -> str:
+    """A name for the metadata: a file path is reduced to its file name (never a local path)."""
+    text = str(name)
+    if "/" in text or os.sep in text:
+        return Path(text).name
+    return text
 
 
 def load_classifier(
@@ -1442,11 +1599,14 @@ def load_classifier(
 def read_map(path: PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read a map back as ``(class uint8, confidence float32, uncertainty float32)``.
 
-    ``path`` is the map COG; the uncertainty comes from its ``_uncertainty`` companion. Class
+    ``path`` is the class COG; confidence and uncertainty come from its ``_confidence`` and
+    ``_uncertainty`` companions. Class
     nodata stays 255; confidence and uncertainty are NaN there.
     """
     with rasterio.open(path) as src:
-        cls, conf_dn = src.read(1), src.read(2)
+        cls = src.read(1)
+    with rasterio.open(confidence_path(path)) as src:
+        conf_dn = src.read(1)
     with rasterio.open(uncertainty_path(path)) as src:
         unc = src.read(1)
     bad = cls == legend.NODATA
@@ -1455,8 +1615,17 @@ def read_map(path: PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def open_map(path: PathLike) -> Any:
-    """Open a map as an ``xarray.Dataset`` with ``class`` (uint8, 255 = nodata), ``confidence`` and
-    ``uncertainty`` (float32, NaN = nodata) on the map's ``y``/``x`` coordinates, CRS set."""
+    """Open a map as an ``xarray.Dataset`` of ``class``, ``confidence`` and ``uncertainty``.
+
+    ``class`` is uint8 (255 = nodata), ``confidence`` and ``uncertainty`` float32 (NaN = nodata),
+    on the map's ``y``/``x`` coordinates with its CRS.
+
+    Args:
+        path: the class COG (its companions are read too).
+
+    Returns:
+        The dataset.
+    """
     import xarray as xr
 
     cls, conf, unc = read_map(path)

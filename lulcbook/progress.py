@@ -93,6 +93,7 @@ class SummaryProgress:
         file: Any = None,
         **_: Any,
     ) -> None:
+        """Start the clock; see the class docstring for the arguments."""
         self.iterable = iterable
         self.desc = desc or ""
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
@@ -108,6 +109,7 @@ class SummaryProgress:
         self.closed = False
 
     def __iter__(self) -> Iterator[Any]:
+        """Yield the items of the iterable, counting them; print the summary at the end."""
         if self.iterable is None:
             raise TypeError(f"progress {self.desc!r} has no iterable to iterate over")
         try:
@@ -118,12 +120,15 @@ class SummaryProgress:
             self.close()
 
     def __len__(self) -> int:
+        """The expected count (0 when unknown)."""
         return int(self.total or 0)
 
     def __enter__(self) -> SummaryProgress:
+        """Use as a context manager; the summary is printed on exit."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Print the summary line."""
         self.close()
 
     def update(self, n: float = 1) -> None:
@@ -185,6 +190,16 @@ def progress(
 
     Takes tqdm's arguments and returns a tqdm bar (widget in JupyterLab, text in a terminal),
     a :class:`SummaryProgress` (papermill, nbmake, CI), or a disabled tqdm bar (``off``).
+
+    Args:
+        iterable: what to iterate over (``None`` for a bar driven with ``update``).
+        desc: the loop's name.
+        total: the expected count.
+        **kwargs: other tqdm arguments (``leave``, ``disable``, ``unit``, ...).
+
+    Returns:
+        A tqdm bar or a :class:`SummaryProgress`; both iterate, ``update``, ``set_postfix`` and
+        work as context managers.
     """
     how = mode()
     if how == "summary":
@@ -192,7 +207,9 @@ def progress(
     if how == "off":
         kwargs["disable"] = True
     if how == "widget":
-        from tqdm.auto import tqdm
-    else:
-        from tqdm.std import tqdm
+        from tqdm.auto import tqdm as widget_tqdm
+
+        return widget_tqdm(iterable, desc=desc, total=total, **kwargs)
+    from tqdm.std import tqdm
+
     return tqdm(iterable, desc=desc, total=total, **kwargs)

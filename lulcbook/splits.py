@@ -33,8 +33,18 @@ def region_of_crs(crs: str) -> str:
     raise ValueError(f"UTM zone {zone} (CRS {crs!r}) is in no region of {REGIONS}")
 
 
-def stratified_split(labels: Sequence[int], val_fraction: float, seed: int) -> np.ndarray:
+def stratified_split(
+    labels: Sequence[int] | np.ndarray, val_fraction: float, seed: int
+) -> np.ndarray:
     """Return a boolean mask of validation samples, stratified by label (≥1 per class with ≥2).
+
+    Args:
+        labels: the class of every sample.
+        val_fraction: fraction of each class to put in validation.
+        seed: random seed.
+
+    Returns:
+        ``(n,)`` boolean mask, True for validation samples.
 
     Raises:
         ValueError: if ``val_fraction`` is not in (0, 1).
@@ -71,7 +81,10 @@ def region_folds(ds: xr.Dataset) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 
 def train_val_indices(
-    ds: xr.Dataset, idx: Sequence[int], val_fraction: float | None = None, seed: int = 0
+    ds: xr.Dataset,
+    idx: Sequence[int] | np.ndarray,
+    val_fraction: float | None = None,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split ``idx`` into training and validation indices.
 
@@ -84,3 +97,31 @@ def train_val_indices(
     else:
         val = stratified_split(ds["label"].values[idx], val_fraction, seed)
     return idx[~val], idx[val]
+
+
+def selection_calibration(
+    ds: xr.Dataset, val_idx: Sequence[int] | np.ndarray, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split validation indices into a model-selection half and a calibration half.
+
+    Early stopping (model selection) and post-hoc calibration (temperature scaling, conformal
+    thresholds) must not see the same samples, or the calibration is fitted to a model chosen
+    on those very samples. The halves are disjoint and stratified by class; the split depends
+    only on ``val_idx`` and ``seed``, so every notebook that needs it gets the same halves.
+
+    Args:
+        ds: the patch dataset (its ``label`` variable).
+        val_idx: validation sample indices (e.g. from :func:`train_val_indices`).
+        seed: random seed.
+
+    Returns:
+        ``(selection, calibration)`` sample indices.
+
+    Raises:
+        ValueError: if there are fewer than two validation samples.
+    """
+    idx = np.sort(np.asarray(val_idx))
+    if idx.size < 2:
+        raise ValueError(f"need at least two validation samples to split, got {idx.size}")
+    calib = stratified_split(ds["label"].values[idx], 0.5, seed)
+    return idx[~calib], idx[calib]

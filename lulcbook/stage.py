@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType, TracebackType
 from typing import Any
 
 import yaml
@@ -137,12 +138,14 @@ class OutputGuard:
     """Move a stage's outputs aside and put them back unless the stage succeeds."""
 
     def __init__(self, stage: Stage, root: Path = ROOT) -> None:
+        """Guard the outputs of ``stage`` under ``root``."""
         self.stage = stage
         self.root = root
         self.backup = root / SCRATCH / "backup" / stage.name
         self.saved: list[Path] = []
 
     def __enter__(self) -> OutputGuard:
+        """Move the current outputs aside (or keep a backup left by a killed run)."""
         manifest = self.backup / "MANIFEST"
         if manifest.exists():
             # a run killed earlier left its backup: those are the last good outputs
@@ -165,13 +168,20 @@ class OutputGuard:
             elif (self.backup / rel).exists():
                 _move(self.backup / rel, out)  # else it was never moved aside
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Restore the saved outputs if the body raised; drop the backup."""
         if exc_type is not None:
             self._restore()
         shutil.rmtree(self.backup, ignore_errors=True)
 
 
-def _terminate(signum: int, frame: Any) -> None:
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """Signal handler: leave through ``SystemExit`` so that the output guard restores."""
     raise SystemExit(f"terminated by signal {signum}")
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import copy
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol, TypeAlias, overload
 
 import numpy as np
 import torch
@@ -31,6 +31,37 @@ from torch_geometric.utils import dropout_edge
 from lulcbook.evaluate import macro_f1
 from lulcbook.io import atomic_path
 from lulcbook.progress import progress as tqdm
+
+Indices: TypeAlias = Sequence[int] | np.ndarray
+"""Sample indices: a sequence of ints or an integer array."""
+
+
+class GraphScaler(Protocol):
+    """A fitted node-feature scaler (e.g. :class:`lulcbook.graphs.FeatureScaler`)."""
+
+    def transform(self, graphs: Sequence[Data]) -> list[Data]:
+        """Standardised copies of ``graphs``."""
+        ...
+
+
+class ArrayScaler(Protocol):
+    """A fitted array scaler (e.g. :class:`lulcbook.models.condnorm.ClimateScaler`)."""
+
+    def transform(self, x: np.ndarray, /) -> np.ndarray | Tensor:
+        """Standardised ``x``."""
+        ...
+
+
+def _n_classes(model: nn.Module) -> int:
+    """The ``n_classes`` attribute of a classifier.
+
+    Raises:
+        TypeError: if ``model`` has no integer ``n_classes``.
+    """
+    n = getattr(model, "n_classes", None)
+    if not isinstance(n, int):
+        raise TypeError(f"{type(model).__name__} has no integer n_classes attribute (got {n!r})")
+    return n
 
 
 def set_seed(seed: int) -> torch.Generator:
@@ -120,7 +151,7 @@ class _EarlyStopping:
 
 
 def prepare_graphs(
-    graphs: Sequence[Data], scaler: Any, climate_scaler: Any | None = None
+    graphs: Sequence[Data], scaler: GraphScaler, climate_scaler: ArrayScaler | None = None
 ) -> list[Data]:
     """Standardise node features (and the climate vector ``cond``, if a scaler is given).
 
@@ -129,6 +160,9 @@ def prepare_graphs(
         scaler: a fitted :class:`lulcbook.graphs.FeatureScaler`.
         climate_scaler: a fitted :class:`lulcbook.models.condnorm.ClimateScaler`; its
             missing-climate rule replaces NaN. ``None`` leaves ``cond`` unchanged.
+
+    Returns:
+        The standardised graphs.
     """
     out = scaler.transform(graphs)
     if climate_scaler is not None:
@@ -138,6 +172,7 @@ def prepare_graphs(
 
 
 def _augment(batch: Batch, semi: SemiSupervised, gen: torch.Generator) -> Batch:
+    """A strongly augmented copy of ``batch``: feature noise and dropout, edge dropout."""
     aug = batch.clone()
     x = aug.x
     noise = torch.randn(x.shape, generator=gen) * semi.noise
@@ -152,10 +187,14 @@ def _augment(batch: Batch, semi: SemiSupervised, gen: torch.Generator) -> Batch:
 
 
 def _label_loss(logits: Tensor, batch: Batch, weight: Tensor | None) -> Tensor:
+    """Cross-entropy at the labelled node of every graph in ``batch``."""
     return F.cross_entropy(logits[batch.label_node], batch.y, weight=weight)
 
 
-def _batches(graphs: Sequence[Data], batch_size: int, shuffle: bool, gen: torch.Generator):
+def _batches(
+    graphs: Sequence[Data], batch_size: int, shuffle: bool, gen: torch.Generator
+) -> Iterator[Batch]:
+    """Mini-batches of ``graphs`` (shuffled with ``gen``; lone single-graph batches skipped)."""
     order = torch.randperm(len(graphs), generator=gen).tolist() if shuffle else range(len(graphs))
     order = list(order)
     for i in range(0, len(order), batch_size):
@@ -163,6 +202,21 @@ def _batches(graphs: Sequence[Data], batch_size: int, shuffle: bool, gen: torch.
         if shuffle and len(chunk) == 1 and len(order) > 1:
             continue  # a single-graph batch breaks BatchNorm statistics
         yield Batch.from_data_list(chunk)
+
+
+@overload
+def predict_gnn(
+    model: nn.Module,
+    graphs: Sequence[Data],
+    batch_size: int = 64,
+    nodes: Literal[False] = False,
+) -> Tensor: ...
+
+
+@overload
+def predict_gnn(
+    model: nn.Module, graphs: Sequence[Data], batch_size: int = 64, *, nodes: Literal[True]
+) -> list[Tensor]: ...
 
 
 @torch.no_grad()
@@ -176,9 +230,13 @@ def predict_gnn(
         graphs: standardised graphs.
         batch_size: graphs per forward pass.
         nodes: return a list of ``(N_i, C)`` logits, one per graph, instead.
+
+    Returns:
+        ``(n, C)`` logits, or a list of per-graph node logits with ``nodes=True``.
     """
     model.eval()
-    label_logits, node_logits = [], []
+    label_logits: list[Tensor] = []
+    node_logits: list[Tensor] = []
     for i in range(0, len(graphs), batch_size):
         b = Batch.from_data_list(list(graphs[i : i + batch_size]))
         out = model(b)
@@ -193,7 +251,7 @@ def predict_gnn(
     )
 
 
-def class_weights(y: Sequence[int], n_classes: int) -> Tensor:
+def class_weights(y: Sequence[int] | np.ndarray, n_classes: int) -> Tensor:
     """Inverse-frequency class weights (mean 1 over the present classes, 0 for absent ones)."""
     counts = np.bincount(np.asarray(y, dtype=int), minlength=n_classes).astype(float)
     w = np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0)
@@ -202,6 +260,7 @@ def class_weights(y: Sequence[int], n_classes: int) -> Tensor:
 
 
 def _save_checkpoint(state: dict[str, Tensor], path: str | os.PathLike[str] | None) -> None:
+    """Write ``state`` atomically to ``path`` (nothing when ``path`` is None)."""
     if path is not None:
         with atomic_path(Path(path), suffix=".pt") as tmp:
             torch.save(state, tmp)
@@ -230,9 +289,13 @@ def fit_gnn(
 
     Args:
         model: :class:`~lulcbook.models.gnn.GraphUNet` or :class:`~lulcbook.models.gnn.GNN`.
-        train_graphs, val_graphs: standardised graphs (see :func:`prepare_graphs`) with ``y``
-            and ``label_node``.
-        epochs, lr, weight_decay, batch_size: optimisation (AdamW).
+        train_graphs: standardised graphs (see :func:`prepare_graphs`) with ``y`` and
+            ``label_node``.
+        val_graphs: standardised validation graphs for early stopping (or None).
+        epochs: maximum number of epochs.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        batch_size: graphs per mini-batch.
         patience: epochs without validation improvement before stopping.
         seed: seeds initialisation-independent randomness (shuffling, augmentation).
         semi: :class:`SemiSupervised` settings (or a dict of them) to add the consistency loss
@@ -253,7 +316,7 @@ def fit_gnn(
     if isinstance(semi, dict):
         semi = SemiSupervised(**semi)
     gen = set_seed(seed)
-    n_classes = model.n_classes
+    n_classes = _n_classes(model)
     y_train = torch.cat([g.y for g in train_graphs])
     weight = class_weights(y_train.numpy(), n_classes) if balanced else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -282,7 +345,7 @@ def fit_gnn(
                     per_node = F.cross_entropy(strong, pseudo, reduction="none")
                     uns = (per_node * mask.float()).sum() / unl.sum().clamp_min(1)
                     loss = loss + semi.weight * uns
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             opt.step()
             tot += float(loss.detach())
             sup_t += float(sup.detach())
@@ -387,9 +450,17 @@ def fit_cnn(
         y: labels ``(n,)``.
         points: labelled pixels ``(n, 2)`` (row, column).
         val: ``(x, y, points)`` for early stopping on the validation loss.
-        cond, val_cond: standardised climate ``(n, cond_dim)`` for conditional models.
-        epochs, lr, weight_decay, batch_size, patience, seed, balanced, checkpoint, progress:
-            as :func:`fit_gnn`.
+        cond: standardised climate ``(n, cond_dim)`` for conditional models.
+        val_cond: standardised climate of the validation patches.
+        epochs: maximum number of epochs.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        batch_size: patches per mini-batch.
+        patience: epochs without validation improvement before stopping.
+        seed: seeds shuffling, cropping and flips.
+        balanced: weight the loss by inverse class frequency of the training labels.
+        checkpoint: where to save the best ``state_dict``.
+        progress: show a tqdm bar.
         augment: random flips/transpositions (the labelled point follows).
         crop: train on random ``crop``×``crop`` windows that contain the labelled pixel (a
             cheaper step and a translation augmentation; must be divisible by ``2**depth``).
@@ -401,7 +472,7 @@ def fit_cnn(
     if x.shape[0] == 0:
         raise ValueError("fit_cnn needs at least one training patch")
     gen = set_seed(seed)
-    weight = class_weights(y.numpy(), model.n_classes) if balanced else None
+    weight = class_weights(y.numpy(), _n_classes(model)) if balanced else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     stopper = _EarlyStopping(model, weight, patience)
     bar = tqdm(range(epochs), desc=f"fit {type(model).__name__}", disable=not progress, leave=False)
@@ -422,7 +493,7 @@ def fit_cnn(
             opt.zero_grad()
             out = model(xb, None if cond is None else cond[idx])
             loss = F.cross_entropy(_point_logits(out, pb), y[idx], weight=weight)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             opt.step()
             tot += float(loss.detach())
             nb += 1
@@ -470,16 +541,17 @@ def paint(node_values: np.ndarray | Tensor, segments: np.ndarray | Tensor) -> np
     """Paint per-node values back onto the pixels of their segments (``values[segments]``)."""
     v = node_values.numpy() if isinstance(node_values, Tensor) else np.asarray(node_values)
     s = segments.numpy() if isinstance(segments, Tensor) else np.asarray(segments)
-    return v[s]
+    painted: np.ndarray = v[s]
+    return painted
 
 
 def gnn_experiment(
     name: str,
     region: str,
     graph_list: Sequence[Data],
-    train_idx: Sequence[int],
-    val_idx: Sequence[int],
-    test_idx: Sequence[int],
+    train_idx: Indices,
+    val_idx: Indices,
+    test_idx: Indices,
     model_cls: str,
     model_params: dict[str, Any],
     fit_params: dict[str, Any],
@@ -497,7 +569,9 @@ def gnn_experiment(
         name: result name.
         region: the held-out region.
         graph_list: one graph per sample (:func:`lulcbook.graphs.build_graphs`).
-        train_idx, val_idx, test_idx: sample indices.
+        train_idx: indices of the training samples.
+        val_idx: indices of the validation samples (early stopping).
+        test_idx: indices of the held-out samples.
         model_cls: ``"GraphUNet"`` or ``"GNN"``.
         model_params: constructor arguments besides ``in_dim``/``cond_dim``.
         fit_params: arguments of :func:`fit_gnn`.
@@ -505,6 +579,9 @@ def gnn_experiment(
         climate: condition the normalization on climate (needs ``norm="cond"``).
         seed: seed of initialisation and training.
         progress: show progress bars.
+
+    Returns:
+        The held-out predictions, maps and the fitted model.
     """
     from lulcbook.graphs import FeatureScaler
     from lulcbook.models.gnn import build_model
@@ -562,9 +639,9 @@ def cnn_experiment(
     reflectance: np.ndarray,
     labels: np.ndarray,
     points: np.ndarray,
-    train_idx: Sequence[int],
-    val_idx: Sequence[int],
-    test_idx: Sequence[int],
+    train_idx: Indices,
+    val_idx: Indices,
+    test_idx: Indices,
     model_params: dict[str, Any],
     fit_params: dict[str, Any],
     climate: np.ndarray | None = None,
@@ -574,13 +651,25 @@ def cnn_experiment(
     """Fit a :class:`~lulcbook.models.pixel.PixelCNN` with the single-pixel loss on one fold.
 
     Args:
+        name: result name.
+        region: the held-out region.
         reflectance: ``(n, band, y, x)`` patches (NaN allowed; standardised with training
             statistics, NaN → 0).
         labels: ``(n,)`` class indices.
         points: ``(n, 2)`` labelled pixels (row, column).
+        train_idx: indices of the training samples.
+        val_idx: indices of the validation samples (early stopping).
+        test_idx: indices of the held-out samples.
+        model_params: :class:`~lulcbook.models.pixel.PixelCNN` arguments besides ``in_ch``
+            and ``cond_dim``.
+        fit_params: arguments of :func:`fit_cnn`.
         climate: raw ``(n, n_bio)`` climate for ``norm="cond"`` (standardised with the
             training rows; missing-climate rule), else ``None``.
-        Other arguments as :func:`gnn_experiment`; ``fit_params`` go to :func:`fit_cnn`.
+        seed: seed of initialisation and training.
+        progress: show progress bars.
+
+    Returns:
+        The held-out predictions, maps and the fitted model.
     """
     from lulcbook.models.pixel import PixelCNN, band_stats, standardise_bands
 
@@ -630,8 +719,8 @@ def rf_experiment(
     reflectance: np.ndarray,
     labels: np.ndarray,
     points: np.ndarray,
-    train_idx: Sequence[int],
-    test_idx: Sequence[int],
+    train_idx: Indices,
+    test_idx: Indices,
     rf_params: dict[str, Any],
     n_classes: int,
     seed: int = 0,

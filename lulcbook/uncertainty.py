@@ -21,6 +21,7 @@ Array conventions: member/pass probabilities are ``(T, n, C)`` (``T`` passes or 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ from scipy.optimize import minimize_scalar
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 
-from lulcbook import evaluate as ev
+from lulcbook.models.gnn import enable_mc_dropout  # MC dropout: eval mode, dropout sampling
 from lulcbook.progress import progress as tqdm
 
 METHODS: tuple[str, ...] = ("single", "mc_dropout", "ensemble")
@@ -53,7 +54,7 @@ def entropy(probs: np.ndarray | Tensor, axis: int = -1) -> np.ndarray:
     p = _as_numpy(probs)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, -p * np.log(p), 0.0)
-    return terms.sum(axis=axis)
+    return np.asarray(terms.sum(axis=axis), dtype=float)
 
 
 def _check_members(member_probs: np.ndarray | Tensor) -> np.ndarray:
@@ -72,13 +73,13 @@ def predictive_entropy(member_probs: np.ndarray | Tensor) -> np.ndarray:
 
 def expected_entropy(member_probs: np.ndarray | Tensor) -> np.ndarray:
     """Aleatoric part ``mean_t H[p_t]`` of ``(T, n, C)`` member probabilities → ``(n,)``."""
-    return entropy(_check_members(member_probs)).mean(axis=0)
+    return np.asarray(entropy(_check_members(member_probs)).mean(axis=0), dtype=float)
 
 
 def mutual_information(member_probs: np.ndarray | Tensor) -> np.ndarray:
     """Epistemic part: predictive entropy minus expected entropy (≥ 0, clipped at 0) → ``(n,)``."""
     p = _check_members(member_probs)
-    return np.clip(entropy(p.mean(axis=0)) - entropy(p).mean(axis=0), 0.0, None)
+    return np.asarray(np.clip(entropy(p.mean(axis=0)) - entropy(p).mean(axis=0), 0.0, None))
 
 
 def decompose(member_probs: np.ndarray | Tensor) -> dict[str, np.ndarray]:
@@ -109,7 +110,7 @@ def _member_logits(logits: np.ndarray | Tensor) -> Tensor:
 
 def _pooled_log_probs(z: Tensor) -> Tensor:
     """``log mean_t softmax(z_t)`` of ``(T, n, C)`` logits, computed stably."""
-    return torch.logsumexp(F.log_softmax(z, dim=-1), dim=0) - np.log(z.shape[0])
+    return torch.logsumexp(F.log_softmax(z, dim=-1), dim=0) - math.log(z.shape[0])
 
 
 def calibrated_probs(logits: np.ndarray | Tensor, temperature: float = 1.0) -> np.ndarray:
@@ -182,6 +183,7 @@ class TemperatureScaler:
     """
 
     def __init__(self, temperature: float = 1.0) -> None:
+        """Start from ``temperature`` (1: no change) until :meth:`fit` is called."""
         self.temperature = float(temperature)
 
     def fit(
@@ -196,16 +198,8 @@ class TemperatureScaler:
         return calibrated_probs(logits, self.temperature)
 
     def __repr__(self) -> str:
+        """Show the fitted temperature."""
         return f"TemperatureScaler(temperature={self.temperature:.4f})"
-
-
-def enable_mc_dropout(model: nn.Module) -> nn.Module:
-    """Eval mode (batch norm uses running statistics) with every dropout layer sampling."""
-    model.eval()
-    for m in model.modules():
-        if isinstance(m, nn.Dropout | nn.Dropout1d | nn.Dropout2d | nn.AlphaDropout):
-            m.train()
-    return model
 
 
 @torch.no_grad()
@@ -249,7 +243,7 @@ def mc_dropout_logits(
     out: list[list[Tensor]] = []
     try:
         for _ in tqdm(range(passes), desc="MC dropout", disable=not progress, leave=False):
-            per_pass = []
+            per_pass: list[Tensor] = []
             for b in batches:
                 z = model(b)
                 if nodes:
@@ -266,6 +260,24 @@ def mc_dropout_logits(
     return torch.stack([torch.cat(p) for p in out])
 
 
+def label_logits(
+    model: nn.Module,
+    graphs: Sequence[Data],
+    n_samples: int = 20,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> Tensor:
+    """:func:`mc_dropout_logits` at the labelled nodes: ``(T, n, C)`` (``T = 1`` if ``n_samples`` is 0).
+
+    Raises:
+        TypeError: never in practice; guards the return type of :func:`mc_dropout_logits`.
+    """
+    z = mc_dropout_logits(model, graphs, n_samples, seed=seed, batch_size=batch_size)
+    if not isinstance(z, Tensor):
+        raise TypeError("mc_dropout_logits returned per-graph node logits; expected label logits")
+    return z
+
+
 @torch.no_grad()
 def ensemble_logits(
     models: Sequence[nn.Module], graphs: Sequence[Data], batch_size: int = 64
@@ -273,7 +285,7 @@ def ensemble_logits(
     """Deterministic logits of every ensemble member at the labelled nodes: ``(M, n, C)``."""
     if not models:
         raise ValueError("ensemble_logits needs at least one model")
-    return torch.cat([mc_dropout_logits(m, graphs, 0, batch_size=batch_size) for m in models])
+    return torch.cat([label_logits(m, graphs, 0, batch_size=batch_size) for m in models])
 
 
 def train_ensemble(
@@ -293,7 +305,8 @@ def train_ensemble(
             its initial weights).
         fit: a training loop ``fit(model, train_graphs, val_graphs, seed=..., **fit_kwargs)``,
             e.g. :func:`lulcbook.train.fit_gnn`; it must leave the trained weights in the model.
-        train_graphs, val_graphs: standardised graphs.
+        train_graphs: standardised training graphs.
+        val_graphs: standardised validation graphs (early stopping).
         n_members: ensemble size.
         seed: base seed.
         fit_kwargs: passed to ``fit`` (epochs, lr, progress, ...).
@@ -479,151 +492,9 @@ def fold_logits(
         raise ValueError("fold_logits needs at least one trained member")
     out: dict[str, dict[str, Tensor]] = {}
     for split, gs in (("val", val_graphs), ("test", test_graphs)):
-        out.setdefault("single", {})[split] = mc_dropout_logits(members[0], gs, 0)
-        out.setdefault("mc_dropout", {})[split] = mc_dropout_logits(
+        out.setdefault("single", {})[split] = label_logits(members[0], gs, 0)
+        out.setdefault("mc_dropout", {})[split] = label_logits(
             members[0], gs, mc_samples, seed=seed
         )
         out.setdefault("ensemble", {})[split] = ensemble_logits(members, gs)
     return out
-
-
-def probabilistic_metrics(
-    probs: np.ndarray, y: np.ndarray, n_bins: int = 15, score: np.ndarray | None = None
-) -> dict[str, float]:
-    """ECE, NLL, Brier, accuracy and the misclassification AUROC of ``score``.
-
-    ``score`` defaults to the predictive entropy of ``probs``.
-    """
-    pred = probs.argmax(axis=1)
-    score = entropy(probs) if score is None else score
-    return {
-        "ece": ev.expected_calibration_error(probs, y, n_bins),
-        "nll": ev.negative_log_likelihood(probs, y),
-        "brier": ev.brier_score(probs, y),
-        "auroc_misclassification": ev.misclassification_auroc(score, y, pred),
-        "accuracy": float(np.mean(pred == y)) if len(y) else float("nan"),
-    }
-
-
-def paired_bootstrap_change(
-    metric: Callable[[np.ndarray, np.ndarray], float],
-    probs_before: np.ndarray,
-    probs_after: np.ndarray,
-    y: np.ndarray,
-    n_boot: int = 1000,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile 95% bootstrap interval of ``metric(after) - metric(before)``.
-
-    The same resampled points enter both terms (a paired bootstrap), so the interval shows
-    whether a change, e.g. of ECE after temperature scaling, exceeds its sampling noise.
-    """
-    y = np.asarray(y)
-    if len(y) == 0:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(y), len(y))
-        diffs.append(metric(probs_after[i], y[i]) - metric(probs_before[i], y[i]))
-    lo, hi = np.nanpercentile(diffs, [2.5, 97.5])
-    return float(lo), float(hi)
-
-
-def calibration_study(
-    folds: Sequence[dict[str, Any]],
-    level: float = 0.9,
-    conformal_method: str = "aps",
-    n_bins: int = 15,
-    n_boot: int = 1000,
-) -> dict[str, Any]:
-    """Temperature scaling and split-conformal sets per fold, evaluated on the pooled test folds.
-
-    For each fold and method the temperature is fitted on the validation logits and the
-    conformal threshold on the calibrated validation probabilities; test predictions of all
-    folds are then pooled (every sample is a test sample exactly once in leave-region-out).
-
-    Args:
-        folds: one dict per fold with ``logits`` (from :func:`fold_logits`), ``val_y`` and
-            ``test_y`` (label arrays) and optionally ``region``.
-        level: conformal coverage level ``1 - alpha``.
-        conformal_method: ``"lac"`` or ``"aps"``.
-        n_bins: ECE / reliability bins.
-        n_boot: paired bootstrap resamples for the 95% intervals of the ECE and NLL change.
-
-    Returns:
-        ``metrics`` (JSON-ready, per method: ``before_calibration``/``after_calibration``
-        metric dicts, ``temperature`` and ``val_accuracy`` per fold, ``ece_change_ci95`` and
-        ``nll_change_ci95`` (after minus before), ``conformal_*``), ``probs`` (per method
-        ``before``/``after`` pooled test probabilities), ``mutual_information`` (per method,
-        pooled, of the raw passes/members), ``y`` (pooled test labels) and ``region`` (pooled).
-    """
-    if not folds:
-        raise ValueError("calibration_study needs at least one fold")
-    methods = list(folds[0]["logits"])
-    pooled: dict[str, dict[str, list[np.ndarray]]] = {
-        m: {"before": [], "after": [], "mi": [], "covered": [], "size": []} for m in methods
-    }
-    temps: dict[str, dict[str, float]] = {m: {} for m in methods}
-    val_acc: dict[str, dict[str, float]] = {m: {} for m in methods}
-    ys, regions = [], []
-    for k, fold in enumerate(folds):
-        val_y, test_y = np.asarray(fold["val_y"]), np.asarray(fold["test_y"])
-        name = str(fold.get("region", k))
-        ys.append(test_y)
-        regions.append(np.full(len(test_y), name, dtype=object))
-        for m in methods:
-            zv, zt = fold["logits"][m]["val"], fold["logits"][m]["test"]
-            t = fit_temperature(zv, val_y)
-            temps[m][name] = t
-            val_acc[m][name] = float(np.mean(calibrated_probs(zv).argmax(axis=1) == val_y))
-            pooled[m]["before"].append(calibrated_probs(zt, 1.0))
-            pooled[m]["after"].append(calibrated_probs(zt, t))
-            pooled[m]["mi"].append(mutual_information(member_probs(zt)))
-            conf = ev.split_conformal(
-                calibrated_probs(zv, t),
-                val_y,
-                calibrated_probs(zt, t),
-                test_y,
-                level,
-                conformal_method,
-            )
-            pooled[m]["covered"].append(conf["sets"][np.arange(len(test_y)), test_y])
-            pooled[m]["size"].append(conf["sets"].sum(axis=1))
-    y = np.concatenate(ys)
-    metrics: dict[str, Any] = {}
-    probs: dict[str, dict[str, np.ndarray]] = {}
-    mi: dict[str, np.ndarray] = {}
-    for m in methods:
-        before = np.concatenate(pooled[m]["before"])
-        after = np.concatenate(pooled[m]["after"])
-        mi[m] = np.concatenate(pooled[m]["mi"])
-        probs[m] = {"before": before, "after": after}
-        entry = {
-            "before_calibration": probabilistic_metrics(before, y, n_bins),
-            "after_calibration": probabilistic_metrics(after, y, n_bins),
-            "temperature": temps[m],
-            "val_accuracy": val_acc[m],
-            "ece_change_ci95": paired_bootstrap_change(
-                lambda p, t: ev.expected_calibration_error(p, t, n_bins), before, after, y, n_boot
-            ),
-            "nll_change_ci95": paired_bootstrap_change(
-                ev.negative_log_likelihood, before, after, y, n_boot
-            ),
-            "conformal_method": conformal_method,
-            "conformal_level": level,
-            "conformal_coverage": float(np.concatenate(pooled[m]["covered"]).mean()),
-            "conformal_set_size": float(np.concatenate(pooled[m]["size"]).mean()),
-        }
-        if m != "single":
-            entry["auroc_misclassification_mutual_information"] = ev.misclassification_auroc(
-                mi[m], y, after.argmax(axis=1)
-            )
-        metrics[m] = entry
-    return {
-        "metrics": metrics,
-        "probs": probs,
-        "mutual_information": mi,
-        "y": y,
-        "region": np.concatenate(regions),
-    }

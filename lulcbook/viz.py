@@ -7,6 +7,7 @@ under ``reports/figures/`` so it can be read without running anything.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,9 @@ def rgb(
     combo: tuple[str, str, str] = ("B04", "B03", "B02"),
     percentiles: tuple[float, float] = (2, 98),
 ) -> np.ndarray:
-    """Return an (y, x, 3) uint8 composite of ``image`` (band, y, x), each channel stretched
-    between its percentiles (NaN shown black).
+    """Return an (y, x, 3) uint8 composite of ``image`` (band, y, x).
 
+    Each channel is stretched between its percentiles (NaN shown black).
     ``combo=("B08", "B04", "B03")`` gives the false-colour (NIR) composite.
 
     Raises:
@@ -108,9 +109,11 @@ def interval_plot(
         df: a pandas DataFrame with columns ``x``, ``y``, ``lo``, ``hi`` (and ``by``).
         x: categorical column on the x axis (categories keep their order of appearance).
         y: the estimate.
-        lo, hi: interval bounds.
+        lo: column of the lower interval bounds.
+        hi: column of the upper interval bounds.
         by: optional grouping column.
-        title, ylabel: figure labels.
+        title: figure title.
+        ylabel: y-axis label (default: ``y``).
         width: total horizontal spread of the groups at one category.
 
     Raises:
@@ -555,6 +558,7 @@ class BokehFigure:
     """
 
     def __init__(self, model: Any, label: str = "") -> None:
+        """Wrap ``model``; see the class docstring for the arguments."""
         self.model = model
         self.label = label
 
@@ -574,3 +578,45 @@ class BokehFigure:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/html": self.html(), "text/plain": f"Interactive figure: {self.label}"}
+
+
+def confusion_heatmap(
+    matrix: np.ndarray | Sequence[Sequence[int]], names: Sequence[str], title: str = ""
+) -> Any:
+    """Draw a confusion matrix with the reference classes as rows, top to bottom.
+
+    Cells sit on numeric axes with explicit tick labels, so a label can never be paired with
+    another class's row or column (categorical axes are ordered by the plotting backend);
+    every cell shows its count.
+
+    Args:
+        matrix: ``(n, n)`` counts, rows = reference, columns = predicted (as
+            :func:`sklearn.metrics.confusion_matrix`).
+        names: class names of the rows/columns, in matrix order.
+        title: the panel title.
+
+    Returns:
+        A holoviews overlay (heat map + count labels).
+
+    Raises:
+        ValueError: if the matrix is not square or does not match ``names``.
+    """
+    import holoviews as hv
+
+    m = np.asarray(matrix)
+    n = len(names)
+    if m.shape != (n, n):
+        raise ValueError(f"confusion matrix of shape {m.shape} does not match {n} class names")
+    cells = [(j, n - 1 - i, int(m[i, j])) for i in range(n) for j in range(n)]
+    heat = hv.HeatMap(cells, ["predicted", "reference"], "count").opts(
+        cmap="Blues",
+        colorbar=False,
+        xticks=[(j, names[j]) for j in range(n)],
+        yticks=[(n - 1 - i, names[i]) for i in range(n)],
+        xrotation=45,
+        title=title,
+    )
+    labels = hv.Labels(
+        [(j, y, str(c)) for j, y, c in cells if c > 0], ["predicted", "reference"], "count"
+    ).opts(text_font_size="7pt")
+    return heat * labels

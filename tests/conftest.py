@@ -62,3 +62,15 @@ def make_raster(tmp_path: Path):
         return write_raster(tmp_path / name, data, **kw)
 
     return _make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the notebooks together, in order, when tests run in parallel (``pytest -n``).
+
+    Each notebook reads what the previous one wrote to the smoke folder, so with
+    pytest-xdist's ``--dist loadgroup`` they all go to one worker, in collection order, while
+    the unit tests share the other workers.
+    """
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.xdist_group("notebooks"))

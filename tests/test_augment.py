@@ -52,18 +52,29 @@ def test_band_distances_and_kid_separate_shifted_sets() -> None:
 
 def test_faithfulness_detects_moves_toward_target() -> None:
     rng = np.random.default_rng(0)
-    climate = rng.normal(size=(60, 3))
-    feats = np.concatenate([climate @ rng.normal(size=(3, 6)), rng.normal(0, 0.01, (60, 2))], 1)
-    reg, r2 = A.fit_climate_regressor(feats, climate)
-    assert r2 > 0.95
-    src, tgt = np.arange(30), np.arange(30, 60)
+    climate = rng.normal(size=(80, 2))
+    feats = np.concatenate([climate @ rng.normal(size=(2, 4)), rng.normal(0, 0.01, (80, 2))], 1)
+    reg, r2 = A.fit_climate_regressor(feats, climate, max_iter=100)
+    assert len(r2) == 2 and min(r2) > 0.7
+    src, tgt = np.arange(40), np.arange(40, 80)
     full = A.faithfulness(reg, feats[src], feats[tgt], climate[src], climate[tgt])
     none = A.faithfulness(reg, feats[src], feats[src], climate[src], climate[tgt])
-    assert full["frac_closer"] == 1.0 and full["shift_gain"] == pytest.approx(1, abs=0.1)
-    assert full["dist_edited_to_target"] < 0.2 * full["dist_source_to_target"]
+    assert full["frac_closer"] > 0.8 and full["shift_gain"] > 0.6
+    assert full["dist_edited_to_target"] < 0.5 * full["dist_source_to_target"]
     assert none["frac_closer"] == 0.0 and none["shift_gain"] == pytest.approx(0, abs=1e-9)
     with pytest.raises(ValueError, match="NaN"):
         A.fit_climate_regressor(feats, np.where(climate > 2, np.nan, climate))
+
+
+def test_blocked_cv_r2_is_lower_when_blocks_carry_the_signal() -> None:
+    rng = np.random.default_rng(1)
+    blocks = np.repeat(np.arange(10), 20)
+    offset = rng.normal(size=10)[blocks]  # climate is a per-block constant...
+    feats = np.c_[blocks + rng.normal(0, 0.01, 200), rng.normal(size=200)]  # ...the block id leaks
+    climate = offset[:, None] + rng.normal(0, 0.1, (200, 1))
+    _, r2_random = A.fit_climate_regressor(feats, climate, max_iter=50)
+    _, r2_blocked = A.fit_climate_regressor(feats, climate, groups=blocks, max_iter=50)
+    assert r2_random[0] > 0.8 and r2_blocked[0] < 0.3
 
 
 def test_climate_swap_targets_use_other_regions_with_valid_climate() -> None:
@@ -77,31 +88,6 @@ def test_climate_swap_targets_use_other_regions_with_valid_climate() -> None:
         A.climate_swap_targets(regions, valid & (regions == "a"), np.arange(4))
 
 
-def test_paired_bootstrap_perfect_and_baseline() -> None:
-    y = np.array([0, 1, 2] * 10)
-    wrong = np.roll(y, 1)
-    res = A.paired_bootstrap(y, {"base": wrong, "good": y}, "base", [0, 1, 2], n_boot=200)
-    assert res["good"]["macro_f1"] == 1.0 and res["good"]["macro_f1_ci95"] == [1.0, 1.0]
-    assert res["base"]["delta_macro_f1_ci95"] == [0.0, 0.0]
-    lo, hi = res["good"]["delta_macro_f1_ci95"]
-    assert 0 < lo <= res["good"]["delta_macro_f1"] <= hi
-    with pytest.raises(KeyError, match="nope"):
-        A.paired_bootstrap(y, {"base": y}, "nope", [0, 1, 2])
-
-
-def test_augmentation_experiment_reports_every_variant() -> None:
-    x0, x1 = patches(20, 0), patches(20, 1, shift=0.3)
-    x = np.concatenate([x0, x1])
-    y = np.repeat([0, 1], 20)
-    extras = {"real_only": None, "jitter": (A.colour_jitter(x, seed=2), y)}
-    res = A.augmentation_experiment(
-        (x, y), extras, (x, y), BANDS, [0, 1], baseline="real_only", n_estimators=20, n_boot=50
-    )
-    assert set(res) == {"real_only", "jitter"}
-    assert res["real_only"]["n_train"] == 40 and res["jitter"]["n_train"] == 80
-    assert res["real_only"]["macro_f1"] == 1.0 and res["real_only"]["oa"] == 1.0
-
-
 def test_kid_subsets_and_realism_keys() -> None:
     real, same, shifted = patches(60, 0), patches(60, 1), patches(60, 2, shift=0.15)
     fr, fs, fsh = (A.patch_features(p, BANDS) for p in (real, same, shifted))
@@ -111,3 +97,54 @@ def test_kid_subsets_and_realism_keys() -> None:
     r = A.realism(shifted, real, BANDS)
     assert {"wasserstein_mean", "ks_mean", "kid", "kid_std", "per_band"} <= set(r)
     assert r["kid"] > 0
+
+
+def smooth_patches(n: int, seed: int, size: int = 16) -> np.ndarray:
+    """Spatially correlated patches: white noise blurred by a 5x5 box filter."""
+    from scipy.ndimage import uniform_filter
+
+    x = np.random.default_rng(seed).uniform(0, 0.3, (n, 4, size, size))
+    return uniform_filter(x, size=(1, 1, 5, 5), mode="wrap").astype("float32")
+
+
+def test_power_spectrum_and_texture_tell_smooth_from_white_noise() -> None:
+    white = np.random.default_rng(0).uniform(0, 0.3, (10, 4, 16, 16)).astype("float32")
+    smooth = smooth_patches(10, 0)
+    sw, ss = A.radial_power_spectrum(white, 4), A.radial_power_spectrum(smooth, 4)
+    assert sw.shape == (10, 4, 4)
+    assert np.all(np.diff(ss.mean((0, 1))) < 0), "smooth patches lose power at high frequency"
+    assert abs(sw.mean((0, 1))[-1] - sw.mean((0, 1))[0]) < 0.5, "white noise is flat"
+    tw, ts = A.texture_features(white), A.texture_features(smooth)
+    assert tw.shape == (10, 12)
+    assert np.all(ts[:, 2::3] > 0.5) and np.all(np.abs(tw[:, 2::3]) < 0.3)  # autocorrelation
+    assert A.spectrum_distance(smooth, white, BANDS)["B02"] > 0.3
+    assert A.spectrum_distance(smooth, smooth_patches(10, 1), BANDS)["B02"] < 0.2
+    with pytest.raises(ValueError, match="too small"):
+        A.radial_power_spectrum(white[:, :, :4, :4], 4)
+
+
+def test_detector_auc_separates_texture_but_not_same_distribution() -> None:
+    def feats(a: np.ndarray) -> np.ndarray:
+        return A.realism_features(a, BANDS, n_bins=4)
+
+    real, real2 = smooth_patches(40, 0), smooth_patches(40, 1)
+    white = np.random.default_rng(2).uniform(0, 0.3, (40, 4, 16, 16)).astype("float32")
+    white = white * real.std() / white.std() + real.mean() - white.mean()  # same pixel moments
+    fake = A.detector_auc(real, white, feats, n_boot=200)
+    same = A.detector_auc(real, real2, feats, n_boot=200)
+    assert fake["auc"] > 0.95 and fake["auc_ci95"][0] > 0.9
+    assert same["auc_ci95"][0] < 0.5 < same["auc_ci95"][1] or abs(same["auc"] - 0.5) < 0.2
+    assert same["n_real"] == 40 and same["n_other"] == 40
+    with pytest.raises(ValueError, match="needs >= 5"):
+        A.detector_auc(real[:3], white, feats)
+
+
+def test_band_means_ndvi_and_label_agreement() -> None:
+    x = np.full((2, 4, 4, 4), 0.1, dtype="float32")
+    x[:, 3] = 0.3
+    m = A.band_means(x, BANDS)
+    assert m.shape == (2, 5) and m[0, 4] == pytest.approx(0.2 / 0.4)
+    assert A.band_means(x[:, :2], BANDS[:2]).shape == (2, 2)
+    assert A.label_agreement(np.array([1, 2, 3, 4]), np.array([1, 2, 0, 4])) == 0.75
+    with pytest.raises(ValueError, match="equal-length"):
+        A.label_agreement(np.array([1]), np.array([1, 2]))

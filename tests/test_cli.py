@@ -55,7 +55,7 @@ def test_predict_command_writes_the_map(
         assert (ds.read(1)[:20, :30] == legend.NODATA).all()
     item = json.loads((tmp_path / "map.json").read_text())
     assert item["properties"]["datetime"].startswith("2017-02-16")
-    assert item["properties"]["lulcbook:model"] == str(inputs["model"])
+    assert item["properties"]["lulcbook:model"] == {"name": inputs["model"].name, "version": ""}
 
 
 def test_band_names_option_for_files_without_descriptions(
@@ -347,8 +347,11 @@ def test_seed_option_makes_mc_maps_reproducible(
         args = _args(inputs["scene"], model, tmp_path / name, "--mc-samples", "3",
                      "--seed", seed, "--model-class", "predict_helpers:NoisyCentroid")  # fmt: skip
         assert main(args) == 0
-        with rasterio.open(tmp_path / name) as ds:
-            return ds.read()
+        with (
+            rasterio.open(tmp_path / name) as ds,
+            rasterio.open(tmp_path / name.replace(".tif", "_confidence.tif")) as conf,
+        ):
+            return np.concatenate([ds.read(), conf.read()])  # class, confidence
 
     a, b, c = run("a.tif", "7"), run("b.tif", "7"), run("c.tif", "8")
     np.testing.assert_array_equal(a, b)
@@ -376,7 +379,7 @@ def test_model_defaults_to_the_shipped_model(
     del args[args.index("--model") : args.index("--model") + 2]
     assert main(args) == 0 and asked == [zoo.DEFAULT_LULC]
     item = json.loads((tmp_path / "m.json").read_text())
-    assert item["properties"]["lulcbook:model"] == str(inputs["model"])
+    assert item["properties"]["lulcbook:model"] == {"name": inputs["model"].name, "version": ""}
 
     # a shipped model by name
     args[args.index("--out") + 1] = str(tmp_path / "k.tif")

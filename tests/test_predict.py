@@ -127,18 +127,22 @@ def test_predict_scene_writes_cog_uncertainty_and_stac(
     src, truth = scene
     out = tmp_path / "map.tif"
     res = predict.predict_scene(
-        src, model, out, tile_size=64, overlap=8, blocksize=128, progress=False, model_name="m"
-    )
+        src, model, out, tile_size=64, overlap=8, blocksize=128, progress=False,
+        model_name="/some/where/m.pt", model_version="3",
+    )  # fmt: skip
     assert res.path == out and out.exists() and res.uncertainty_path.exists()
+    assert res.confidence_path == tmp_path / "map_confidence.tif" and res.confidence_path.exists()
     assert res.stac_path == tmp_path / "map.json" and res.n_tiles == 20
+    assert (tmp_path / "map.qml").exists() and (tmp_path / "map.tif.aux.xml").exists()
     assert _leftovers(tmp_path) == []
     with rasterio.open(out) as ds:
         assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
-        assert ds.profile["tiled"] and ds.block_shapes == [(128, 128), (128, 128)]
+        assert ds.profile["tiled"] and ds.block_shapes == [(128, 128)]
         ovr = ds.overviews(1)  # down to one block
-        assert ovr[0] == 2 and max(ds.width, ds.height) / ovr[-1] <= 128 and ds.overviews(2) == ovr
-        assert ds.dtypes == ("uint8", "uint8")
-        assert ds.nodata == legend.NODATA and ds.descriptions == ("class", "confidence")
+        assert ovr[0] == 2 and max(ds.width, ds.height) / ovr[-1] <= 128
+        assert ds.count == 1 and ds.dtypes == ("uint8",)
+        assert ds.colorinterp == (rasterio.enums.ColorInterp.palette,)
+        assert ds.nodata == legend.NODATA and ds.descriptions == ("class",)
         assert ds.crs.to_epsg() == 32633 and ds.transform == from_origin(330000, 5822040, 10, 10)
         cmap = ds.colormap(1)
         for i, hex_ in enumerate(legend.COLOURS):
@@ -146,13 +150,18 @@ def test_predict_scene_writes_cog_uncertainty_and_stac(
         tags = ds.tags()
         assert [e["key"] for e in json.loads(tags["LEGEND"])] == list(legend.KEYS)
         assert tags["CLASSES"].split(",") == list(TYPICAL_SPECTRA)
-        assert ds.scales == (1.0, cog.CONFIDENCE_SCALE)
-        cls, conf = ds.read(1), ds.read(2)
+        assert tags["MODEL_NAME"] == "m.pt" and "/some/where" not in json.dumps(tags)
+        cls = ds.read(1)
+    with rasterio.open(res.confidence_path) as ds:
+        assert ds.count == 1 and ds.dtypes == ("uint8",) and ds.descriptions == ("confidence",)
+        assert ds.nodata == legend.NODATA and ds.scales == (cog.CONFIDENCE_SCALE,)
+        assert ds.overviews(1) == ovr
+        conf = ds.read(1)
     # no data where the input is no data (top-left corner), a map everywhere else
     assert (cls[:20, :30] == legend.NODATA).all() and (conf[:20, :30] == legend.NODATA).all()
     valid = np.ones_like(cls, bool)
     valid[:20, :30] = False
-    assert (cls[valid] != legend.NODATA).all()
+    assert (cls[valid] != legend.NODATA).all() and (conf[valid] <= 250).all()
     assert (cls[valid] == _truth_index(model, truth)[valid]).mean() > 0.99
     counts = np.bincount(cls[valid], minlength=legend.N_CLASSES)
     assert res.class_pixels == {k: int(counts[i]) for i, k in enumerate(legend.KEYS)}
@@ -170,19 +179,34 @@ def test_predict_scene_writes_cog_uncertainty_and_stac(
     assert "projection" in exts and "raster" in exts and "classification" in exts
     assert item["properties"]["proj:code"] == "EPSG:32633"
     assert item["properties"]["proj:shape"] == [200, 260]
+    assert item["properties"]["lulcbook:model"] == {"name": "m.pt", "version": "3"}
+    assert item["properties"]["license"] == cog.PRODUCT_LICENSE
+    assert {"processor", "licensor"} <= {
+        r for p in item["properties"]["providers"] for r in p["roles"]
+    }
+    assert "/some/where" not in json.dumps(item) and str(src.parent) not in json.dumps(item)
+    (self_link,) = [lk for lk in item["links"] if lk["rel"] == "self"]
+    assert Path(self_link["href"]) == res.stac_path.absolute()
     lon0, lat0, lon1, lat1 = item["bbox"]
     assert 12.4 < lon0 < lon1 < 12.6 and 52.4 < lat0 < lat1 < 52.6
-    data = item["assets"]["data"]
-    assert data["href"] == "map.tif" and "cloud-optimized" in data["type"]
+    assert set(item["assets"]) == {"class", "confidence", "uncertainty", "style"}
+    for key in cog.PRODUCT_BANDS:
+        asset = item["assets"][key]
+        assert "cloud-optimized" in asset["type"] and len(asset["raster:bands"]) == 1
+        assert asset["raster:bands"][0]["name"] == key
+        assert (tmp_path / asset["href"]).exists()
+    data = item["assets"]["class"]
+    assert data["href"] == "map.tif"
     band = data["raster:bands"][0]
     assert band["nodata"] == 255 and band["data_type"] == "uint8"
     classes = {c["value"]: c for c in band["classification:classes"]}
     assert [classes[i]["name"] for i in range(legend.N_CLASSES)] == list(legend.KEYS)
     assert classes[6]["color_hint"] == legend.COLOURS[6].lstrip("#").upper()
     assert classes[255]["nodata"] is True
-    assert data["raster:bands"][1]["scale"] == pytest.approx(cog.CONFIDENCE_SCALE)
+    conf_band = item["assets"]["confidence"]["raster:bands"][0]
+    assert conf_band["scale"] == pytest.approx(cog.CONFIDENCE_SCALE)
     assert item["assets"]["uncertainty"]["href"] == "map_uncertainty.tif"
-    assert (tmp_path / item["assets"]["uncertainty"]["href"]).exists()
+    assert item["assets"]["style"]["href"] == "map.qml"
 
 
 @pytest.mark.parametrize(("tile", "overlap", "workers"), [(48, 0, 1), (40, 12, 1), (64, 8, 2)])

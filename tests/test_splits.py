@@ -36,3 +36,17 @@ def test_region_folds_partition() -> None:
         assert set(train).isdisjoint(test) and len(train) + len(test) == 4
     tr, va = splits.train_val_indices(ds, np.array([0, 1, 2]))
     assert tr.tolist() == [0, 2] and va.tolist() == [1]
+
+
+def test_selection_and_calibration_are_disjoint_halves() -> None:
+    labels = np.repeat([0, 1, 2], 10)
+    ds = xr.Dataset({"label": ("sample", labels)})
+    va = np.arange(0, 30, 1)
+    sel, cal = splits.selection_calibration(ds, va, seed=3)
+    assert not set(sel) & set(cal) and len(sel) + len(cal) == 30
+    for c in range(3):  # stratified: each class split in half
+        assert (labels[cal] == c).sum() == 5
+    again = splits.selection_calibration(ds, va[::-1], seed=3)
+    assert np.array_equal(again[0], sel) and np.array_equal(again[1], cal)
+    with pytest.raises(ValueError, match="at least two"):
+        splits.selection_calibration(ds, [4])

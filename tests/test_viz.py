@@ -109,3 +109,19 @@ def test_interactive_renders_interval_plots_and_layouts() -> None:
     shown = viz.interactive(cmp + hv.Layout([heat.opts(title="h", cmap="Blues")]).cols(3))
     titles = {p.title.text for p in shown.model.select({"type": Plot})}
     assert titles == {"compare", "h"}
+
+
+def test_confusion_heatmap_pairs_each_row_with_its_label() -> None:
+    viz.setup_plotting()
+    names = ["artificial", "cropland", "water"]
+    m = np.array([[60, 1, 0], [2, 30, 3], [0, 4, 9]])
+    fig = viz.confusion_heatmap(m, names)
+    heat = fig.get(0)
+    ticks = dict(heat.opts.get().kwargs["yticks"])
+    for _, (x, y, count) in heat.dframe().iterrows():
+        row = names.index(ticks[y])
+        assert count == m[row, int(x)]
+    sums = heat.dframe().groupby("reference")["count"].sum()
+    assert {ticks[y]: s for y, s in sums.items()} == dict(zip(names, m.sum(axis=1), strict=True))
+    with pytest.raises(ValueError, match="does not match 2 class names"):
+        viz.confusion_heatmap(m, names[:2])

@@ -59,6 +59,7 @@ class PointData:
         return self.df["label_index"].to_numpy(np.int64)
 
     def __len__(self) -> int:
+        """Number of points."""
         return len(self.df)
 
 
@@ -230,7 +231,9 @@ def cross_predict(
     """Out-of-group predictions: for each group, train on the others and predict it.
 
     Args:
-        x, y, climate: features, labels, climate of all points.
+        x: features of all points.
+        y: labels of all points.
+        climate: climate vectors of all points.
         groups: fold / region id per point.
         spec: ``{"kind": "gbm"|"mlp", "gbm": {...}|"mlp": {...}}``.
         seeds: one model per seed and group.

@@ -24,13 +24,16 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from lulcbook import lai, legend
 from lulcbook.models.multitask import TrainConfig, predict, train_multitask
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 INPUT_BANDS: tuple[str, ...] = (
     "B02",
@@ -117,7 +120,8 @@ def load_patches(sample_dir: Path) -> dict[str, Any]:
     }
 
 
-def _latitude(da: Any) -> float:
+def _latitude(da: xr.DataArray) -> float:
+    """Latitude in degrees of the centre of a georeferenced grid."""
     from rasterio.warp import transform
 
     xs, ys = float(da.x.mean()), float(da.y.mean())
@@ -129,7 +133,8 @@ def standardise(x: np.ndarray, train: np.ndarray) -> np.ndarray:
     """Standardise bands with the mean and std of the training patches (NaN → 0)."""
     mu = np.nanmean(x[train], axis=(0, 2, 3), keepdims=True)
     sd = np.nanstd(x[train], axis=(0, 2, 3), keepdims=True) + 1e-6
-    return np.nan_to_num((x - mu) / sd)
+    result: np.ndarray = np.nan_to_num((x - mu) / sd)
+    return result
 
 
 def run_loco(data: dict[str, Any], cfg: dict[str, Any], seeds: list[int]) -> dict[str, Any]:

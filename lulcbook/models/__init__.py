@@ -1,2 +1,4 @@
-"""Models: superpixel GNNs (:mod:`.gnn`), pixel baselines (:mod:`.pixel`) and
-climate-conditional normalization (:mod:`.condnorm`)."""
+"""Models: superpixel GNNs, pixel baselines, climate-conditional normalization and more.
+
+One module per model family: :mod:`.gnn`, :mod:`.pixel`, :mod:`.condnorm`, ...
+"""

@@ -119,6 +119,7 @@ class ClimateScaler:
         std: np.ndarray | None = None,
         indicator: bool = True,
     ) -> None:
+        """Hold the statistics (or none yet); see the class docstring for the arguments."""
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.std = None if std is None else np.asarray(std, dtype=np.float64)
         self.indicator = indicator
@@ -241,6 +242,7 @@ class ConditionalNorm(nn.Module):
         eps: float = 1e-5,
         momentum: float = 0.1,
     ) -> None:
+        """Build the layers; the arguments are described in the class docstring."""
         super().__init__()
         if num_features <= 0 or cond_dim <= 0:
             raise ValueError(
@@ -297,9 +299,11 @@ class ConditionalNorm(nn.Module):
         gamma, beta = self.film(cond.to(x.dtype))
         if self.spatial:
             gamma, beta = gamma[:, :, None, None], beta[:, :, None, None]
-        return gamma * h + beta
+        result: Tensor = gamma * h + beta
+        return result
 
     def extra_repr(self) -> str:
+        """The settings shown in the module's ``repr``."""
         return (
             f"num_features={self.num_features}, cond_dim={self.cond_dim}, kind={self.kind!r}, "
             f"spatial={self.spatial}"

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +36,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lulcbook import checkpoint
-from lulcbook.models.condnorm import ClimateScaler, ConditionalNorm
+from lulcbook.models.condnorm import ClimateScaler, ConditionalNorm, NormKind
+from lulcbook.models.semantic_encoder import SemanticEncoder
 from lulcbook.progress import progress as tqdm
 
 Prediction = Literal["eps", "v"]
@@ -136,6 +137,7 @@ class BandScaler:
     def __init__(
         self, mean: Sequence[float] | None = None, std: Sequence[float] | None = None
     ) -> None:
+        """Create the object (see the class docstring)."""
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
         self.std = None if std is None else np.asarray(std, dtype=np.float32)
 
@@ -220,7 +222,10 @@ def timestep_embedding(t: Tensor, dim: int, max_period: float = 10_000.0) -> Ten
 class ResBlock(nn.Module):
     """Residual block: (ConditionalNorm → SiLU → conv) × 2 with a 1×1 skip when widths differ."""
 
-    def __init__(self, c_in: int, c_out: int, cond_dim: int, norm: str, dropout: float) -> None:
+    def __init__(
+        self, c_in: int, c_out: int, cond_dim: int, norm: NormKind, dropout: float
+    ) -> None:
+        """Build the block (see the class docstring)."""
         super().__init__()
         self.norm1 = ConditionalNorm(c_in, cond_dim, kind=norm, spatial=True, hidden=0)
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
@@ -228,13 +233,16 @@ class ResBlock(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         nn.init.zeros_(self.conv2.weight)
-        nn.init.zeros_(self.conv2.bias)
+        if self.conv2.bias is not None:
+            nn.init.zeros_(self.conv2.bias)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: Tensor, cond: Tensor) -> Tensor:
+        """Apply the block to ``x (B, C_in, H, W)`` under conditioning ``cond (B, cond_dim)``."""
         h = self.conv1(F.silu(self.norm1(x, cond)))
         h = self.conv2(self.drop(F.silu(self.norm2(h, cond))))
-        return self.skip(x) + h
+        out: Tensor = self.skip(x) + h
+        return out
 
 
 class ClimateUNet(nn.Module):
@@ -252,6 +260,10 @@ class ClimateUNet(nn.Module):
         time_dim: width of the timestep embedding.
         norm: normalization kind of :class:`ConditionalNorm` (``"group"`` by default).
         dropout: dropout inside residual blocks.
+        semantic_dim: width of the semantic code of the diffusion autoencoder appended to the
+            conditioning vector (0: no semantic code).
+        map_channels: channels of the spatial land-cover map concatenated to the input
+            (0: no map).
 
     Raises:
         ValueError: for an empty ``mults``.
@@ -264,19 +276,23 @@ class ClimateUNet(nn.Module):
         mults: Sequence[int] = (1, 2, 2),
         climate_dim: int = 20,
         time_dim: int = 64,
-        norm: str = "group",
+        norm: NormKind = "group",
         dropout: float = 0.0,
+        semantic_dim: int = 0,
+        map_channels: int = 0,
     ) -> None:
+        """Build the module (see the class docstring)."""
         super().__init__()
         if not mults:
             raise ValueError("mults must name at least one resolution level")
         self.in_channels, self.climate_dim, self.time_dim = in_channels, climate_dim, time_dim
+        self.semantic_dim, self.map_channels = semantic_dim, map_channels
         self.time_mlp = nn.Sequential(
             nn.Linear(time_dim, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim)
         )
-        cdim = time_dim + climate_dim
+        cdim = time_dim + climate_dim + semantic_dim
         widths = [base * m for m in mults]
-        self.stem = nn.Conv2d(in_channels, widths[0], 3, padding=1)
+        self.stem = nn.Conv2d(in_channels + map_channels, widths[0], 3, padding=1)
         self.down = nn.ModuleList()
         self.pool = nn.ModuleList()
         c = widths[0]
@@ -299,21 +315,55 @@ class ClimateUNet(nn.Module):
         self.out_norm = ConditionalNorm(c, cdim, kind=norm, spatial=True, hidden=0)
         self.out = nn.Conv2d(c, in_channels, 3, padding=1)
         nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        if self.out.bias is not None:
+            nn.init.zeros_(self.out.bias)
 
-    def forward(self, x: Tensor, t: Tensor, climate: Tensor) -> Tensor:
+    def forward(
+        self,
+        x: Tensor,
+        t: Tensor,
+        climate: Tensor,
+        semantic: Tensor | None = None,
+        lc_map: Tensor | None = None,
+    ) -> Tensor:
         """Predict the target (ε or v) for noisy patches.
 
         Args:
             x: ``(B, C, H, W)`` noisy standardised patches; H, W divisible by ``2**(levels-1)``.
             t: ``(B,)`` integer timesteps.
             climate: ``(B, climate_dim)`` conditioning (no NaN; null rows = missing climate).
+            semantic: ``(B, semantic_dim)`` semantic codes (required iff ``semantic_dim > 0``).
+            lc_map: ``(B, map_channels, H, W)`` land-cover class fractions (required iff
+                ``map_channels > 0``).
+
+        Returns:
+            ``(B, C, H, W)`` predicted target.
+
+        Raises:
+            ValueError: if a conditioning input is missing, unexpected or of the wrong shape.
         """
-        if climate.shape != (x.shape[0], self.climate_dim):
+        b = x.shape[0]
+        if climate.shape != (b, self.climate_dim):
             raise ValueError(
-                f"climate must be ({x.shape[0]}, {self.climate_dim}); got {tuple(climate.shape)}"
+                f"climate must be ({b}, {self.climate_dim}); got {tuple(climate.shape)}"
             )
-        cond = torch.cat([self.time_mlp(timestep_embedding(t, self.time_dim)), climate], 1)
+        parts = [self.time_mlp(timestep_embedding(t, self.time_dim)), climate]
+        if self.semantic_dim:
+            if semantic is None or semantic.shape != (b, self.semantic_dim):
+                got = None if semantic is None else tuple(semantic.shape)
+                raise ValueError(f"semantic must be ({b}, {self.semantic_dim}); got {got}")
+            parts.append(semantic)
+        elif semantic is not None:
+            raise ValueError("This U-Net has no semantic conditioning (semantic_dim=0)")
+        if self.map_channels:
+            want = (b, self.map_channels, *x.shape[2:])
+            if lc_map is None or tuple(lc_map.shape) != want:
+                got = None if lc_map is None else tuple(lc_map.shape)
+                raise ValueError(f"lc_map must be {want}; got {got}")
+            x = torch.cat([x, lc_map.to(x.dtype)], 1)
+        elif lc_map is not None:
+            raise ValueError("This U-Net has no land-cover map conditioning (map_channels=0)")
+        cond = torch.cat(parts, 1)
         h = self.stem(x)
         skips = []
         for i, block in enumerate(self.down):
@@ -328,12 +378,18 @@ class ClimateUNet(nn.Module):
             if j < len(self.upsample):
                 h = F.interpolate(h, scale_factor=2, mode="nearest")
                 h = self.upsample[j](h)
-        return self.out(F.silu(self.out_norm(h, cond)))
+        out: Tensor = self.out(F.silu(self.out_norm(h, cond)))
+        return out
 
 
 # --------------------------------------------------------------------------- diffusion
 class ClimateDiffusion(nn.Module):
     """Denoiser + schedule + EMA weights, with training loss, DDIM sampling, inversion and edits.
+
+    With a semantic ``encoder`` this is a *diffusion autoencoder* (Preechakul et al. 2022): the
+    encoder's code of the clean patch conditions the denoiser next to the climate (and the
+    land-cover map, if the denoiser takes one); an edit keeps the source patch's code and its
+    DDIM-inverted noise and changes only the climate.
 
     Args:
         net: the denoiser (:class:`ClimateUNet`).
@@ -342,9 +398,11 @@ class ClimateDiffusion(nn.Module):
         ema_decay: EMA decay of the sampling weights (warm-up ``min(decay, (1+n)/(10+n))``).
         x0_clip: with ε-prediction, bound of the predicted clean patch (standardised units)
             while decoding; ``None`` disables it. Inversion is never clipped.
+        encoder: the semantic encoder (its ``latent_dim`` must equal ``net.semantic_dim``), or
+            ``None`` for a plain conditional diffusion model.
 
     Raises:
-        ValueError: for an unknown ``prediction``.
+        ValueError: for an unknown ``prediction`` or an encoder that does not fit the denoiser.
     """
 
     def __init__(
@@ -354,12 +412,22 @@ class ClimateDiffusion(nn.Module):
         prediction: Prediction = "v",
         ema_decay: float = 0.995,
         x0_clip: float | None = 10.0,
+        encoder: SemanticEncoder | None = None,
     ) -> None:
+        """Build the module (see the class docstring)."""
         super().__init__()
         if prediction not in PREDICTIONS:
             raise ValueError(f"Unknown prediction {prediction!r}; expected one of {PREDICTIONS}")
+        enc_dim = 0 if encoder is None else encoder.latent_dim
+        if enc_dim != net.semantic_dim:
+            raise ValueError(
+                f"The encoder's code has width {enc_dim} but the denoiser expects "
+                f"semantic_dim={net.semantic_dim}"
+            )
         self.net = net
         self.ema = copy.deepcopy(net).requires_grad_(False)
+        self.encoder = encoder
+        self.ema_encoder = None if encoder is None else copy.deepcopy(encoder).requires_grad_(False)
         self.schedule = schedule
         self.prediction = prediction
         self.ema_decay = ema_decay
@@ -368,13 +436,35 @@ class ClimateDiffusion(nn.Module):
         self.ema_updates = 0
 
     @property
+    def _abar(self) -> Tensor:
+        """The registered ``alphas_cumprod`` buffer (float32)."""
+        buf = self.get_buffer("alphas_cumprod")
+        return buf
+
+    @property
     def climate_dim(self) -> int:
+        """Width of the climate conditioning vector."""
         return self.net.climate_dim
+
+    def trainable(self) -> list[nn.Parameter]:
+        """Parameters the optimiser updates: the denoiser's and the encoder's (not the EMA)."""
+        params = list(self.net.parameters())
+        if self.encoder is not None:
+            params += list(self.encoder.parameters())
+        return params
+
+    def encode(self, x0: Tensor, use_ema: bool = True) -> Tensor | None:
+        """Semantic codes ``(B, D)`` of standardised clean patches (``None`` without encoder)."""
+        enc = self.ema_encoder if use_ema else self.encoder
+        if enc is None:
+            return None
+        out: Tensor = enc(x0)
+        return out
 
     # ---- training
     def q_sample(self, x0: Tensor, t: Tensor, noise: Tensor) -> Tensor:
         """Forward process: ``x_t = sqrt(a_t) x0 + sqrt(1 - a_t) noise``."""
-        a = self.alphas_cumprod[t][:, None, None, None]
+        a = self._abar[t][:, None, None, None]
         return a.sqrt() * x0 + (1 - a).sqrt() * noise
 
     def loss(
@@ -383,14 +473,22 @@ class ClimateDiffusion(nn.Module):
         climate: Tensor,
         generator: torch.Generator | None = None,
         cond_dropout: float = 0.0,
+        lc_map: Tensor | None = None,
     ) -> Tensor:
         """Mean squared error of the prediction target at random timesteps.
+
+        The semantic encoder (if any) sees the clean patch and is trained through this loss.
+        Condition dropout replaces only the climate (classifier-free guidance on climate).
 
         Args:
             x0: ``(B, C, H, W)`` standardised clean patches.
             climate: ``(B, climate_dim)`` conditioning vectors.
             generator: seeded random generator (timesteps, noise, condition dropout).
             cond_dropout: probability of replacing a row's climate with the null condition.
+            lc_map: ``(B, K, H, W)`` land-cover class fractions, if the denoiser takes a map.
+
+        Returns:
+            The scalar loss.
         """
         b = x0.shape[0]
         t = torch.randint(0, self.schedule.timesteps, (b,), generator=generator)
@@ -399,11 +497,11 @@ class ClimateDiffusion(nn.Module):
             drop = torch.rand(b, generator=generator) < cond_dropout
             climate = torch.where(drop[:, None], null_condition(b, climate.shape[1]), climate)
         xt = self.q_sample(x0, t, noise)
-        out = self.net(xt, t, climate)
+        out = self.net(xt, t, climate, self.encode(x0, use_ema=False), lc_map)
         if self.prediction == "eps":
             target = noise
         else:
-            a = self.alphas_cumprod[t][:, None, None, None]
+            a = self._abar[t][:, None, None, None]
             target = a.sqrt() * noise - (1 - a).sqrt() * x0
         return F.mse_loss(out, target)
 
@@ -412,25 +510,41 @@ class ClimateDiffusion(nn.Module):
         """Move the EMA weights toward the trained weights."""
         self.ema_updates += 1
         d = min(self.ema_decay, (1 + self.ema_updates) / (10 + self.ema_updates))
-        for pe, p in zip(self.ema.parameters(), self.net.parameters(), strict=True):
-            pe.mul_(d).add_(p.detach(), alpha=1 - d)
-        for be, b in zip(self.ema.buffers(), self.net.buffers(), strict=True):
-            be.copy_(b)
+        pairs: list[tuple[nn.Module, nn.Module]] = [(self.ema, self.net)]
+        if self.encoder is not None and self.ema_encoder is not None:
+            pairs.append((self.ema_encoder, self.encoder))
+        for ema, live in pairs:
+            for pe, p in zip(ema.parameters(), live.parameters(), strict=True):
+                pe.mul_(d).add_(p.detach(), alpha=1 - d)
+            for be, b in zip(ema.buffers(), live.buffers(), strict=True):
+                be.copy_(b)
 
     # ---- model output → (eps, x0)
     def _predict(
-        self, x: Tensor, t: int, climate: Tensor, guidance: float, use_ema: bool
+        self,
+        x: Tensor,
+        t: int,
+        climate: Tensor,
+        guidance: float,
+        use_ema: bool,
+        semantic: Tensor | None = None,
+        lc_map: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
+        """Return ``(eps, x0)`` predicted at timestep ``t``, with guidance on the climate."""
         net = self.ema if use_ema else self.net
         tt = torch.full((x.shape[0],), int(t), dtype=torch.long)
         if guidance == 1.0:
-            out = net(x, tt, climate)
+            out = net(x, tt, climate, semantic, lc_map)
         else:
             null = null_condition(x.shape[0], climate.shape[1])
-            both = net(torch.cat([x, x]), torch.cat([tt, tt]), torch.cat([climate, null]))
+            sem2 = None if semantic is None else torch.cat([semantic, semantic])
+            map2 = None if lc_map is None else torch.cat([lc_map, lc_map])
+            both = net(
+                torch.cat([x, x]), torch.cat([tt, tt]), torch.cat([climate, null]), sem2, map2
+            )
             cond, unc = both.chunk(2)
             out = unc + guidance * (cond - unc)
-        a = self.alphas_cumprod[int(t)]
+        a = self._abar[int(t)]
         if self.prediction == "eps":
             eps = out
             x0 = (x - (1 - a).sqrt() * eps) / a.sqrt()
@@ -449,6 +563,8 @@ class ClimateDiffusion(nn.Module):
         strength: float = 1.0,
         use_ema: bool = True,
         progress: bool = False,
+        semantic: Tensor | None = None,
+        lc_map: Tensor | None = None,
     ) -> Tensor:
         """Deterministic DDIM decoding (eta = 0) from noise level ``strength`` to clean patches.
 
@@ -460,6 +576,8 @@ class ClimateDiffusion(nn.Module):
             strength: noise level reached, as a fraction of ``T`` (see :func:`ddim_timesteps`).
             use_ema: use the EMA weights.
             progress: show a tqdm bar.
+            semantic: ``(B, D)`` semantic codes (diffusion autoencoder).
+            lc_map: ``(B, K, H, W)`` land-cover class fractions.
 
         Returns:
             ``(B, C, H, W)`` standardised patches.
@@ -467,14 +585,14 @@ class ClimateDiffusion(nn.Module):
         taus = ddim_timesteps(self.schedule.timesteps, steps, strength)
         x = xt
         for i in tqdm(range(steps, 0, -1), desc="DDIM decode", disable=not progress, leave=False):
-            eps, x0 = self._predict(x, taus[i], climate, guidance, use_ema)
+            eps, x0 = self._predict(x, taus[i], climate, guidance, use_ema, semantic, lc_map)
             if self.prediction == "eps" and self.x0_clip is not None:
                 # eps-prediction divides by sqrt(alpha_bar) ~ 0 near t = T: bound x0 and
                 # recompute eps so the step stays consistent (Nichol & Dhariwal 2021).
-                a = self.alphas_cumprod[int(taus[i])]
+                a = self._abar[int(taus[i])]
                 x0 = x0.clamp(-self.x0_clip, self.x0_clip)
                 eps = (x - a.sqrt() * x0) / (1 - a).sqrt()
-            a_prev = self.alphas_cumprod[int(taus[i - 1])]
+            a_prev = self._abar[int(taus[i - 1])]
             x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
         return x
 
@@ -487,17 +605,20 @@ class ClimateDiffusion(nn.Module):
         strength: float = 1.0,
         use_ema: bool = True,
         progress: bool = False,
+        semantic: Tensor | None = None,
+        lc_map: Tensor | None = None,
     ) -> Tensor:
         """Deterministic DDIM inversion: clean patches → latents at noise level ``strength``.
 
         Uses the conditional model (no guidance), which keeps decoding under the same climate
-        an approximate inverse (error shrinks as ``steps`` grows).
+        an approximate inverse (error shrinks as ``steps`` grows). ``semantic`` and ``lc_map``
+        are the same conditions as in :meth:`ddim_sample`.
         """
         taus = ddim_timesteps(self.schedule.timesteps, steps, strength)
         x = x0
         for i in tqdm(range(1, steps + 1), desc="DDIM invert", disable=not progress, leave=False):
-            eps, x0p = self._predict(x, taus[i - 1], climate, 1.0, use_ema)
-            a_next = self.alphas_cumprod[int(taus[i])]
+            eps, x0p = self._predict(x, taus[i - 1], climate, 1.0, use_ema, semantic, lc_map)
+            a_next = self._abar[int(taus[i])]
             x = a_next.sqrt() * x0p + (1 - a_next).sqrt() * eps
         return x
 
@@ -510,11 +631,19 @@ class ClimateDiffusion(nn.Module):
         guidance: float = 1.0,
         seed: int = 0,
         use_ema: bool = True,
+        semantic: Tensor | None = None,
+        lc_map: Tensor | None = None,
     ) -> Tensor:
-        """Generate ``len(climate)`` standardised patches of ``shape = (C, H, W)`` (seeded)."""
+        """Generate ``len(climate)`` standardised patches of ``shape = (C, H, W)`` (seeded).
+
+        A diffusion autoencoder needs semantic codes (e.g. :meth:`encode` of real patches):
+        the noise is new, so the stochastic detail is generated while the semantics are given.
+        """
         g = torch.Generator().manual_seed(seed)
         noise = torch.randn((climate.shape[0], *shape), generator=g)
-        return self.ddim_sample(noise, climate, steps, guidance, 1.0, use_ema)
+        return self.ddim_sample(
+            noise, climate, steps, guidance, 1.0, use_ema, semantic=semantic, lc_map=lc_map
+        )
 
     @torch.no_grad()
     def edit(
@@ -526,14 +655,19 @@ class ClimateDiffusion(nn.Module):
         guidance: float = 1.0,
         strength: float = 1.0,
         use_ema: bool = True,
+        lc_map: Tensor | None = None,
     ) -> Tensor:
-        """Edit patches: DDIM-invert under the ``source`` climate, decode under ``target``.
+        """Edit patches: encode, DDIM-invert under the ``source`` climate, decode under ``target``.
 
-        With ``target = source`` and ``guidance = 1`` this is the round trip, which should
-        return ``x0`` up to the DDIM discretisation error.
+        The semantic code (if the model has an encoder) and the land-cover map are those of the
+        source patch for both directions. With ``target = source`` and ``guidance = 1`` this is
+        the round trip, which returns ``x0`` up to the DDIM discretisation error.
         """
-        latent = self.ddim_invert(x0, source, steps, strength, use_ema)
-        return self.ddim_sample(latent, target, steps, guidance, strength, use_ema)
+        sem = self.encode(x0, use_ema)
+        latent = self.ddim_invert(x0, source, steps, strength, use_ema, semantic=sem, lc_map=lc_map)
+        return self.ddim_sample(
+            latent, target, steps, guidance, strength, use_ema, semantic=sem, lc_map=lc_map
+        )
 
 
 def build_diffusion(
@@ -542,18 +676,60 @@ def build_diffusion(
     mults: Sequence[int] = (1, 2, 2),
     climate_dim: int = 20,
     time_dim: int = 64,
-    norm: str = "group",
+    norm: NormKind = "group",
     dropout: float = 0.0,
     schedule: str = "cosine",
     timesteps: int = 1000,
     prediction: Prediction = "v",
     ema_decay: float = 0.995,
     seed: int = 0,
+    semantic_dim: int = 0,
+    encoder_base: int = 16,
+    map_channels: int = 0,
 ) -> ClimateDiffusion:
-    """Build a seeded :class:`ClimateDiffusion` with a :class:`ClimateUNet` denoiser."""
+    """Build a seeded :class:`ClimateDiffusion` with a :class:`ClimateUNet` denoiser.
+
+    Args:
+        in_channels: bands.
+        base: U-Net channels at full resolution.
+        mults: U-Net channel multipliers per level.
+        climate_dim: width of the climate conditioning vector.
+        time_dim: width of the timestep embedding.
+        norm: :class:`ConditionalNorm` kind.
+        dropout: dropout in residual blocks.
+        schedule: noise schedule kind.
+        timesteps: diffusion steps ``T``.
+        prediction: ``"eps"`` or ``"v"``.
+        ema_decay: EMA decay.
+        seed: seed of the initial weights.
+        semantic_dim: width of the semantic code; > 0 adds a :class:`SemanticEncoder`
+            (diffusion autoencoder), 0 builds a plain conditional model.
+        encoder_base: first-layer channels of the encoder.
+        map_channels: classes of the land-cover map input (0: no map).
+
+    Returns:
+        The model (training mode).
+    """
     torch.manual_seed(seed)
-    net = ClimateUNet(in_channels, base, tuple(mults), climate_dim, time_dim, norm, dropout)
-    return ClimateDiffusion(net, make_schedule(schedule, timesteps), prediction, ema_decay)
+    net = ClimateUNet(
+        in_channels,
+        base,
+        tuple(mults),
+        climate_dim,
+        time_dim,
+        norm,
+        dropout,
+        semantic_dim=semantic_dim,
+        map_channels=map_channels,
+    )
+    encoder = (
+        SemanticEncoder(in_channels, encoder_base, (1, 2, 4), semantic_dim)
+        if semantic_dim > 0
+        else None
+    )
+    return ClimateDiffusion(
+        net, make_schedule(schedule, timesteps), prediction, ema_decay, encoder=encoder
+    )
 
 
 def _augment_d4(x: Tensor, generator: torch.Generator) -> Tensor:
@@ -576,8 +752,10 @@ def train_diffusion(
     flips: bool = True,
     seed: int = 0,
     progress: bool = True,
+    lc_map: Tensor | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> list[float]:
-    """Train the denoiser for a fixed number of optimiser steps (seeded), updating the EMA.
+    """Train the denoiser (and encoder) for a fixed number of optimiser steps, updating the EMA.
 
     Args:
         model: the diffusion model.
@@ -590,37 +768,52 @@ def train_diffusion(
         flips: random flips/rotations of each batch.
         seed: seed of batches, noise and dropout.
         progress: show a tqdm bar.
+        lc_map: ``(N, K, H, W)`` land-cover class fractions (flipped and rotated with ``x``),
+            if the denoiser takes a map.
+        on_step: called with the number of completed steps after each step (e.g. to evaluate
+            the model during a benchmark); the model is left in training mode afterwards.
 
     Returns:
         The loss of every step.
 
     Raises:
-        ValueError: if ``x`` and ``climate`` disagree in length.
+        ValueError: if ``x``, ``climate`` and ``lc_map`` disagree in length.
     """
     if x.shape[0] != climate.shape[0]:
         raise ValueError(f"x has {x.shape[0]} patches but climate {climate.shape[0]} rows")
+    if lc_map is not None and lc_map.shape[0] != x.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} patches but lc_map {lc_map.shape[0]}")
     g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(model.net.parameters(), lr=lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(model.trainable(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s / max(steps, 1), 1.0)))
     )
     model.net.train()
+    if model.encoder is not None:
+        model.encoder.train()
+    c = x.shape[1]
+    both = x if lc_map is None else torch.cat([x, lc_map.to(x.dtype)], 1)
     losses: list[float] = []
     bar = tqdm(range(steps), desc="diffusion training", disable=not progress, mininterval=5.0)
     for _ in bar:
         idx = torch.randint(0, x.shape[0], (min(batch_size, x.shape[0]),), generator=g)
-        xb = _augment_d4(x[idx], g) if flips else x[idx]
-        loss = model.loss(xb, climate[idx], generator=g, cond_dropout=cond_dropout)
+        bb = _augment_d4(both[idx], g) if flips else both[idx]
+        xb, mb = bb[:, :c], (bb[:, c:] if lc_map is not None else None)
+        loss = model.loss(xb, climate[idx], generator=g, cond_dropout=cond_dropout, lc_map=mb)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.net.parameters(), 1.0)
+        loss.backward()  # type: ignore[no-untyped-call]
+        nn.utils.clip_grad_norm_(model.trainable(), 1.0)
         opt.step()
         sched.step()
         model.update_ema()
         losses.append(float(loss.detach()))
+        if on_step is not None:
+            on_step(len(losses))
+            model.net.train()
+            if model.encoder is not None:
+                model.encoder.train()
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", refresh=False)
-    model.net.eval()
-    model.ema.eval()
+    model.eval()
     return losses
 
 
@@ -631,8 +824,9 @@ def roundtrip_rmse(
     scaler: BandScaler,
     steps: int,
     strength: float = 1.0,
+    lc_map: Tensor | None = None,
 ) -> float:
-    """Reflectance RMSE of DDIM inversion followed by decoding under the same climate.
+    """Reflectance RMSE of encoding, DDIM inversion and decoding under the same climate.
 
     Args:
         model: the trained diffusion model.
@@ -641,9 +835,13 @@ def roundtrip_rmse(
         scaler: the band scaler the model was trained with.
         steps: DDIM steps (each way).
         strength: noise level of the inversion.
+        lc_map: ``(N, K, H, W)`` land-cover class fractions, if the model takes a map.
+
+    Returns:
+        The root mean squared reflectance error over all pixels and bands.
     """
     z = scaler.transform(x)
-    back = scaler.inverse(model.edit(z, climate, climate, steps, 1.0, strength))
+    back = scaler.inverse(model.edit(z, climate, climate, steps, 1.0, strength, lc_map=lc_map))
     return float((back - torch.as_tensor(x)).pow(2).mean().sqrt())
 
 
@@ -657,17 +855,38 @@ def edit_patches(
     guidance: float,
     strength: float,
     batch_size: int = 256,
+    lc_map: Tensor | None = None,
 ) -> np.ndarray:
     """Edit reflectance patches from ``source`` to ``target`` climates, in batches.
+
+    Args:
+        model: the trained diffusion model.
+        x: ``(N, C, H, W)`` reflectance patches.
+        source: ``(N, climate_dim)`` their own conditioning vectors.
+        target: ``(N, climate_dim)`` the target conditioning vectors.
+        scaler: the band scaler the model was trained with.
+        steps: DDIM steps (each way).
+        guidance: classifier-free guidance scale of the decoding.
+        strength: noise level of the inversion.
+        batch_size: patches per call.
+        lc_map: ``(N, K, H, W)`` land-cover class fractions of the sources, if the model
+            takes a map.
 
     Returns:
         ``(N, C, H, W)`` edited reflectance in [0, 1].
     """
     out = []
     for i in range(0, len(x), batch_size):
-        z = scaler.transform(x[i : i + batch_size])
+        sl = slice(i, i + batch_size)
+        z = scaler.transform(x[sl])
         e = model.edit(
-            z, source[i : i + batch_size], target[i : i + batch_size], steps, guidance, strength
+            z,
+            source[sl],
+            target[sl],
+            steps,
+            guidance,
+            strength,
+            lc_map=None if lc_map is None else lc_map[sl],
         )
         out.append(scaler.inverse(e).numpy())
     return np.concatenate(out) if out else np.zeros_like(x)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -39,6 +39,9 @@ from torch_geometric.utils import coalesce, remove_self_loops, scatter
 from lulcbook import checkpoint
 from lulcbook import graphs as G
 from lulcbook.progress import progress as tqdm
+
+if TYPE_CHECKING:
+    from lulcbook.models.condnorm import ClimateScaler
 
 NORMS: tuple[str, ...] = ("batch", "none", "cond")
 CONVS: tuple[str, ...] = ("sage", "graph", "transformer")
@@ -66,14 +69,17 @@ def make_norm(norm: str, num_features: int, cond_dim: int = 0, spatial: bool = F
 def apply_norm(layer: nn.Module, x: Tensor, cond: Tensor | None) -> Tensor:
     """Call ``layer`` with ``cond`` if it is conditional, else without."""
     if getattr(layer, "cond_dim", None) is not None and not isinstance(layer, nn.Identity):
-        return layer(x, cond)
-    return layer(x)
+        out: Tensor = layer(x, cond)
+    else:
+        out = layer(x)
+    return out
 
 
 def normalise_weights(edge_index: Tensor, edge_weight: Tensor, num_nodes: int) -> Tensor:
     """Scale incoming edge weights of every node to sum to one (weighted mean aggregation)."""
     total = scatter(edge_weight, edge_index[1], dim=0, dim_size=num_nodes, reduce="sum")
-    return edge_weight / total.clamp_min(1e-12)[edge_index[1]]
+    result: Tensor = edge_weight / total.clamp_min(1e-12)[edge_index[1]]
+    return result
 
 
 def heavy_edge_matching(
@@ -223,6 +229,7 @@ class GraphUNet(_NodeModel):
         pool: str = "mean",
         match_rounds: int = 4,
     ) -> None:
+        """Build the layers; the arguments are described in the class docstring."""
         super().__init__(in_dim, hidden, n_classes, depth, dropout, norm, cond_dim)
         if pool not in ("mean", "max"):
             raise ValueError(f"Unknown pool {pool!r}; expected 'mean' or 'max'")
@@ -248,7 +255,8 @@ class GraphUNet(_NodeModel):
     ) -> Tensor:
         h = conv(x, ei, normalise_weights(ei, w, x.shape[0]))
         h = apply_norm(norm, h, None if cond is None else cond[batch])
-        return self.drop(F.relu(h))
+        result: Tensor = self.drop(F.relu(h))
+        return result
 
     def forward(self, data: Data, cond: Tensor | None = None) -> Tensor:
         """Node logits ``(N, n_classes)``; ``cond`` overrides ``data.cond`` (``(B, cond_dim)``)."""
@@ -256,18 +264,19 @@ class GraphUNet(_NodeModel):
         c = _node_cond(data, batch, cond, self.uses_cond)
         x = self.drop(F.relu(self.lin_in(x)))
         x = self._block(self.conv_in, self.norm_in, x, ei, w, batch, c)
-        stack = []
+        stack: list[tuple[Tensor, Tensor, Tensor, Tensor, Tensor]] = []
         for conv, norm in zip(self.down, self.down_norm, strict=True):
-            stack.append((x, ei, w, batch))
+            skip = (x, ei, w, batch)
             cluster, n = heavy_edge_matching(ei, w, x.shape[0], self.match_rounds)
             x, ei, w, batch = pool_graph(x, ei, w, batch, cluster, n, self.pool)
-            stack[-1] = (*stack[-1], cluster)
+            stack.append((*skip, cluster))
             x = self._block(conv, norm, x, ei, w, batch, c)
         for conv, norm in zip(self.up, self.up_norm, strict=True):
             xs, ei, w, batch, cluster = stack.pop()
             x = torch.cat([xs, x[cluster]], dim=1)
             x = self._block(conv, norm, x, ei, w, batch, c)
-        return self.head(x)
+        result: Tensor = self.head(x)
+        return result
 
 
 class GNN(_NodeModel):
@@ -292,6 +301,7 @@ class GNN(_NodeModel):
         cond_dim: int = 0,
         conv: str = "sage",
     ) -> None:
+        """Build the layers; the arguments are described in the class docstring."""
         super().__init__(in_dim, hidden, n_classes, depth, dropout, norm, cond_dim)
         if conv not in CONVS:
             raise ValueError(f"Unknown conv {conv!r}; expected one of {CONVS}")
@@ -302,11 +312,12 @@ class GNN(_NodeModel):
         self.head = nn.Linear(hidden, n_classes)
 
     def _conv(self, h: int) -> nn.Module:
+        # torch_geometric ships no type information: its layers are nn.Modules
         if self.conv_kind == "sage":
-            return SAGEConv(h, h, aggr="mean")
+            return cast(nn.Module, SAGEConv(h, h, aggr="mean"))
         if self.conv_kind == "graph":
-            return GraphConv(h, h, aggr="add")
-        return TransformerConv(h, h // 4, heads=4, edge_dim=1)
+            return cast(nn.Module, GraphConv(h, h, aggr="add"))
+        return cast(nn.Module, TransformerConv(h, h // 4, heads=4, edge_dim=1))
 
     def forward(self, data: Data, cond: Tensor | None = None) -> Tensor:
         """Node logits ``(N, n_classes)``; ``cond`` overrides ``data.cond`` (``(B, cond_dim)``)."""
@@ -322,7 +333,8 @@ class GNN(_NodeModel):
                 h = conv(x, ei, w[:, None])
             h = apply_norm(norm, h, None if c is None else c[batch])
             x = x + self.drop(F.relu(h))
-        return self.head(x)
+        result: Tensor = self.head(x)
+        return result
 
 
 MODELS: dict[str, type[nn.Module]] = {"GraphUNet": GraphUNet, "GNN": GNN}
@@ -339,12 +351,34 @@ def build_model(name: str, **kwargs: Any) -> nn.Module:
     return MODELS[name](**kwargs)
 
 
-def enable_mc_dropout(model: nn.Module) -> None:
-    """Put the model in eval mode but keep its dropout layers sampling (MC dropout)."""
+DROPOUT_LAYERS: tuple[type[nn.Module], ...] = (
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.Dropout3d,
+    nn.AlphaDropout,
+    nn.FeatureAlphaDropout,
+)
+"""The dropout layer types that MC dropout keeps sampling."""
+
+
+def enable_mc_dropout(model: nn.Module) -> nn.Module:
+    """Put the model in eval mode but keep every dropout layer sampling (MC dropout).
+
+    Batch norm then uses its running statistics while each dropout layer of
+    :data:`DROPOUT_LAYERS` (element-wise or channel-wise) draws a new mask per pass.
+
+    Args:
+        model: any network; changed in place.
+
+    Returns:
+        ``model``.
+    """
     model.eval()
     for m in model.modules():
-        if isinstance(m, nn.Dropout):
+        if isinstance(m, DROPOUT_LAYERS):
             m.train()
+    return model
 
 
 class SegmentClassifier:
@@ -377,9 +411,10 @@ class SegmentClassifier:
         classes: Sequence[str],
         graph_params: dict[str, Any],
         scaler: G.FeatureScaler,
-        climate_scaler: Any | None = None,
+        climate_scaler: ClimateScaler | None = None,
         meta: dict[str, Any] | None = None,
     ) -> None:
+        """Wrap a trained model; see the class docstring for the arguments."""
         self.model = model.eval()
         self.model_name = type(model).__name__
         if self.model_name not in MODELS:

@@ -32,6 +32,7 @@ class MultiTaskCNN(nn.Module):
     """
 
     def __init__(self, in_channels: int, n_classes: int, width: int = 16, depth: int = 3) -> None:
+        """Build the layers; the arguments are described in the class docstring."""
         super().__init__()
         layers: list[nn.Module] = []
         c = in_channels
@@ -132,7 +133,7 @@ def train_multitask(
             if ok.any():
                 loss = loss + cfg.lai_weight * ((lai[ok] - tb[ok]) ** 2).mean()
         opt.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
         opt.step()
     model.eval()
     return model

@@ -96,7 +96,8 @@ class _ConvBlock(nn.Module):
         self.drop = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: Tensor, cond: Tensor | None) -> Tensor:
-        return self.drop(F.relu(apply_norm(self.norm, self.conv(x), cond)))
+        result: Tensor = self.drop(F.relu(apply_norm(self.norm, self.conv(x), cond)))
+        return result
 
 
 class PixelCNN(nn.Module):
@@ -125,6 +126,7 @@ class PixelCNN(nn.Module):
         norm: str = "batch",
         cond_dim: int = 0,
     ) -> None:
+        """Build the layers; the arguments are described in the class docstring."""
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"Unknown norm {norm!r}; expected one of {NORMS}")
@@ -164,7 +166,8 @@ class PixelCNN(nn.Module):
             s = skips.pop()
             h = F.interpolate(h, size=s.shape[2:], mode="bilinear", align_corners=False)
             h = block(torch.cat([s, h], dim=1), cond)
-        return self.head(h)
+        result: Tensor = self.head(h)
+        return result
 
 
 def band_stats(reflectance: np.ndarray) -> dict[str, Any]:
@@ -179,4 +182,5 @@ def standardise_bands(reflectance: np.ndarray, stats: dict[str, Any]) -> np.ndar
     arr = np.asarray(reflectance, dtype=np.float32)
     shape = (-1, 1, 1) if arr.ndim == 3 else (1, -1, 1, 1)
     z = (arr - stats["mean"].reshape(shape)) / stats["std"].reshape(shape)
-    return np.nan_to_num(z, nan=0.0).astype(np.float32)
+    result: np.ndarray = np.nan_to_num(z, nan=0.0).astype(np.float32)
+    return result

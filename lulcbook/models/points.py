@@ -45,6 +45,7 @@ class FeatureScaler:
     """
 
     def __init__(self, mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+        """Hold the statistics (or none yet, until :meth:`fit`)."""
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.std = None if std is None else np.asarray(std, dtype=np.float64)
 
@@ -120,6 +121,7 @@ class PointMLP(nn.Module):
         dropout: float = 0.2,
         cond_hidden: int = 32,
     ) -> None:
+        """Build the layers; the arguments are described in the class docstring."""
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"Unknown variant {variant!r}; expected one of {VARIANTS}")
@@ -193,6 +195,7 @@ class PointClassifier:
         config: PointConfig | dict[str, Any] | None = None,
         feature_names: Sequence[str] | None = None,
     ) -> None:
+        """Configure the classifier; see the class docstring for the arguments."""
         if isinstance(config, dict):
             unknown = set(config) - set(PointConfig.__dataclass_fields__)
             if unknown:
@@ -381,6 +384,7 @@ class PointEnsemble:
     """
 
     def __init__(self, members: Sequence[PointClassifier]) -> None:
+        """Hold the members; see the class docstring."""
         if not members:
             raise ValueError("PointEnsemble needs at least one member")
         self.members = list(members)

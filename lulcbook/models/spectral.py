@@ -28,7 +28,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -36,6 +36,9 @@ from torch import nn
 
 from lulcbook import legend
 from lulcbook.graphs import fill_invalid, segment
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMAT: str = "lulcbook.spectral/1"
 
@@ -162,13 +165,15 @@ def augment_reflectance(
     g = np.exp(rng.uniform(np.log(gain[0]), np.log(gain[1]), size=(n, 1)))
     s = rng.uniform(offset[0], offset[1], size=(n, 1))
     profile = np.array([PATH_PROFILE[b] for b in bands])[None, :]
-    return np.clip(refl * g + s * profile, REFLECTANCE_FLOOR, None)
+    result: np.ndarray = np.clip(refl * g + s * profile, REFLECTANCE_FLOOR, None)
+    return result
 
 
 class SpectralMLP(nn.Module):
     """Two hidden layers with dropout (kept for Monte-Carlo dropout at map time)."""
 
     def __init__(self, n_in: int, n_classes: int, hidden: int = 128, dropout: float = 0.2) -> None:
+        """Build the layers; the arguments are described in the class docstring."""
         super().__init__()
         self.hidden, self.dropout = int(hidden), float(dropout)
         self.net = nn.Sequential(
@@ -183,7 +188,8 @@ class SpectralMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(n, n_classes)``."""
-        return self.net(x)
+        result: torch.Tensor = self.net(x)
+        return result
 
 
 @dataclass
@@ -215,7 +221,8 @@ class SpectralClassifier:
         """Standardised features of ``(n, n_bands)`` reflectance (after the input offset)."""
         add = np.array([self.offset.get(b, 0.0) for b in self.bands], dtype=np.float64)
         f = spectral_features(np.asarray(refl, dtype=np.float64) + add[None, :], self.bands)
-        return ((f - self.mean) / self.std).astype(np.float32)
+        result: np.ndarray = ((f - self.mean) / self.std).astype(np.float32)
+        return result
 
     def predict_vectors(self, refl: np.ndarray, mc_samples: int = 0) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` of reflectance vectors ``(n, n_bands)``."""
@@ -316,7 +323,9 @@ SEASON_COLUMNS: tuple[str, ...] = ("ndvi_winter", "ndvi_spring", "ndvi_summer", 
 """Seasonal NDVI medians of the LUCAS table (index × 1000) used for seasonal copies."""
 
 
-def lucas_arrays(df: Any, bands: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lucas_arrays(
+    df: pd.DataFrame, bands: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Training arrays from an ELC10 table (:func:`lulcbook.sources.elc10.read_elc10`).
 
     Returns:
@@ -360,10 +369,14 @@ def train_spectral(
         bands: band names.
         augment: add ``copies`` augmented copies (:func:`augment_reflectance`) to the originals.
         copies: number of augmented copies.
-        hidden, dropout: MLP size.
-        epochs, batch_size, lr: Adam training.
+        hidden: MLP hidden width.
+        dropout: MLP dropout rate.
+        epochs: Adam training epochs.
+        batch_size: Adam mini-batch size.
+        lr: Adam learning rate.
         seed: seeds NumPy and torch.
-        segment_size, compactness: map-time segmentation.
+        segment_size: map-time SLIC mean segment size in pixels (0 = per pixel).
+        compactness: map-time SLIC compactness (reflectance units).
         offset: map-time input offset per band.
         seasons: ``(n, k)`` seasonal NDVI per point; augmented copies are moved to a random
             season (:func:`seasonal_reflectance`).

@@ -125,9 +125,11 @@ def hls_coefficients(
 
 
 def _linear(x: np.ndarray, slopes: np.ndarray, intercepts: np.ndarray, axis: int) -> np.ndarray:
+    """``x * slope + intercept`` per band along ``axis``, as float32."""
     shape = [1] * x.ndim
     shape[axis] = -1
-    return (x * slopes.reshape(shape) + intercepts.reshape(shape)).astype(np.float32)
+    out: np.ndarray = (x * slopes.reshape(shape) + intercepts.reshape(shape)).astype(np.float32)
+    return out
 
 
 def hls_bandpass_array(
@@ -208,14 +210,23 @@ def hls_msi_to_oli_array(
 # --------------------------------------------------------------------------- metrics
 
 
-def rmse(pred: np.ndarray, true: np.ndarray, axis: int | tuple[int, ...] | None = None) -> Any:
-    """Root-mean-square error (NaN ignored)."""
-    return np.sqrt(np.nanmean((np.asarray(pred, float) - np.asarray(true, float)) ** 2, axis=axis))
+def rmse(
+    pred: np.ndarray, true: np.ndarray, axis: int | tuple[int, ...] | None = None
+) -> float | np.ndarray:
+    """Root-mean-square error (NaN ignored): a NumPy float, or an array with ``axis``."""
+    sq = (np.asarray(pred, float) - np.asarray(true, float)) ** 2
+    out: float | np.ndarray = np.sqrt(np.nanmean(sq, axis=axis))
+    return out
 
 
-def mae(pred: np.ndarray, true: np.ndarray, axis: int | tuple[int, ...] | None = None) -> Any:
-    """Mean absolute error (NaN ignored)."""
-    return np.nanmean(np.abs(np.asarray(pred, float) - np.asarray(true, float)), axis=axis)
+def mae(
+    pred: np.ndarray, true: np.ndarray, axis: int | tuple[int, ...] | None = None
+) -> float | np.ndarray:
+    """Mean absolute error (NaN ignored): a NumPy float, or an array with ``axis``."""
+    out: float | np.ndarray = np.nanmean(
+        np.abs(np.asarray(pred, float) - np.asarray(true, float)), axis=axis
+    )
+    return out
 
 
 def spectral_angle(pred: np.ndarray, true: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -228,7 +239,8 @@ def spectral_angle(pred: np.ndarray, true: np.ndarray, axis: int = -1) -> np.nda
     norm = np.sqrt((p * p).sum(axis=axis) * (t * t).sum(axis=axis))
     with np.errstate(invalid="ignore", divide="ignore"):
         cos = np.where(norm > 0, dot / norm, np.nan)
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    angle: np.ndarray = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    return angle
 
 
 def sam(pred: np.ndarray, true: np.ndarray, axis: int = -1) -> float:
@@ -261,7 +273,8 @@ def ssim(pred: np.ndarray, true: np.ndarray, data_range: float | Sequence[float]
     p = p.reshape(-1, n_band, *p.shape[-2:])
     t = t.reshape(-1, n_band, *t.shape[-2:])
     vals = [
-        structural_similarity(p[i, b], t[i, b], data_range=float(ranges[b]))
+        # scikit-image leaves structural_similarity unannotated
+        structural_similarity(p[i, b], t[i, b], data_range=float(ranges[b]))  # type: ignore[no-untyped-call]
         for i in range(p.shape[0])
         for b in range(n_band)
     ]
@@ -326,7 +339,13 @@ class SpectralMLP(nn.Module):
         depth: number of hidden layers.
     """
 
+    x_mean: Tensor
+    x_std: Tensor
+    y_mean: Tensor
+    y_std: Tensor
+
     def __init__(self, in_bands: int, out_bands: int, hidden: int = 64, depth: int = 2) -> None:
+        """Build the layers; see the class docstring for the arguments."""
         super().__init__()
         self.linear = nn.Linear(in_bands, out_bands)
         layers: list[nn.Module] = []
@@ -334,9 +353,10 @@ class SpectralMLP(nn.Module):
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), nn.GELU()]
             width = hidden
-        layers.append(nn.Linear(width, out_bands))
-        nn.init.zeros_(layers[-1].weight)
-        nn.init.zeros_(layers[-1].bias)
+        last = nn.Linear(width, out_bands)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        layers.append(last)
         self.mlp = nn.Sequential(*layers)
         self.register_buffer("x_mean", torch.zeros(in_bands))
         self.register_buffer("x_std", torch.ones(in_bands))
@@ -365,7 +385,8 @@ class SpectralMLP(nn.Module):
     def forward_std(self, x: Tensor) -> Tensor:
         """Standardised prediction from raw reflectance ``(n, in_bands)``."""
         z = (x - self.x_mean) / self.x_std
-        return self.linear(z) + self.mlp(z)
+        out: Tensor = self.linear(z) + self.mlp(z)
+        return out
 
     def forward(self, x: Tensor) -> Tensor:
         """Reflectance ``(n, out_bands)`` from reflectance ``(n, in_bands)``."""
@@ -414,7 +435,7 @@ def fit_spectral_mlp(
             idx = perm[i : i + batch_size]
             loss = F.mse_loss(model.forward_std(xt[idx]), yz[idx])
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             opt.step()
         sched.step()
     return model.eval()
@@ -438,17 +459,20 @@ def leave_one_group_out(
     """Out-of-fold predictions: for each group, ``fit`` on the others and predict it.
 
     Args:
-        x, y: paired inputs ``(n, in)`` and targets ``(n, out)``.
+        x: inputs ``(n, in)``.
+        y: targets ``(n, out)``.
         groups: the group of each row (the source scene).
         fit: ``fit(x_train, y_train) -> predict(x_test)``.
+        progress: show a progress bar.
+        desc: the progress bar's name.
 
     Returns:
         ``(n, out)`` predictions, each made by a model that never saw its group.
     """
-    groups = np.asarray(groups)
+    group_of = np.asarray(groups)
     out = np.full(np.shape(y), np.nan, np.float32)
-    for g in tqdm(list(dict.fromkeys(groups.tolist())), desc=desc, disable=not progress):
-        test = groups == g
+    for g in tqdm(list(dict.fromkeys(group_of.tolist())), desc=desc, disable=not progress):
+        test = group_of == g
         predict = fit(x[~test], y[~test])
         out[test] = predict(x[test])
     return out
@@ -504,7 +528,8 @@ def degrade(image: np.ndarray, factor: int = 3, sigma: float = 0.0) -> np.ndarra
         sig = (0.0,) * (img.ndim - 2) + (sigma, sigma)
         img = ndimage.gaussian_filter(img, sig, mode="reflect", truncate=4.0)
     shape = (*img.shape[:-2], h // factor, factor, w // factor, factor)
-    return img.reshape(shape).mean(axis=(-3, -1)).astype(np.float32)
+    out: np.ndarray = img.reshape(shape).mean(axis=(-3, -1)).astype(np.float32)
+    return out
 
 
 def _pads(size: int, factor: int) -> tuple[int, int]:
@@ -643,7 +668,11 @@ class TranslateUNet(nn.Module):
         depth: number of down-sampling levels.
     """
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, bands: int = 4, base: int = 16, depth: int = 2) -> None:
+        """Build the layers; see the class docstring for the arguments."""
         super().__init__()
         self.depth = depth
         chans = [base * 2**i for i in range(depth + 1)]
@@ -655,7 +684,8 @@ class TranslateUNet(nn.Module):
         self.dec = nn.ModuleList(_block(2 * chans[i], chans[i]) for i in reversed(range(depth)))
         self.out = nn.Conv2d(chans[0], bands, 1)
         nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        if self.out.bias is not None:
+            nn.init.zeros_(self.out.bias)
         self.register_buffer("mean", torch.zeros(bands))
         self.register_buffer("std", torch.ones(bands))
 
@@ -674,7 +704,8 @@ class TranslateUNet(nn.Module):
         h = skips.pop()
         for up, dec in zip(self.up, self.dec, strict=True):
             h = dec(torch.cat([up(h), skips.pop()], dim=1))
-        return x + self.out(h) * s
+        out: Tensor = x + self.out(h) * s
+        return out
 
     @torch.no_grad()
     def predict(self, x: np.ndarray, batch_size: int = 16) -> np.ndarray:
@@ -718,8 +749,18 @@ def fit_unet(
     Args:
         x: baseline inputs ``(n, band, H, W)`` (bicubic + HLS of simulated Landsat).
         y: Sentinel-2 targets of the same shape.
+        base: channels of the first U-Net level.
+        depth: number of down-sampling levels.
+        epochs: passes over the training patches.
+        batch_size: patches per step.
+        lr: maximum learning rate of the one-cycle schedule.
         crop: side of the random training crops (``None``: whole patches); a multiple of
             ``2**depth``.
+        seed: seeds initialisation, shuffling and augmentation.
+        progress: show a progress bar.
+
+    Returns:
+        The trained network in eval mode.
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -747,7 +788,7 @@ def fit_unet(
                 xb, yb = xb.flip(3), yb.flip(3)
             loss = F.l1_loss(model(xb), yb)
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             opt.step()
             sched.step()
     return model.eval()
@@ -812,6 +853,9 @@ def translate_chip(
         oli: ``(band, y, x)`` reflectance with OLI common band names and a CRS.
         unet: a trained :class:`TranslateUNet`, several (their outputs are averaged) or
             ``None`` for the baseline only.
+        bands: the Sentinel-2 bands to produce.
+        satellite: Sentinel-2 satellite of the HLS coefficients.
+        factor: resolution ratio (30 m / 10 m).
 
     Returns:
         ``(band, 3y, 3x)`` reflectance on the 10 m grid with MSI band names and the chip's CRS.
@@ -951,7 +995,12 @@ def spatial_leave_region_out(
     Args:
         s2: real Sentinel-2 patches ``(n, band, y, x)``.
         regions: the region of each patch.
-        unet_kwargs: passed to :func:`fit_unet`.
+        bands: the Sentinel-2 band names of ``s2``.
+        satellite: Sentinel-2 satellite of the HLS coefficients.
+        mtf_nyquist: system MTF at the 30 m Nyquist frequency of the simulation.
+        factor: resolution ratio (30 m / 10 m).
+        progress: show progress bars.
+        **unet_kwargs: passed to :func:`fit_unet`.
 
     Returns:
         ``{"landsat_sim": (n, oli_band, y/3, x/3) SIMULATED Landsat, "bicubic_linear": baseline,
@@ -961,11 +1010,11 @@ def spatial_leave_region_out(
     s2 = np.asarray(s2, np.float32)
     lowres, oli_bands = simulate_landsat(s2, bands, satellite, mtf_nyquist, factor)
     base = bicubic_linear(lowres, oli_bands, s2.shape[-2:], bands, satellite, factor)
-    regions = np.asarray(regions).astype(str)
+    region_of = np.asarray(regions).astype(str)
     out = np.full_like(s2, np.nan)
     models = []
-    for name in tqdm(sorted(set(regions)), desc="regions", disable=not progress):
-        test = regions == name
+    for name in tqdm(sorted(set(region_of)), desc="regions", disable=not progress):
+        test = region_of == name
         models.append(fit_unet(base[~test], s2[~test], progress=progress, **unet_kwargs))
         out[test] = models[-1].predict(base[test])
     return {"landsat_sim": lowres, "bicubic_linear": base, "unet": out, "models": models}

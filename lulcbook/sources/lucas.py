@@ -31,14 +31,18 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from lulcbook import legend
+
+if TYPE_CHECKING:
+    from pyproj import CRS
 
 PathLike = str | os.PathLike[str]
 
@@ -71,7 +75,7 @@ def _check_path(path: PathLike) -> Path:
     return p
 
 
-def _first(columns: Sequence[str], names: Sequence[str]) -> str | None:
+def _first(columns: Container[str], names: Sequence[str]) -> str | None:
     return next((n for n in names if n in columns), None)
 
 
@@ -115,8 +119,19 @@ def lc1_labels(codes: Sequence[object]) -> tuple[list[str | None], np.ndarray, d
     return keys, idx, dict(sorted(unknown.items()))
 
 
+class _Problem(TypedDict):
+    """Rows of one kind of coordinate problem: count, first point ids and values."""
+
+    count: int
+    point_ids: list[str]
+    values: list[str]
+
+
 def from_table(
-    df: pd.DataFrame, source: PathLike = "table", year: int | None = None, crs: object = None
+    df: pd.DataFrame,
+    source: PathLike = "table",
+    year: int | None = None,
+    crs: str | int | CRS | None = None,
 ) -> gpd.GeoDataFrame:
     """Turn a LUCAS table (any of the supported layouts) into the common GeoDataFrame.
 
@@ -144,7 +159,7 @@ def from_table(
         missing.append("lc1/LC1/LC")
     if not pairs and not has_geom:
         missing.append("coordinates (gps_long+gps_lat, TH_LONG+TH_LAT or LON+LAT)")
-    if missing:
+    if missing or id_col is None or lc_col is None:
         raise ValueError(
             f"LUCAS table {source} lacks required column(s) {missing}; it has {list(df.columns)}"
         )
@@ -163,7 +178,7 @@ def from_table(
         if year is not None:
             years = years.fillna(year)
 
-    problems: dict[str, dict[str, object]] = {}
+    problems: dict[str, _Problem] = {}
     if pairs:
         lon = pd.Series(np.nan, index=df.index)
         lat = pd.Series(np.nan, index=df.index)
@@ -205,9 +220,11 @@ def from_table(
                     ],
                 }
         geometry = gpd.points_from_xy(lon, lat, crs="EPSG:4326")
-        geometry[bad.to_numpy()] = None
+        # geopandas accepts None (a missing geometry) here; its stubs do not say so
+        geometry[bad.to_numpy()] = None  # type: ignore[assignment]
     else:
-        g = df if crs is None else df.set_crs(crs, allow_override=True)
+        gdf = cast(gpd.GeoDataFrame, df)  # has_geom: only a GeoDataFrame gets here
+        g = gdf if crs is None else gdf.set_crs(crs, allow_override=True)
         if g.crs is None:
             raise ValueError(f"LUCAS table {source} has geometry but no CRS")
         geometry = g.geometry.to_crs("EPSG:4326").values
@@ -273,8 +290,10 @@ def read_topsoil(path: PathLike, year: int | None = None) -> gpd.GeoDataFrame:
 
 
 def read_st_lucas(path: PathLike, year: int | None = None) -> gpd.GeoDataFrame:
-    """Read an ST_LUCAS extract: shapefile/GeoPackage or CSV (``point_id``, ``survey_dat``,
-    ``gps_lat``, ``gps_long``, ``lc1``). The surveyor GPS position is the geometry.
+    """Read an ST_LUCAS extract: shapefile/GeoPackage or CSV.
+
+    The columns needed are ``point_id``, ``survey_dat``, ``gps_lat``, ``gps_long`` and
+    ``lc1``. The surveyor GPS position is the geometry.
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.

@@ -180,7 +180,8 @@ def read_landsat_chip(sample_dir: PathLike, name: str) -> xr.DataArray:
         da.attrs.update(units="reflectance", datetime="2020-05-07T10:16:00Z")
     else:
         da.attrs.update(units="DN")
-    return da.astype("float32").rio.write_crs(da.rio.crs)
+    result: xr.DataArray = da.astype("float32").rio.write_crs(da.rio.crs)
+    return result
 
 
 def read_bigearthnet(

@@ -463,7 +463,7 @@ def load(
     geobox: Any = None,
     groupby: Literal["item", "solar_day"] = "item",
     href_map: Mapping[str, str] | Callable[[str], str] | None = None,
-    chunks: dict[str, int] | None = None,
+    chunks: dict[str, int | Literal["auto"]] | None = None,
     resampling: str = "nearest",
     **odc_kwargs: Any,
 ) -> xr.DataArray:
@@ -503,6 +503,8 @@ def load(
 
     if groupby not in ("item", "solar_day"):
         raise ValueError(f"Unknown groupby {groupby!r}; expected 'item' or 'solar_day'")
+    if bbox is not None and len(bbox) != 4:
+        raise ValueError(f"bbox must be [west, south, east, north]; got {list(bbox)}")
     items = list(items)
     if not items:
         raise ValueError("No STAC items to load")
@@ -540,7 +542,11 @@ def load(
         groupby="id",  # one plane per item, in input order
         crs=crs,
         resolution=resolution,
-        bbox=tuple(bbox) if bbox is not None else None,
+        bbox=(
+            (float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]))
+            if bbox is not None
+            else None
+        ),
         geobox=geobox,
         chunks=chunks,
         resampling=resampling,
@@ -550,8 +556,8 @@ def load(
     coords = {"band": names}
     sc = xr.DataArray(scales.astype("float32"), dims=("time", "band"), coords=coords)
     of = xr.DataArray(offsets.astype("float32"), dims=("time", "band"), coords=coords)
-    nd = xr.DataArray(nodata, dims=("time", "band"), coords=coords)
-    valid = raw != nd  # NaN (no nodata known) compares unequal: every pixel valid
+    nodata_da = xr.DataArray(nodata, dims=("time", "band"), coords=coords)
+    valid = raw != nodata_da  # NaN (no nodata known) compares unequal: every pixel valid
     refl = (raw.astype("float32") * sc + of).where(valid).astype("float32")
     refl = refl.assign_coords(
         id=("time", [it.id for it in items]),
@@ -567,7 +573,8 @@ def load(
         offset=offsets.tolist(),
     )
     refl.name = "reflectance"
-    return refl
+    result: xr.DataArray = refl
+    return result
 
 
 def _common_crs(items: Sequence[pystac.Item]) -> str | None:

@@ -98,7 +98,8 @@ def _read_band(src: rasterio.DatasetReader, index: int) -> np.ndarray:
     data = a.filled(np.nan)
     if src.nodata is not None and src.dtypes[index - 1].startswith("float"):
         data[data <= -3.0e38] = np.nan  # WorldClim float nodata −3.4e38, rounded in places
-    return data
+    result: np.ndarray = data
+    return result
 
 
 def _coords(src: rasterio.DatasetReader) -> dict[str, np.ndarray]:
@@ -230,7 +231,10 @@ def _read_multiband(path: Path) -> xr.DataArray:
 
 
 def _read_single_files(files: Sequence[Path]) -> xr.DataArray:
-    layers, names, grid = [], [], None
+    """Stack one-variable rasters (``bio_1.tif`` …) that share one grid."""
+    layers: list[np.ndarray] = []
+    names: list[int] = []
+    grid: tuple[Any, Any, tuple[int, int]] | None = None
     for f in files:
         n = _bio_number(f.name)
         if n is None:
@@ -251,6 +255,8 @@ def _read_single_files(files: Sequence[Path]) -> xr.DataArray:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ValueError(f"Variables given twice: {[f'bio{n}' for n in dup]} in {list(files)}")
+    if grid is None:
+        raise ValueError("No bioclim files given")
     order = np.argsort(names)
     da = xr.DataArray(
         np.stack([layers[i] for i in order]),
@@ -286,7 +292,8 @@ def sample_climate(
 
     Args:
         bio_da: ``(bio, y, x)`` from :func:`read_bioclim` (any CRS).
-        lon, lat: point coordinates (scalars or 1-d, same length).
+        lon: point longitudes (a scalar or 1-d).
+        lat: point latitudes (a scalar or 1-d, the length of ``lon``).
         fill_km: search radius for nodata points; ``0`` disables filling.
 
     Returns:
@@ -354,6 +361,7 @@ def sample_climate(
                 np.column_stack([px[todo], py[todo]]), distance_upper_bound=fill_km * 1000
             )
             km = d / 1000
+        d, j = np.asarray(d), np.asarray(j)
         hit = np.isfinite(d) & (j < vr.size)
         out[todo[hit]] = values[:, vr[j[hit]], vc[j[hit]]].T
         dist[todo[hit]] = km[hit]
@@ -517,9 +525,11 @@ def bioclim_from_monthly(
     * A location with any missing month gets NaN for all 19 variables.
 
     Args:
-        tmin, tmax, prec: DataArrays with a ``month`` dimension of length 12 (other
-            dims, e.g. ``y, x`` or ``point``, must match and are kept), or numpy
-            arrays whose first axis is the month.
+        tmin: monthly minimum temperature: a DataArray with a ``month`` dimension of
+            length 12 (other dims, e.g. ``y, x`` or ``point``, must match those of the
+            other inputs and are kept), or a numpy array whose first axis is the month.
+        tmax: monthly maximum temperature, as ``tmin``.
+        prec: monthly precipitation, as ``tmin``.
 
     Returns:
         DataArray ``(bio, ...)`` with ``bio`` = ``bio1`` … ``bio19``.
@@ -545,7 +555,11 @@ def bioclim_from_monthly(
     tavg = (tmin_ + tmax_) / 2
 
     def quarters(a: xr.DataArray) -> xr.DataArray:
-        return sum(a.roll(month=-k, roll_coords=False) for k in range(3))
+        """Sum over the 3-month window starting at each month (wrapping around the year)."""
+        total = a.roll(month=0, roll_coords=False)
+        for k in (1, 2):
+            total = total + a.roll(month=-k, roll_coords=False)
+        return total
 
     q_prec = quarters(prec_)
     q_temp = quarters(tavg) / 3

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from lulcbook.models import diffusion as D
+from lulcbook.models.semantic_encoder import SemanticEncoder
 
 torch.set_num_threads(1)
 
@@ -201,3 +202,118 @@ def test_eps_sampling_from_pure_noise_stays_bounded() -> None:
     out = m.sample(c, (4, 8, 8), steps=5, seed=0)
     assert torch.isfinite(out).all()
     assert float(out.abs().max()) <= 1.1 * m.x0_clip
+
+
+# --------------------------------------------------------------------------- autoencoder
+def tiny_autoencoder(seed: int = 0) -> D.ClimateDiffusion:
+    return D.build_diffusion(
+        in_channels=4,
+        base=8,
+        mults=(1, 2),
+        climate_dim=5,
+        time_dim=16,
+        timesteps=200,
+        seed=seed,
+        semantic_dim=6,
+        encoder_base=8,
+        map_channels=3,
+    )
+
+
+def lc_maps(n: int = 4, size: int = 8, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    cls = torch.randint(0, 3, (n, size, size), generator=g)
+    return torch.nn.functional.one_hot(cls, 3).permute(0, 3, 1, 2).float()
+
+
+def test_semantic_encoder_shapes_and_errors() -> None:
+    enc = SemanticEncoder(in_channels=4, base=8, mults=(1, 2), latent_dim=7)
+    x, _ = batch(3, size=16)
+    assert enc(x).shape == (3, 7)
+    with pytest.raises(ValueError, match=r"\(B, 4, H, W\)"):
+        enc(x[:, :3])
+    with pytest.raises(ValueError, match="latent_dim=0"):
+        SemanticEncoder(latent_dim=0)
+
+
+def test_autoencoder_needs_code_and_map() -> None:
+    m = tiny_autoencoder()
+    x, c = batch(4)
+    t = torch.zeros(4, dtype=torch.long)
+    sem = m.encode(x)
+    assert sem is not None and sem.shape == (4, 6)
+    assert m.net(x, t, c, sem, lc_maps()).shape == x.shape
+    with pytest.raises(ValueError, match="semantic must be"):
+        m.net(x, t, c, None, lc_maps())
+    with pytest.raises(ValueError, match="lc_map must be"):
+        m.net(x, t, c, sem, lc_maps()[:, :2])
+    with pytest.raises(ValueError, match="no semantic conditioning"):
+        tiny_model().net(x, t, c, sem)
+    assert tiny_model().encode(x) is None
+
+
+def test_autoencoder_training_updates_encoder_and_its_ema() -> None:
+    m = tiny_autoencoder()
+    x, c = batch(8)
+    assert m.encoder is not None and m.ema_encoder is not None
+    before = [p.detach().clone() for p in m.encoder.parameters()]
+    seen: list[int] = []
+    losses = D.train_diffusion(
+        m, x, c, steps=3, batch_size=4, progress=False, lc_map=lc_maps(8), on_step=seen.append
+    )
+    assert len(losses) == 3 and all(np.isfinite(losses)) and seen == [1, 2, 3]
+    moved = sum(
+        float((a - b.detach()).abs().sum())
+        for a, b in zip(before, m.encoder.parameters(), strict=True)
+    )
+    assert moved > 0, "the semantic encoder must be trained through the diffusion loss"
+    lag = sum(
+        float((a - b.detach()).abs().sum())
+        for a, b in zip(m.ema_encoder.parameters(), m.encoder.parameters(), strict=True)
+    )
+    assert lag > 0, "the EMA encoder lags behind the trained encoder"
+    with pytest.raises(ValueError, match="lc_map"):
+        D.train_diffusion(m, x, c, steps=1, progress=False, lc_map=lc_maps(3))
+
+
+def test_autoencoder_round_trip_and_edit_keep_the_code() -> None:
+    m = tiny_autoencoder()
+    randomise_output(m)
+    if m.encoder is not None and m.ema_encoder is not None:
+        m.ema_encoder.load_state_dict(m.encoder.state_dict())
+    x, c = batch(4)
+    x = 0.5 * x
+    lc = lc_maps()
+    back = m.edit(x, c, c, steps=100, guidance=1.0, strength=0.6, lc_map=lc)
+    assert float((back - x).pow(2).mean().sqrt()) < 0.1 * float(x.std())
+    swapped = m.edit(x, c, c.flip(0), steps=10, strength=0.6, lc_map=lc)
+    other_map = m.edit(x, c, c.flip(0), steps=10, strength=0.6, lc_map=lc.flip(1))
+    assert not torch.allclose(swapped, m.edit(x, c, c, steps=10, strength=0.6, lc_map=lc))
+    assert not torch.allclose(swapped, other_map), "the land-cover map must condition decoding"
+
+
+def test_autoencoder_save_load(tmp_path) -> None:
+    from lulcbook.models.condnorm import ClimateScaler
+
+    config = dict(
+        in_channels=4, base=8, mults=[1, 2], climate_dim=5, time_dim=16, timesteps=200,
+        semantic_dim=6, encoder_base=8, map_channels=3,
+    )  # fmt: skip
+    m = D.build_diffusion(**config)
+    randomise_output(m)
+    x, _ = batch(2)
+    path = D.save_diffusion(
+        tmp_path / "ae.pt", m, config, D.BandScaler(np.zeros(4), np.ones(4)),
+        ClimateScaler(np.zeros(4), np.ones(4)), ["B02", "B03", "B04", "B08"],
+    )  # fmt: skip
+    m2, *_ = D.load_diffusion(path)
+    a, b = m.encode(x), m2.encode(x)
+    assert a is not None and b is not None and torch.allclose(a, b)
+
+
+def test_encoder_width_must_match_denoiser() -> None:
+    net = D.ClimateUNet(4, 8, (1, 2), 5, 16, semantic_dim=6)
+    with pytest.raises(ValueError, match="semantic_dim=6"):
+        D.ClimateDiffusion(
+            net, D.make_schedule("cosine", 50), encoder=SemanticEncoder(4, 8, (1,), 5)
+        )

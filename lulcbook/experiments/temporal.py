@@ -1,0 +1,483 @@
+"""Experiments of notebook 10: temporal classifier vs single-date and composite inputs, consistent maps.
+
+* :func:`slovenia_comparison`: on the eo-learn Slovenia patch (NDVI series of 68 dates with
+  cloud masks, dense RABA reference), sparse training points are drawn from spatial blocks
+  and all pixels of *other* blocks are the test set (a buffer of pixels around the test
+  blocks is never trained on). Compared per seed: the L-TAE-style encoder on the masked
+  series, gradient boosting on one date (chosen on a validation split of the training
+  blocks), on the median composite, and on seasonal median composites. Intervals: block
+  bootstrap over the test blocks; paired differences on the same blocks.
+* :func:`consistency`: change shares between dates and periods of a mapped series, raw and
+  after the rule of :mod:`lulcbook.temporal`, with block-bootstrap intervals.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy import ndimage
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from lulcbook import evaluate, legend, temporal
+from lulcbook.models.temporal import fit_temporal
+
+
+def split_blocks(
+    label: np.ndarray, block: int, test_share: float, buffer: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Assign spatial blocks to train or test; a buffer around test blocks is never trained on.
+
+    Args:
+        label: ``(y, x)`` reference (NODATA = unlabelled).
+        block: block size in pixels.
+        test_share: share of blocks in the test set.
+        buffer: pixels around test blocks excluded from training.
+        seed: seed of the assignment.
+
+    Returns:
+        ``(block_ids, train_mask, test_mask)``; masks cover labelled pixels only.
+
+    Raises:
+        ValueError: ``test_share`` outside ``(0, 1)``.
+    """
+    if not 0.0 < test_share < 1.0:
+        raise ValueError(f"test_share must lie in (0, 1), got {test_share}")
+    ids = temporal.block_ids(label.shape, block)
+    n = int(ids.max()) + 1
+    rng = np.random.default_rng(seed)
+    test_blocks = rng.permutation(n)[: max(1, round(test_share * n))]
+    test_px = np.isin(ids, test_blocks)
+    square = np.ones((3, 3), dtype=bool)  # Chebyshev distance: diagonal neighbours too
+    near = ndimage.binary_dilation(test_px, square, iterations=buffer) if buffer > 0 else test_px
+    labelled = label != legend.NODATA
+    return ids, labelled & ~near, labelled & test_px
+
+
+def _block_confusions(
+    y: np.ndarray, p: np.ndarray, blocks: np.ndarray, labels: Sequence[int]
+) -> np.ndarray:
+    """Per-block confusion matrices ``(n_blocks, k, k)`` of reference ``y`` and prediction ``p``."""
+    lab = np.asarray(labels)
+    k = len(lab)
+    yi, pi = np.searchsorted(lab, y), np.searchsorted(lab, p)
+    ok = np.isin(p, lab)
+    _, b = np.unique(blocks, return_inverse=True)
+    out = np.zeros((int(b.max()) + 1, k, k))
+    np.add.at(out, (b[ok], yi[ok], pi[ok]), 1.0)
+    # predictions outside the evaluated labels count as errors in the reference row
+    np.add.at(out, (b[~ok], yi[~ok], (yi[~ok] + 1) % k), 1.0)
+    return out
+
+
+def _oa(c: np.ndarray) -> float:
+    return float(np.trace(c) / c.sum()) if c.sum() else float("nan")
+
+
+def _macro_f1(c: np.ndarray) -> float:
+    tp = np.diag(c)
+    den = c.sum(axis=0) + c.sum(axis=1)
+    f1 = np.where(den > 0, 2 * tp / np.maximum(den, 1e-12), 0.0)
+    return float(f1[c.sum(axis=1) > 0].mean())
+
+
+def _gbm(x: np.ndarray, y: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
+    model = HistGradientBoostingClassifier(
+        max_iter=50, learning_rate=0.15, random_state=seed, class_weight="balanced"
+    )
+    return model.fit(x, y)
+
+
+def seasonal_medians(ndvi: np.ndarray, dates: Sequence[str]) -> np.ndarray:
+    """Median over the clear dates of each meteorological season (all years): ``(n, 4)``."""
+    seasons = [temporal.period_of(d, "season")[-3:] for d in dates]
+    cols = []
+    for s in ("DJF", "MAM", "JJA", "SON"):
+        idx = [i for i, x in enumerate(seasons) if x == s]
+        cols.append(_nanmedian(ndvi[:, idx]))
+    return np.stack(cols, axis=1)
+
+
+def _nanmedian(a: np.ndarray) -> np.ndarray:
+    """Row-wise median ignoring NaN; NaN (without a warning) for rows without a value."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmedian(a, axis=1), dtype=np.float32)
+
+
+def slovenia_comparison(
+    ds: xr.Dataset,
+    *,
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    n_train: int = 300,
+    block: int = 10,
+    buffer: int = 2,
+    test_share: float = 0.5,
+    val_share: float = 0.3,
+    min_clear: float = 0.99,
+    epochs: int = 150,
+    n_boot: int = 500,
+) -> dict[str, Any]:
+    """Temporal encoder vs single-date, median-composite and seasonal-composite inputs.
+
+    Args:
+        ds: :func:`lulcbook.sources.slovenia.read_slovenia` output.
+        seeds: one split, point draw and model initialisation per seed.
+        n_train: sparse training points drawn from the training blocks.
+        block: block size (pixels) of the spatial split and the bootstrap.
+        buffer: pixels around test blocks never trained on.
+        test_share: share of blocks held out for testing.
+        val_share: share of training points held out to choose the single date.
+        min_clear: a date is a single-date candidate if this share of the patch is clear.
+        epochs: training epochs of the temporal encoder.
+        n_boot: block-bootstrap resamples.
+
+    Returns:
+        ``{"models": {name: {oa, macro_f1, *_ci95, per_seed}}, "differences": {...},
+        "chosen_dates": [...], "settings": {...}}``; per seed the intervals come from the
+        block bootstrap over test blocks, the reported interval is their mean over seeds.
+    """
+    dates = [str(np.datetime_as_string(t, unit="D")) for t in ds["time"].values]
+    doy = temporal.day_of_year(dates)
+    label = ds["label"].values
+    ndvi = ds["ndvi"].values.reshape(len(dates), -1).T  # (pixel, time)
+    clear = ds["clear"].values.reshape(len(dates), -1).T
+    flat_label = label.ravel()
+    clear_share = clear.mean(axis=0)
+    candidates = [i for i in range(len(dates)) if clear_share[i] >= min_clear]
+    median = _nanmedian(ndvi)[:, None]
+    seasonal = seasonal_medians(ndvi, dates)
+    runs: dict[str, list[dict[str, Any]]] = {}
+    diffs: dict[str, list[dict[str, Any]]] = {}
+    chosen = []
+    for seed in seeds:
+        ids, train_m, test_m = split_blocks(label, block, test_share, buffer, seed)
+        rng = np.random.default_rng(seed)
+        pool = np.flatnonzero(train_m.ravel())
+        pts = np.sort(rng.choice(pool, size=min(n_train, len(pool)), replace=False))
+        pts = pts[clear[pts].any(axis=1)]
+        y = flat_label[pts]
+        test = np.flatnonzero(test_m.ravel())
+        yt = flat_label[test]
+        labels = sorted(set(np.unique(yt).tolist()))
+        preds: dict[str, np.ndarray] = {}
+        tm = fit_temporal(ndvi[pts], doy, clear[pts], y, seed=seed, epochs=epochs)
+        preds["temporal (L-TAE, masked series)"] = tm.predict(ndvi[test], doy, clear[test])
+        # single date: chosen on a validation split of the training points
+        val = rng.random(len(pts)) < val_share
+        if len(set(y[~val].tolist())) < 2:
+            val[:] = False
+        scores = []
+        for i in candidates:
+            m = _gbm(ndvi[pts][~val][:, [i]], y[~val], seed)
+            yv = m.predict(ndvi[pts][val][:, [i]]) if val.any() else y
+            scores.append(evaluate.macro_f1(y[val] if val.any() else y, yv))
+        best = candidates[int(np.argmax(scores))] if candidates else int(np.argmax(clear_share))
+        chosen.append(dates[best])
+        preds["single date (best on validation)"] = _gbm(ndvi[pts][:, [best]], y, seed).predict(
+            np.nan_to_num(ndvi[test][:, [best]], nan=float(np.nanmedian(ndvi[:, best])))
+        )
+        preds["median composite"] = _gbm(median[pts], y, seed).predict(median[test])
+        preds["seasonal composites"] = _gbm(seasonal[pts], y, seed).predict(seasonal[test])
+        blocks = ids.ravel()[test]
+        conf = {k: _block_confusions(yt, p, blocks, labels) for k, p in preds.items()}
+        for k, c in conf.items():
+            total = c.sum(axis=0)
+            runs.setdefault(k, []).append(
+                {
+                    "seed": seed,
+                    "oa": _oa(total),
+                    "macro_f1": _macro_f1(total),
+                    "oa_ci95": list(temporal.block_bootstrap_ci(c, _oa, n_boot, seed)),
+                    "macro_f1_ci95": list(temporal.block_bootstrap_ci(c, _macro_f1, n_boot, seed)),
+                    "n_train": len(pts),
+                    "n_test": len(test),
+                    "n_test_blocks": len(c),
+                }
+            )
+        ref = conf["temporal (L-TAE, masked series)"]
+        for k, c in conf.items():
+            if c is ref:
+                continue
+            pair = np.stack([ref, c], axis=1)  # (blocks, 2, k, k)
+            d = temporal.block_bootstrap_ci(
+                pair, lambda s: _macro_f1(s[0]) - _macro_f1(s[1]), n_boot, seed
+            )
+            diffs.setdefault(k, []).append(
+                {
+                    "seed": seed,
+                    "macro_f1_diff": _macro_f1(ref.sum(0)) - _macro_f1(c.sum(0)),
+                    "ci95": list(d),
+                }
+            )
+    models = {}
+    for k, rs in runs.items():
+        models[k] = {
+            "oa": float(np.mean([r["oa"] for r in rs])),
+            "macro_f1": float(np.mean([r["macro_f1"] for r in rs])),
+            "oa_ci95": np.mean([r["oa_ci95"] for r in rs], axis=0).tolist(),
+            "macro_f1_ci95": np.mean([r["macro_f1_ci95"] for r in rs], axis=0).tolist(),
+            "macro_f1_seed_sd": float(np.std([r["macro_f1"] for r in rs], ddof=1))
+            if len(rs) > 1
+            else 0.0,
+            "per_seed": rs,
+        }
+    differences = {
+        k: {
+            "macro_f1_diff": float(np.mean([r["macro_f1_diff"] for r in rs])),
+            "ci95": np.mean([r["ci95"] for r in rs], axis=0).tolist(),
+            "seeds_ci_above_zero": int(sum(r["ci95"][0] > 0 for r in rs)),
+            "seeds_ci_below_zero": int(sum(r["ci95"][1] < 0 for r in rs)),
+            "n_seeds": len(rs),
+            "per_seed": rs,
+        }
+        for k, rs in diffs.items()
+    }
+    return {
+        "models": models,
+        "differences_temporal_minus": differences,
+        "chosen_dates": chosen,
+        "n_dates": len(dates),
+        "n_single_date_candidates": len(candidates),
+        "settings": {
+            "seeds": list(seeds),
+            "n_train": n_train,
+            "block_px": block,
+            "buffer_px": buffer,
+            "test_share": test_share,
+            "val_share": val_share,
+            "epochs": epochs,
+            "n_boot": n_boot,
+        },
+    }
+
+
+def _smooth(proba: np.ndarray, dates: Sequence[str], period: str, prior: float) -> np.ndarray:
+    """Smoothed per-period classes (NODATA where a period has no clear date)."""
+    _, log_e, n_obs = temporal.period_log_evidence(proba, dates, period)
+    sm = temporal.viterbi_smooth(log_e, n_obs, prior)
+    return np.where(n_obs > 0, sm, legend.NODATA).astype(np.uint8)
+
+
+def simulate_change(
+    proba: np.ndarray,
+    dates: Sequence[str],
+    period: str,
+    block: int,
+    share: float,
+    seed: int,
+    min_confidence: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Splice a known change into a series: blocks of the last period take another block's data.
+
+    The probabilities of a random ``share`` of the blocks, on the dates of the last period,
+    are replaced by those of other (donor) blocks of the same dates: real observations of
+    another place, i.e. a *simulated* land-cover change with a known location.
+
+    Args:
+        proba: ``(time, n_classes, y, x)`` per-date probabilities.
+        dates: ISO dates (sorted).
+        period: the period kind.
+        block: block size in pixels (full blocks only).
+        share: share of the full blocks that change.
+        seed: seed of the choice of blocks and donors.
+        min_confidence: a spliced pixel counts as changed only where the period-mean
+            probability of its class is at least this before and after (a clear change of
+            class, not a swap between two uncertain classes).
+
+    Returns:
+        ``(spliced proba, changed (y, x) bool)``; ``changed`` marks spliced pixels whose
+        per-period class (raw argmax) differs between the original first period and the
+        donor's last period.
+
+    Raises:
+        ValueError: fewer than two periods or fewer than two full blocks.
+    """
+    labels, pp, _ = temporal.period_probabilities(proba, dates, period)
+    if len(labels) < 2:
+        raise ValueError(f"a simulated change needs two periods; the series has {labels}")
+    last = temporal.group_periods(dates, period)[labels[-1]]
+    _, _, h, w = proba.shape
+    corners = [
+        (y, x) for y in range(0, h - block + 1, block) for x in range(0, w - block + 1, block)
+    ]
+    if len(corners) < 2:
+        raise ValueError(f"{h}x{w} px hold fewer than two {block}-px blocks")
+    rng = np.random.default_rng(seed)
+    n = max(1, round(share * len(corners)))
+    order = rng.permutation(len(corners))
+    targets, donors = order[:n], rng.permutation(order[n:])[:n] if len(order) > n else order[:n]
+    out = proba.copy()
+    spliced = np.zeros((h, w), dtype=bool)
+    for t_i, d_i in zip(targets, np.resize(donors, n), strict=True):
+        (ty, tx), (dy, dx) = corners[t_i], corners[d_i]
+        out[last, :, ty : ty + block, tx : tx + block] = proba[
+            last, :, dy : dy + block, dx : dx + block
+        ]
+        spliced[ty : ty + block, tx : tx + block] = True
+    pp_after = temporal.period_probabilities(out, dates, period)[1]
+    raw_before, raw_after = temporal.raw_classes(pp)[0], temporal.raw_classes(pp_after)[-1]
+    ok = (raw_before != legend.NODATA) & (raw_after != legend.NODATA)
+    with np.errstate(invalid="ignore"):
+        sure = (np.nanmax(np.nan_to_num(pp[0], nan=0.0), axis=0) >= min_confidence) & (
+            np.nanmax(np.nan_to_num(pp_after[-1], nan=0.0), axis=0) >= min_confidence
+        )
+    return out, spliced & ok & sure & (raw_before != raw_after)
+
+
+def consistency(
+    proba: np.ndarray,
+    dates: Sequence[str],
+    *,
+    period: str,
+    change_prior: float,
+    pairs: Sequence[tuple[int, int]] = (),
+    block: int = 25,
+    n_boot: int = 500,
+    priors: Sequence[float] = (),
+    simulated_share: float = 0.2,
+    simulated_confidence: float = 0.6,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Change shares of a mapped series, raw and after the rule, with block-bootstrap intervals.
+
+    Args:
+        proba: ``(time, n_classes, y, x)`` per-date probabilities (NaN where masked).
+        dates: ISO date per time step.
+        period: the period of the per-period maps.
+        change_prior: the rule's prior probability of change per period.
+        pairs: date index pairs where no change is expected (e.g. consecutive clear dates of
+            one summer); measured raw and with the rule run over dates.
+        block: block size (pixels) of the intervals and of the simulated change.
+        n_boot: bootstrap resamples.
+        priors: further ``change_prior`` values for the sensitivity table.
+        simulated_share: share of blocks given a simulated change (:func:`simulate_change`).
+        simulated_confidence: ``min_confidence`` of the simulated change.
+        seed: seed of the simulated change.
+
+    Returns:
+        ``{"date_pairs", "periods", "prior_sensitivity", "simulated_change", ...}``; also the
+        class arrays ``raw_classes``, ``smoothed_classes`` and ``period_labels`` for figures.
+    """
+    out: dict[str, Any] = {"date_pairs": {}, "periods": {}, "prior_sensitivity": {}}
+    per_date = temporal.raw_classes(proba)
+    smooth_d = _smooth(proba, dates, "date", change_prior)
+    for i, j in pairs:
+        out["date_pairs"][f"{dates[i]}→{dates[j]}"] = {
+            "raw": temporal.change_share(per_date[i], per_date[j], block, n_boot),
+            "rule": temporal.change_share(smooth_d[i], smooth_d[j], block, n_boot),
+        }
+    labels, pp, _ = temporal.period_probabilities(proba, dates, period)
+    raw = temporal.raw_classes(pp)
+    can_simulate = len(labels) > 1
+    if can_simulate:
+        spliced, truth = simulate_change(
+            proba, dates, period, block, simulated_share, seed, simulated_confidence
+        )
+    for prior in [change_prior, *priors]:
+        sm = _smooth(proba, dates, period, prior)
+        res = {
+            f"{labels[p - 1]}→{labels[p]}": {
+                "raw": temporal.change_share(raw[p - 1], raw[p], block, n_boot),
+                "rule": temporal.change_share(sm[p - 1], sm[p], block, n_boot),
+            }
+            for p in range(1, len(labels))
+        }
+        sim: dict[str, Any] = {}
+        if can_simulate:
+            sim_raw = temporal.raw_classes(temporal.period_probabilities(spliced, dates, period)[1])
+            sim_sm = _smooth(spliced, dates, period, prior)
+            n_true = int(truth.sum())
+            for kind, cls in (("raw", sim_raw), ("rule", sim_sm)):
+                ch = temporal.change_layer(cls)
+                flagged = (ch != legend.NODATA) & (ch > 0)
+                valid = ch != legend.NODATA
+                sim[kind] = {
+                    "recall": float(flagged[truth].mean()) if n_true else float("nan"),
+                    "false_change_share": float(flagged[valid & ~truth].mean()),
+                }
+            sim["n_changed_pixels"] = n_true
+        if prior == change_prior:
+            out["periods"] = res
+            out["simulated_change"] = sim
+            out["smoothed_classes"] = sm
+            out["raw_classes"] = raw
+            out["period_labels"] = labels
+        else:
+            out["prior_sensitivity"][str(prior)] = {
+                "rule_change_share": {k: v["rule"]["changed_share"] for k, v in res.items()},
+                "simulated_recall": sim.get("rule", {}).get("recall", float("nan")),
+            }
+    return out
+
+
+def plot_comparison(models: dict[str, Any], title: str = "") -> Any:
+    """Macro-F1 and OA with their intervals per model (matplotlib figure)."""
+    import matplotlib.pyplot as plt
+
+    names = list(models)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.6 * len(names) + 1.2), sharey=True)
+    for ax, key in zip(axes, ("macro_f1", "oa"), strict=True):
+        vals = np.array([models[n][key] for n in names])
+        ci = np.array([models[n][f"{key}_ci95"] for n in names])
+        ax.errorbar(vals, np.arange(len(names)), xerr=[vals - ci[:, 0], ci[:, 1] - vals], fmt="o")
+        ax.set_xlabel(f"{key} (mean over seeds; 95 % block-bootstrap interval)")
+        ax.grid(alpha=0.3)
+    axes[0].set_yticks(np.arange(len(names)), names)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_period_maps(
+    rows: dict[str, tuple[Sequence[str], np.ndarray, np.ndarray]], title: str = ""
+) -> Any:
+    """Per-period class maps (raw argmax and after the rule) and the change layer per series.
+
+    Args:
+        rows: per series name ``(period_labels, raw (period, y, x), smoothed (period, y, x))``.
+        title: figure title.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Rectangle
+
+    cmap = ListedColormap([c.colour for c in legend.CLASSES])
+    n_cols = max(2 * len(p) + 2 for p, _, _ in rows.values())
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(2.6 * n_cols, 2.8 * len(rows)))
+    axes = np.atleast_2d(axes)
+    for r, (name, (labels, raw, smooth)) in enumerate(rows.items()):
+        panels = [(f"{lab} raw", raw[i], True) for i, lab in enumerate(labels)]
+        panels += [(f"{lab} rule", smooth[i], True) for i, lab in enumerate(labels)]
+        for kind, cls in (("raw", raw), ("rule", smooth)):
+            ch = temporal.change_layer(cls)
+            panels.append(
+                (f"changed ({kind})", np.where(ch == legend.NODATA, np.nan, ch > 0), False)
+            )
+        for ax in axes[r]:
+            ax.set_axis_off()
+        for ax, (t, img, is_class) in zip(axes[r], panels, strict=False):
+            if is_class:
+                ax.imshow(np.ma.masked_equal(img, legend.NODATA), cmap=cmap, vmin=-0.5,
+                          vmax=legend.N_CLASSES - 0.5, interpolation="nearest")  # fmt: skip
+            else:
+                ax.imshow(img, cmap="Reds", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_title(f"{name}\n{t}", fontsize=8)
+    handles = [Rectangle((0, 0), 1, 1, color=c.colour) for c in legend.CLASSES]
+    fig.legend(handles, legend.KEYS, loc="lower center", ncol=legend.N_CLASSES, fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+__all__ = [
+    "consistency",
+    "plot_comparison",
+    "plot_period_maps",
+    "seasonal_medians",
+    "simulate_change",
+    "slovenia_comparison",
+    "split_blocks",
+]

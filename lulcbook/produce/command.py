@@ -1,0 +1,169 @@
+"""The ``lulcbook produce`` command: its options and what it runs.
+
+Kept beside the production code so that :mod:`lulcbook.cli` only registers it. Usage errors
+(bad bbox, period, missing catalog, model or output folder) are :class:`UsageError` (exit
+status 2, nothing read); a run with failed cells exits with status 1 after every other cell is
+finished and reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+class UsageError(ValueError):
+    """A wrong ``produce`` command line (exit status 2)."""
+
+
+def _bbox(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not W,S,E,N in degrees") from None
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"{text!r} is not W,S,E,N (four numbers)")
+    return values
+
+
+def add_produce_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register ``produce`` on the subparsers of the ``lulcbook`` parser.
+
+    Args:
+        sub: the object returned by ``ArgumentParser.add_subparsers``.
+
+    Returns:
+        The ``produce`` parser.
+    """
+    p: argparse.ArgumentParser = sub.add_parser(
+        "produce",
+        help="map an area and a period on the EEA grid (COGs + STAC items + collection), on dask",
+        description="Map every cell of the EEA reference grid (EPSG:3035) that intersects the "
+        "area: find the cell's scenes in a static STAC catalog or a STAC API, composite them "
+        "(first valid pixel, least cloud first), predict, and write per cell a class COG (with "
+        "palette, attribute table and QGIS style), confidence and uncertainty COGs and a STAC "
+        "item under OUT/cells/ID/; then OUT/collection.json, VRT mosaics and OUT/run.json. "
+        "Rerunning skips finished cells and redoes unfinished ones; a failed cell is reported "
+        "and does not stop the run.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    area = p.add_mutually_exclusive_group(required=True)
+    area.add_argument("--bbox", type=_bbox, help="area as W,S,E,N in degrees")
+    area.add_argument("--region", type=Path, help="area as a vector file (GeoPackage, GeoJSON)")
+    p.add_argument(
+        "--datetime", required=True, help="period START/END (ISO dates), e.g. 2017-02-01/2017-02-28"
+    )
+    p.add_argument(
+        "--catalog",
+        required=True,
+        help="static STAC catalog/collection/item collection (file or folder) or STAC API URL",
+    )
+    p.add_argument("--out", required=True, type=Path, help="run folder (created)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="shipped model name or model file (default: the default land-cover model)",
+    )
+    p.add_argument("--model-class", default=None, help="loader module:Class of a model file")
+    p.add_argument(
+        "--cell-km", type=float, default=10.0, help="cell edge in km (EEA grid: 1, 10, 100)"
+    )
+    p.add_argument("--resolution", type=float, default=10.0, help="pixel size in metres")
+    p.add_argument(
+        "--collection", default="sentinel-2-l2a", help="collection searched in a STAC API"
+    )
+    p.add_argument(
+        "--max-cloud", type=float, default=50.0, help="largest cloud cover (%%) from an API"
+    )
+    p.add_argument("--workers", type=int, default=1, help="local dask worker processes")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of an existing dask scheduler, e.g. tcp://host:8786",
+    )
+    p.add_argument("--tile-size", type=int, default=1024, help="prediction tile size (pixels)")
+    p.add_argument("--overlap", type=int, default=32, help="context pixels around each tile")
+    p.add_argument(
+        "--collection-id", default="lulcbook-landcover", help="id of the output STAC Collection"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def produce_command(args: argparse.Namespace) -> int:
+    """Run ``lulcbook produce``.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        0 if every cell is finished or empty, 1 if any cell failed.
+
+    Raises:
+        UsageError: for a wrong command line (naming the option and value).
+    """
+    from lulcbook import zoo
+    from lulcbook.produce.catalog import open_catalog, parse_period
+    from lulcbook.produce.grid import cells_for_bbox, cells_for_region
+    from lulcbook.produce.runner import produce
+
+    try:
+        period = parse_period(args.datetime)
+        if args.bbox is not None:
+            cells = cells_for_bbox(args.bbox, args.cell_km, args.resolution)
+        else:
+            cells = cells_for_region(args.region, args.cell_km, args.resolution)
+        catalog = open_catalog(args.catalog, args.collection, args.max_cloud)
+    except (ValueError, FileNotFoundError) as err:
+        raise UsageError(str(err)) from None
+    if args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if not args.out.parent.is_dir():
+        raise UsageError(f"--out {args.out}: folder {args.out.parent} does not exist")
+    model = _model_spec(args.model, args.model_class, zoo)
+    report = produce(
+        cells,
+        catalog,
+        period,
+        model,
+        args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        tile_size=args.tile_size,
+        overlap=args.overlap,
+        collection_id=args.collection_id,
+        progress=not args.no_progress,
+    )
+    print(f"{args.out}: {report.summary()}")
+    for c in report.failed:
+        print(f"lulcbook: error: cell {c.cell}: {c.error}")
+    return 1 if report.failed else 0
+
+
+def _model_spec(model: str | None, model_class: str | None, zoo: Any) -> Any:
+    """The model of a run: a shipped model by name (default) or a model file."""
+    from lulcbook.produce.cell import ModelSpec
+
+    if model is None or not Path(model).exists():
+        name = model or zoo.DEFAULT_LULC
+        try:
+            info = zoo.get(name)
+        except (FileNotFoundError, KeyError, ValueError) as err:
+            raise UsageError(
+                f"--model {name!r} is neither a file nor a shipped model ({err})"
+            ) from None
+        return ModelSpec(
+            str(info.weights),
+            model_class
+            or info.metadata.get("model_class", "lulcbook.models.gnn:SegmentClassifier"),
+            info.name,
+            str(info.metadata.get("version", "")),
+        )
+    path = Path(model)
+    return ModelSpec(
+        str(path.resolve()),
+        model_class or "lulcbook.models.gnn:SegmentClassifier",
+        path.name,
+        "",
+    )

@@ -1,0 +1,177 @@
+"""Time-series prediction on a small real series: Exeter HLS S30 (2021) and S2 L2A (2024) windows."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+from rasterio.windows import Window
+
+from lulcbook import cli, legend, predict, series_predict, zoo
+
+MODEL = "lucas-s2-segments-10m"
+HLS_KW = {"preset": "hls", "mask_band": "Fmask", "mask_values": series_predict.HLS_FMASK_INVALID}
+
+
+def _crop(src_path: Path, dst: Path, size: int = 48) -> Path:
+    """Copy a real file's top-left window (keeping band names and date tags)."""
+    with rasterio.open(src_path) as src:
+        profile = src.profile | {
+            "width": size,
+            "height": size,
+            "transform": src.window_transform(Window(60, 60, size, size)),
+        }
+        data = src.read(window=Window(60, 60, size, size))
+        with rasterio.open(dst, "w", **profile) as out:
+            out.write(data)
+            out.descriptions = src.descriptions
+            out.update_tags(**src.tags())
+    return dst
+
+
+@pytest.fixture(scope="module")
+def model() -> predict.TileClassifier:
+    info = zoo.get(MODEL)
+    return predict.load_classifier(info.weights, info.metadata["model_class"])
+
+
+@pytest.fixture
+def hls_series(sample_dir, tmp_path) -> list[Path]:
+    files = sorted((sample_dir / "s2-hls-exeter" / "hls-data").glob("hls_exe_*.tif"))
+    (tmp_path / "in").mkdir()
+    return [_crop(f, tmp_path / "in" / f.name) for f in files]
+
+
+def _is_cog(path: Path) -> bool:
+    with rasterio.open(path) as src:
+        return src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG" and src.profile["tiled"]
+
+
+def test_predict_series_writes_maps_change_and_items(model, hls_series, tmp_path) -> None:
+    out = tmp_path / "out" / "exeter.tif"
+    out.parent.mkdir()
+    r = series_predict.predict_series(
+        hls_series, model, out, period="month", model_resolution_m=10, model_name=MODEL, **HLS_KW
+    )
+    assert r.dates == ["2021-06-08", "2021-06-13", "2021-06-23", "2021-07-18"]
+    assert r.periods == ["2021-06", "2021-07"]
+    for lab, path in r.maps.items():
+        assert path == tmp_path / "out" / f"exeter_{lab}.tif" and _is_cog(path)
+        with rasterio.open(path) as src:
+            cls = src.read(1)
+            assert src.descriptions == ("class",) and src.nodata == legend.NODATA
+            assert src.shape == (48, 48) and src.crs is not None
+        assert set(np.unique(cls)) <= set(range(legend.N_CLASSES)) | {legend.NODATA}
+        assert (cls != legend.NODATA).mean() > 0.5
+        item = json.loads(r.stac_items[lab].read_text())
+        assert item["properties"]["lulcbook:period"] == lab
+        assert item["properties"]["start_datetime"].startswith(lab)
+        assert {"class", "confidence", "uncertainty"} <= set(item["assets"])
+        for asset in item["assets"].values():
+            assert (r.stac_items[lab].parent / asset["href"]).exists()
+    assert _is_cog(r.change)
+    with rasterio.open(r.change) as src:
+        change = src.read(1)
+        assert src.descriptions == ("change",)
+    assert set(np.unique(change)) <= {0, 1, legend.NODATA}
+    # the change layer is the change of the written period maps
+    with rasterio.open(r.maps["2021-06"]) as a, rasterio.open(r.maps["2021-07"]) as b:
+        c0, c1 = a.read(1), b.read(1)
+    both = (c0 != legend.NODATA) & (c1 != legend.NODATA)
+    assert np.array_equal(change[both] == 1, c0[both] != c1[both])
+    item = json.loads(r.stac_items["change"].read_text())
+    assert item["assets"]["change"]["href"] == "exeter_change.tif"
+    assert item["properties"]["lulcbook:periods"] == r.periods
+    band = item["assets"]["change"]["raster:bands"][0]
+    assert band["name"] == "change" and band["nodata"] == legend.NODATA
+    assert r.change_share["2021-06→2021-07"] <= r.raw_change_share["2021-06→2021-07"]
+
+
+def test_rio_cogeo_validates(model, hls_series, tmp_path) -> None:
+    cogeo = pytest.importorskip("rio_cogeo.cogeo")
+    r = series_predict.predict_series(hls_series[:2], model, tmp_path / "m.tif", **HLS_KW)
+    assert cogeo.cog_validate(str(r.change))[0]
+    assert all(cogeo.cog_validate(str(p))[0] for p in r.maps.values())
+
+
+def test_folder_per_date_and_grids(model, sample_dir, tmp_path) -> None:
+    """S2 L2A dates come in three CRSs: each is warped onto the grid of the first."""
+    files = sorted((sample_dir / "s2-hls-exeter" / "s2-data").glob("exe_*.tif"))[:3]
+    root = tmp_path / "dates"
+    for f in files:
+        (root / f.stem).mkdir(parents=True)
+        _crop(f, root / f.stem / f.name, size=40)
+    inputs = series_predict.series_inputs([root])
+    assert [p.name for p in inputs] == [f.stem for f in files]
+    s = series_predict.read_series(
+        [next(p.glob("*.tif")) for p in inputs],
+        model.bands,
+        preset="s2-l2a-n0400",
+        mask_band="SCL",
+    )
+    assert s.data.shape == (3, 4, 40, 40)
+    assert s.dates == ["2024-06-02", "2024-06-17", "2024-08-01"]
+    assert np.isfinite(s.data[0]).mean() > 0.5
+    with pytest.raises(ValueError, match="duplicate dates"):
+        series_predict.read_series(
+            [next(p.glob("*.tif")) for p in inputs], model.bands, dates=["2024-01-01"] * 3
+        )
+
+
+def test_outputs_never_replace_inputs(model, hls_series) -> None:
+    first = hls_series[0].rename(hls_series[0].parent / "hls_2021-06.tif")
+    out = first.parent / "hls.tif"  # would write hls_2021-06.tif, the first input
+    with pytest.raises(ValueError, match="is an input"):
+        series_predict.predict_series([first, *hls_series[1:]], model, out, **HLS_KW)
+    assert not (first.parent / "hls_2021-07.tif").exists()
+    with pytest.raises(ValueError, match="Unknown period"):
+        series_predict.predict_series(hls_series, model, out.with_name("x.tif"), period="week")
+
+
+def test_stac_series_one_source_per_day(monkeypatch, hls_series, model) -> None:
+    from lulcbook.sources import stac
+
+    with rasterio.open(hls_series[1]) as src:
+        data = src.read([1, 2, 3, 4]).astype("float32") * 1e-4
+        crs, transform = src.crs, src.transform
+    ys = transform.f + transform.e * (np.arange(48) + 0.5)
+    xs = transform.c + transform.a * (np.arange(48) + 0.5)
+    da = xr.DataArray(
+        np.stack([data, data]),
+        dims=("time", "band", "y", "x"),
+        coords={
+            "time": np.array(["2021-06-13", "2021-07-18"], dtype="datetime64[ns]"),
+            "band": ["B02", "B03", "B04", "B08"],
+            "y": ys,
+            "x": xs,
+        },
+    ).rio.write_crs(crs)
+    seen = {}
+
+    def search(**kw):
+        seen.update(kw)
+        return ["item"]
+
+    monkeypatch.setattr(stac, "search", search)
+    monkeypatch.setattr(stac, "load", lambda items, bands, **kw: da)
+    sources = series_predict.stac_series(model.bands, [-3.6, 50.7, -3.5, 50.8], "2021-06/2021-07")
+    assert seen["datetime"] == "2021-06/2021-07"
+    assert [s.datetime for s in sources] == ["2021-06-13", "2021-07-18"]
+    s = series_predict.read_series(sources, model.bands)
+    assert s.data.shape == (2, 4, 48, 48) and np.array_equal(s.data[0], s.data[1])
+
+
+def test_cli_series(hls_series, tmp_path, capsys) -> None:
+    out = tmp_path / "cli.tif"
+    values = ",".join(map(str, series_predict.HLS_FMASK_INVALID))
+    argv = ["series", *map(str, hls_series), "--out", str(out), "--model", MODEL]
+    argv += ["--preset", "hls", "--mask-band", "Fmask", "--mask-values", values]
+    assert cli.main(argv) == 0
+    assert "wrote 2 period maps (2021-06, 2021-07)" in capsys.readouterr().out
+    assert (tmp_path / "cli_change.tif").exists() and (tmp_path / "cli_2021-07.json").exists()
+    assert cli.main(["series", str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert "missing does not exist" in capsys.readouterr().err
+    assert cli.main(["series", "stac", "--out", str(out)]) == 2
+    assert cli.main([*argv, "--change-prior", "1.5"]) == 2
