@@ -618,5 +618,5 @@ def confusion_heatmap(
     )
     labels = hv.Labels(
         [(j, y, str(c)) for j, y, c in cells if c > 0], ["predicted", "reference"], "count"
-    ).opts(text_font_size="7pt")
+    ).opts(hv.opts.Labels(text_font_size="7pt", backend="bokeh"))  # matplotlib: default size
     return heat * labels
