@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lulcbook import cog
-from lulcbook.io import write_json
+from lulcbook.io import clean_stale_scratch, write_json
 from lulcbook.predict import check_scheduler, dask_client
 from lulcbook.produce.catalog import ApiCatalog, StaticCatalog
 from lulcbook.produce.cell import (
@@ -173,6 +173,8 @@ def produce(
     jobs: dict[str, dict[str, Any]] = {}
     for cell in cells:
         if is_finished(out, cell):
+            # a run killed between committing a cell and removing its scratch leaves the scratch
+            clean_stale_scratch(cell_paths(out, cell)[1].parent)
             results[cell.id] = CellResult(
                 cell.id, "skipped", item=str(cell_paths(out, cell)[1]), area_km2=cell.area_km2
             )

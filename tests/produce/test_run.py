@@ -29,7 +29,7 @@ import rasterio
 from predict_helpers import fitted_centroid
 from rasterio.windows import Window
 
-from lulcbook import cli, cog, legend
+from lulcbook import cli, cog, io, legend
 from lulcbook.produce import (
     ModelSpec,
     StaticCatalog,
@@ -189,6 +189,28 @@ def test_a_bad_cell_is_reported_not_fatal_and_redone_on_rerun(
     assert fixed.count("done") == 1 and fixed.count("skipped") == len(setup["cells"]) - 1
     name = f"cells/{bad_id}/{bad_id}.tif"
     assert (tmp_path / name).read_bytes() == (setup["ref"] / name).read_bytes()
+
+
+def test_scratch_of_a_dead_run_in_a_finished_cell_is_removed_on_rerun(
+    setup: dict[str, Any], tmp_path: Path
+) -> None:
+    # SIGKILL between committing a cell and removing its scratch leaves the scratch in a
+    # finished cell, which the next run skips; the skip must still sweep it.
+    out = tmp_path / "run"
+    shutil.copytree(setup["ref"], out)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    cell_dir = out / "cells" / setup["cells"][0].id
+    stale = cell_dir / f"{io.SCRATCH_PREFIX}{dead.pid}-abc123"
+    (stale / "x").mkdir(parents=True)
+    live = cell_dir / f"{io.SCRATCH_PREFIX}{os.getpid()}-def456"
+    live.mkdir()
+    report = produce(
+        setup["cells"], setup["cat"], parse_period(PERIOD), setup["model"], out, progress=False
+    )
+    assert report.count("skipped") == len(setup["cells"])
+    assert not stale.exists()
+    assert live.exists()  # a live process's scratch is never touched
 
 
 def test_command_line_errors_name_the_option(setup: dict[str, Any], tmp_path: Path) -> None:
