@@ -110,10 +110,10 @@ def _predict(tile: int, profile: bool) -> dict[str, Any]:
         st = pstats.Stats(prof)
         total = sum(v[2] for v in st.stats.values())  # type: ignore[attr-defined]
         parts = {
-            "read": ("predict.py", "_read_unchecked"),
+            "read": ("predict/sources.py", "_read_unchecked"),
             "segmentation (slic)": ("slic_superpixels.py", "slic"),
             "model (mlp)": ("spectral.py", "predict_vectors"),
-            "encode": ("predict.py", "encode"),
+            "encode": ("predict/encoding.py", "encode"),
             "cog writing": ("cog.py", "write_cog"),
         }
         shares = {}

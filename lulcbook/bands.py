@@ -21,41 +21,30 @@ S2_BANDS: tuple[str, ...] = (
 )
 """All 13 Sentinel-2 MSI bands in the order of the ESA product."""
 
-S2_RESOLUTION: dict[str, int] = {
-    "B01": 60,
-    "B02": 10,
-    "B03": 10,
-    "B04": 10,
-    "B05": 20,
-    "B06": 20,
-    "B07": 20,
-    "B08": 10,
-    "B8A": 20,
-    "B09": 60,
-    "B10": 60,
-    "B11": 20,
-    "B12": 20,
-}
+S2_RESOLUTION: dict[str, int] = dict(
+    zip(S2_BANDS, (60, 10, 10, 10, 20, 20, 20, 10, 20, 60, 60, 20, 20), strict=True)
+)
+"""Ground sampling distance (m) of each band of :data:`S2_BANDS`."""
 
 DEFAULT_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08")
 """The four 10 m bands that every imagery source of the project shares."""
 
-EUROSAT_BAND_ORDER: tuple[str, ...] = (
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B09",
-    "B10",
-    "B11",
-    "B12",
-    "B8A",
-)
+EUROSAT_BAND_ORDER: tuple[str, ...] = (*(b for b in S2_BANDS if b != "B8A"), "B8A")
 """Band order inside the EuroSAT-MS GeoTIFFs (B8A last, as in the EuroSAT release)."""
+
+NORMALISED_DIFFERENCES: dict[str, tuple[str, str]] = {
+    "ndvi": ("B08", "B04"),
+    "ndwi": ("B03", "B08"),
+    "blue_red": ("B02", "B04"),
+    "green_red": ("B03", "B04"),
+    "mndwi": ("B03", "B11"),
+    "ndbi": ("B11", "B08"),
+    "nbr": ("B08", "B12"),
+    "swir_nd": ("B11", "B12"),
+    "ndre": ("B08", "B05"),
+    "ndre3": ("B07", "B05"),
+}
+"""Spectral indices as normalised differences ``(a − b) / (a + b)`` of two bands."""
 
 
 def normalise_band(name: str) -> str:

@@ -35,6 +35,18 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from lulcbook.cli_options import (
+    DEFAULT_MODEL_CLASS,
+    ModelChoice,
+    add_command,
+    add_model_options,
+    add_run_options,
+    add_stac_search_options,
+    choose_model,
+    name_list,
+    number_list,
+    run_options,
+)
 from lulcbook.cube import SCL_INVALID
 from lulcbook.predict import SCALING
 from lulcbook.produce.command import UsageError as ProduceUsageError
@@ -53,32 +65,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"lulcbook: error: {message} (see `{self.prog} --help`)\n")
 
 
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from None
-
-
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-
-
-def _names(text: str) -> list[str]:
-    return [v.strip() for v in text.split(",") if v.strip()]
-
-
-DEFAULT_MODEL_CLASS = "lulcbook.models.gnn:SegmentClassifier"
-"""Loader of a ``--model`` file when neither ``--model-class`` nor shipped metadata name one."""
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``lulcbook``."""
     parser = _Parser(prog="lulcbook", description="Land use / land cover mapping.")
@@ -87,37 +73,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     presets = "; ".join(f"{k}: {s:g}/{o:+g}" for k, (s, o) in SCALING.items())
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "predict",
         help="map a scene to a land-cover COG + STAC item",
         description="Predict a land-cover map (class, confidence, uncertainty) for a whole scene, "
         "tile by tile with overlap, in parallel with dask, and write a Cloud-Optimized GeoTIFF "
         "plus a STAC item JSON. Outputs appear only when complete.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument(
         "input", help="multi-band raster, folder of band files, STAC item JSON, or 'stac'"
     )
     p.add_argument(
-        "--model",
-        type=Path,
-        default=None,
-        help="saved classifier file, or the name of a shipped model; default: the shipped "
-        "default model (`lulcbook models` lists them)",
-    )
-    p.add_argument(
         "--out", required=True, type=Path, help="output COG (.tif); its folder must exist"
     )
-    p.add_argument(
-        "--model-class",
-        default=None,
-        help="module:Class whose .load(MODEL) returns the classifier (default: the shipped "
+    add_model_options(
+        p,
+        model_help="saved classifier file, or the name of a shipped model; default: the shipped "
+        "default model (`lulcbook models` lists them)",
+        class_help="module:Class whose .load(MODEL) returns the classifier (default: the shipped "
         f"model's own, else {DEFAULT_MODEL_CLASS})",
+        model_type=Path,
     )
     g = p.add_argument_group("bands and scaling")
     g.add_argument(
         "--band-names",
-        type=_names,
+        type=name_list,
         default=None,
         help="names of all bands in file order, for files without band descriptions",
     )
@@ -139,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--mask-band", default=None, help="band whose values mask pixels (e.g. SCL)")
     g.add_argument(
         "--mask-values",
-        type=_ints,
+        type=number_list(int),
         default=None,
         help=f"mask-band values that become no data (default with --mask-band: "
         f"{','.join(map(str, SCL_INVALID))}, the SCL cloud/shadow/no-data classes)",
@@ -151,8 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         "instead of an error)",
     )
     g = p.add_argument_group("tiling and parallelism")
-    g.add_argument("--tile-size", type=int, default=512, help="core tile size (px)")
-    g.add_argument("--overlap", type=int, default=32, help="context margin per tile side (px)")
+    add_run_options(g, tile_size=512, workers=os.cpu_count() or 1)
     g.add_argument("--blocksize", type=int, default=512, help="COG internal tile size (px)")
     g.add_argument("--mc-samples", type=int, default=0, help="MC-dropout samples (0 = off)")
     g.add_argument(
@@ -161,14 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="seed of the MC-dropout draws (per tile: from the seed and the tile position)",
     )
-    g.add_argument(
-        "--workers",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="local dask workers (default: the number of CPUs; 1 = in this process)",
-    )
     g.add_argument("--threads", action="store_true", help="local workers as threads, not processes")
-    g.add_argument("--scheduler", default=None, help="address of an existing dask scheduler")
     g = p.add_argument_group("output and STAC search")
     g.add_argument("--stac-out", type=Path, default=None, help="STAC item path (default OUT.json)")
     g.add_argument(
@@ -177,22 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="acquisition time for the item; with INPUT 'stac': the search range",
     )
     g.add_argument(
-        "--bbox", type=_floats, default=None, help="STAC search: lon/lat min_x,min_y,max_x,max_y"
-    )
-    g.add_argument(
-        "--collection", default=None, help="STAC search collection (default sentinel-2-l2a)"
-    )
-    g.add_argument(
-        "--max-cloud",
-        type=float,
+        "--bbox",
+        type=number_list(float),
         default=None,
-        help="STAC search: max. cloud cover %% (default 20)",
+        help="STAC search: lon/lat min_x,min_y,max_x,max_y",
     )
-    g.add_argument("--stac-url", default=None, help="STAC API (default: lulcbook.sources.stac's)")
-    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
-    )
+    add_stac_search_options(g, collection=None, max_cloud=None)
     m = sub.add_parser(
         "models",
         help="list the trained models shipped with the package",
@@ -215,13 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", default=None, help="shipped model name or weights path (default lucas-points)"
     )
     c.add_argument("--climate", type=Path, default=None, help="WorldClim 2.1 BIO folder")
-    la = sub.add_parser(
+    la = add_command(
+        sub,
         "lai",
         help="leaf area index COG (+ uncertainty, flags, STAC item) from L2A reflectance",
         description="Leaf area index from Sentinel-2 surface reflectance (B03 B04 B05 B06 B07 "
         "B8A B11 B12) with the Sentinel-2 Toolbox network; writes OUT.tif (lai, lai_sigma), "
         "OUT_flags.tif and OUT.json. L1C/TOA input is refused unless --allow-toa.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     la.add_argument("input", help="multi-band raster, folder of band files, or STAC item JSON")
     la.add_argument("--out", required=True, type=Path, help="output COG (.tif)")
@@ -237,13 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run on top-of-atmosphere (L1C) reflectance, outside the method's domain (flagged)",
     )
     la.add_argument("--preset", choices=sorted(SCALING), default=None, help="DN scaling preset")
-    la.add_argument("--band-names", type=_names, default=None, help="band names of a raster file")
-    add_series_parser(sub).add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    la.add_argument(
+        "--band-names", type=name_list, default=None, help="band names of a raster file"
     )
-    add_produce_parser(sub).add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
-    )
+    add_series_parser(sub)
+    add_produce_parser(sub)
     return parser
 
 
@@ -281,18 +242,18 @@ def _source_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _shipped_model(name: str) -> tuple[Path, str | None]:
-    """Weights and loader class (``module:Class``) of the shipped model ``name``."""
+def _shipped_model(name: str | None, model_class: str | None) -> ModelChoice:
+    """The shipped model ``name`` (default: the default land-cover model) and its loader."""
     try:
-        from lulcbook import zoo
-
-        info = zoo.get(name)
+        return choose_model(name, model_class)
     except (ImportError, FileNotFoundError, KeyError, ValueError) as err:
+        from lulcbook.zoo import DEFAULT_LULC
+
         detail = err.args[0] if isinstance(err, KeyError) and err.args else err
         raise UsageError(
-            f"the shipped model {name!r} is not available ({detail}); give --model PATH"
+            f"the shipped model {name or DEFAULT_LULC!r} is not available ({detail}); "
+            "give --model PATH"
         ) from err
-    return info.weights, info.metadata.get("model_class")
 
 
 def _model_identity(weights: Path) -> tuple[str, str]:
@@ -370,12 +331,9 @@ def check_predict_args(args: argparse.Namespace) -> tuple[Path, Path, Path]:
                 raise UsageError(str(err)) from None
         inputs = predict.input_files(src)
     if args.model is None or (not args.model.exists() and args.model.suffix == ""):
-        from lulcbook.zoo import DEFAULT_LULC
-
         # no --model: the default shipped model; --model NAME: a shipped model by name
-        args.model, shipped_class = _shipped_model(str(args.model or DEFAULT_LULC))
-        if shipped_class and args.model_class is None:
-            args.model_class = shipped_class
+        shipped = _shipped_model(None if args.model is None else str(args.model), args.model_class)
+        args.model, args.model_class = shipped.weights, shipped.model_class
     if args.model_class is None:
         args.model_class = DEFAULT_MODEL_CLASS
     if args.model.is_dir():
@@ -414,21 +372,17 @@ def predict_command(args: argparse.Namespace) -> int:
         source,
         model,
         args.out,
-        tile_size=args.tile_size,
-        overlap=args.overlap,
         blocksize=args.blocksize,
         mc_samples=args.mc_samples,
         seed=args.seed,
-        workers=args.workers,
         processes=not args.threads,
-        scheduler=args.scheduler,
-        progress=not args.no_progress,
         model_name=model_name,
         model_version=model_version,
         datetime_=when,
         stac_path=args.stac_out,
         allow_implausible=args.allow_implausible,
         extra_inputs=[args.model],
+        **run_options(args),
         **source_kw,
     )
     print(

@@ -26,20 +26,10 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
+from lulcbook.bands import S2_BANDS
 from lulcbook.cube import SCL_INVALID
 
-S2CLOUDLESS_BANDS: tuple[str, ...] = (
-    "B01",
-    "B02",
-    "B04",
-    "B05",
-    "B08",
-    "B8A",
-    "B09",
-    "B10",
-    "B11",
-    "B12",
-)
+S2CLOUDLESS_BANDS: tuple[str, ...] = tuple(b for b in S2_BANDS if b not in ("B03", "B06", "B07"))
 """Band order the s2cloudless classifier expects (L1C TOA reflectance)."""
 
 

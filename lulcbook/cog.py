@@ -97,58 +97,34 @@ def parse_datetime(text: str) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def _companion(out: PathLike, suffix: str) -> Path:
+def companion_path(out: PathLike, band: str) -> Path:
+    """The COG of product layer ``band`` that goes with the class COG ``out``.
+
+    Args:
+        out: the class COG.
+        band: one of :data:`PRODUCT_BANDS`: ``class`` is ``out`` itself, ``confidence`` and
+            ``uncertainty`` are ``OUT_confidence.tif`` and ``OUT_uncertainty.tif``.
+
+    Returns:
+        The layer's path.
+
+    Raises:
+        ValueError: for an unknown band.
+    """
+    if band not in PRODUCT_BANDS:
+        raise ValueError(f"Unknown product band {band!r}; expected one of {PRODUCT_BANDS}")
     out = Path(out)
-    return out.with_name(f"{out.stem}_{suffix}{out.suffix}")
+    return out if band == CLASS_BAND else out.with_name(f"{out.stem}_{band}{out.suffix}")
 
 
 def uncertainty_path(out: PathLike) -> Path:
-    """The uncertainty COG that goes with the class COG ``out`` (``OUT_uncertainty.tif``).
-
-    Args:
-        out: the class COG.
-
-    Returns:
-        The companion path.
-    """
-    return _companion(out, UNCERTAINTY_BAND)
+    """The uncertainty COG of the class COG ``out`` (see :func:`companion_path`)."""
+    return companion_path(out, UNCERTAINTY_BAND)
 
 
 def confidence_path(out: PathLike) -> Path:
-    """The confidence COG that goes with the class COG ``out`` (``OUT_confidence.tif``).
-
-    Args:
-        out: the class COG.
-
-    Returns:
-        The companion path.
-    """
-    return _companion(out, CONFIDENCE_BAND)
-
-
-def style_path(out: PathLike) -> Path:
-    """The QGIS style file QGIS loads with the class COG ``out`` (``OUT.qml``).
-
-    Args:
-        out: the class COG.
-
-    Returns:
-        The style path.
-    """
-    return Path(out).with_suffix(".qml")
-
-
-def aux_path(out: PathLike) -> Path:
-    """The GDAL PAM sidecar holding the raster attribute table (``OUT.tif.aux.xml``).
-
-    Args:
-        out: the class COG.
-
-    Returns:
-        The sidecar path.
-    """
-    out = Path(out)
-    return out.with_name(out.name + ".aux.xml")
+    """The confidence COG of the class COG ``out`` (see :func:`companion_path`)."""
+    return companion_path(out, CONFIDENCE_BAND)
 
 
 @dataclass(frozen=True)
@@ -181,10 +157,10 @@ def product_paths(out: PathLike, item: PathLike | None = None) -> ProductPaths:
     out = Path(out)
     return ProductPaths(
         classes=out,
-        confidence=confidence_path(out),
-        uncertainty=uncertainty_path(out),
-        aux=aux_path(out),
-        style=style_path(out),
+        confidence=companion_path(out, CONFIDENCE_BAND),
+        uncertainty=companion_path(out, UNCERTAINTY_BAND),
+        aux=out.with_name(out.name + ".aux.xml"),
+        style=out.with_suffix(".qml"),
         item=Path(item) if item is not None else out.with_suffix(".json"),
     )
 
@@ -329,15 +305,47 @@ def write_cog(scratch: PathLike, dst: PathLike, blocksize: int = 512) -> Path:
     with rasterio.open(scratch) as src:
         is_float = src.dtypes[0].startswith("float")
         categorical = src.colorinterp[0] == rasterio.enums.ColorInterp.palette
+    return copy_to_cog(
+        scratch,
+        dst,
+        resampling="MODE" if categorical else "AVERAGE",
+        predictor=is_float,
+        blocksize=blocksize,
+    )
+
+
+def copy_to_cog(
+    scratch: PathLike,
+    dst: PathLike,
+    resampling: str,
+    predictor: bool,
+    blocksize: int = 512,
+    overview_count: int | None = None,
+) -> Path:
+    """Copy a GeoTIFF to a DEFLATE-compressed COG at ``dst``; the one COG writer of the package.
+
+    Args:
+        scratch: the GeoTIFF to copy.
+        dst: the COG to write.
+        resampling: GDAL overview resampling (``MODE`` for classes, ``AVERAGE`` for values).
+        predictor: use the DEFLATE predictor (for continuous values).
+        blocksize: internal tile size of the COG.
+        overview_count: number of overview levels (default: GDAL's, down to one block).
+
+    Returns:
+        ``dst``.
+    """
+    options: dict[str, Any] = {} if overview_count is None else {"OVERVIEW_COUNT": overview_count}
     rio_shutil.copy(
         str(scratch),
         str(dst),
         driver="COG",
         BLOCKSIZE=blocksize,
         COMPRESS="DEFLATE",
-        PREDICTOR="YES" if is_float else "NO",
-        RESAMPLING="MODE" if categorical else "AVERAGE",
+        PREDICTOR="YES" if predictor else "NO",
+        RESAMPLING=resampling,
         OVERVIEWS="IGNORE_EXISTING",
+        **options,
         BIGTIFF="IF_SAFER",
     )
     return Path(dst)

@@ -24,21 +24,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lulcbook.bands import NORMALISED_DIFFERENCES
 from lulcbook.sources import elc10
 
 FEATURE_SETS: tuple[str, ...] = ("s2", "s2s1", "s2+idx", "s2s1+idx")
 
+_INDICES: tuple[str, ...] = (
+    "ndwi", "mndwi", "ndbi", "nbr", "ndre", "ndre3", "swir_nd", "ndvi", "blue_red",
+)  # fmt: skip
+"""The :data:`lulcbook.bands.NORMALISED_DIFFERENCES` of the ``+idx`` sets, in column order."""
+_INDEX_COLUMN: dict[str, str] = {"ndvi": "ndvi_median", "blue_red": "blue_red_nd"}
+"""Column names of the indices that are not named as the index."""
+_ELC10_COLUMN: dict[str, str] = {band: column for column, band in elc10.S2_BAND_IDS.items()}
 _ND_PAIRS: dict[str, tuple[str, str]] = {
-    "ndwi": ("green_median", "nir_median"),
-    "mndwi": ("green_median", "swir1_median"),
-    "ndbi": ("swir1_median", "nir_median"),
-    "nbr": ("nir_median", "swir2_median"),
-    "ndre": ("nir_median", "R1_median"),
-    "ndre3": ("R3_median", "R1_median"),
-    "swir_nd": ("swir1_median", "swir2_median"),
-    "ndvi_median": ("nir_median", "red_median"),
-    "blue_red_nd": ("blue_median", "red_median"),
+    _INDEX_COLUMN.get(index, index): (_ELC10_COLUMN[a], _ELC10_COLUMN[b])
+    for index, (a, b) in ((i, NORMALISED_DIFFERENCES[i]) for i in _INDICES)
 }
+"""Index column → the two ELC10 band-median columns of its normalised difference."""
 
 
 def index_columns() -> list[str]:

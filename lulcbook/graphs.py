@@ -37,6 +37,7 @@ from torch_geometric.data import Batch, Data
 
 from lulcbook.io import atomic_path
 from lulcbook.progress import progress as tqdm
+from lulcbook.standardise import Standardiser
 
 METHODS: tuple[str, ...] = ("slic", "felzenszwalb")
 SHAPE_FEATURES: tuple[str, ...] = ("log_area", "fill", "elongation", "log_aspect")
@@ -430,16 +431,13 @@ def load_graph_cache(path: str | os.PathLike[str]) -> list[SegmentGraph] | None:
         return None
 
 
-class FeatureScaler:
-    """Per-feature standardisation of node features, fitted on training graphs.
+class FeatureScaler(Standardiser):
+    """Per-feature standardisation of node features, fitted on training graphs (float32).
 
     ``log_area`` and other columns are standardised alike; constant columns keep std 1.
     """
 
-    def __init__(self, mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:
-        """Start unfitted, or from known statistics (e.g. a saved classifier's)."""
-        self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
-        self.std = None if std is None else np.asarray(std, dtype=np.float32)
+    dtype = np.float32
 
     def fit(self, graphs: Sequence[Data]) -> FeatureScaler:
         """Fit on the nodes of ``graphs``.
@@ -461,13 +459,10 @@ class FeatureScaler:
         Raises:
             RuntimeError: if not fitted. ValueError: for a feature-count mismatch.
         """
-        if self.mean is None or self.std is None:
-            raise RuntimeError("FeatureScaler is not fitted; call fit() first")
-        if x.shape[1] != self.mean.shape[0]:
-            raise ValueError(
-                f"x has {x.shape[1]} features; the scaler was fitted on {len(self.mean)}"
-            )
-        return (x - torch.from_numpy(self.mean)) / torch.from_numpy(self.std)
+        mean, std = self.fitted()
+        if x.shape[1] != mean.shape[0]:
+            raise ValueError(f"x has {x.shape[1]} features; the scaler was fitted on {len(mean)}")
+        return (x - torch.from_numpy(mean)) / torch.from_numpy(std)
 
     def transform(self, graphs: Sequence[Data]) -> list[Data]:
         """Return shallow copies of ``graphs`` with standardised ``x``."""
@@ -477,18 +472,6 @@ class FeatureScaler:
             c.x = self.transform_x(g.x)
             out.append(c)
         return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-python state for checkpoints."""
-        return {
-            "mean": None if self.mean is None else self.mean.tolist(),
-            "std": None if self.std is None else self.std.tolist(),
-        }
-
-    @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> FeatureScaler:
-        """Rebuild a scaler saved with :meth:`to_dict`."""
-        return cls(state.get("mean"), state.get("std"))
 
 
 def collate(graphs: Sequence[Data]) -> Batch:

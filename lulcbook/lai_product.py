@@ -32,11 +32,10 @@ import numpy as np
 import pystac
 import rasterio
 from pystac.extensions.raster import NoDataStrings
-from rasterio import shutil as rio_shutil
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
-from lulcbook import lai
+from lulcbook import cog, lai
 from lulcbook.cog import AssetSpec, BandSpec, parse_datetime, product_item
 from lulcbook.io import output_set
 
@@ -132,18 +131,10 @@ def _cog(
     n = 1
     while max(grid["width"], grid["height"]) >> (n + 1) >= blocksize:
         n += 1
-    rio_shutil.copy(
-        str(scratch),
-        str(dst),
-        driver="COG",
-        BLOCKSIZE=blocksize,
-        COMPRESS="DEFLATE",
-        PREDICTOR="YES" if resampling == "AVERAGE" else "NO",
-        RESAMPLING=resampling,
-        OVERVIEWS="IGNORE_EXISTING",
-        OVERVIEW_COUNT=n,
-        BIGTIFF="IF_SAFER",
-    )
+    cog.copy_to_cog(
+        scratch, dst, resampling, predictor=resampling == "AVERAGE", blocksize=blocksize,
+        overview_count=n,
+    )  # fmt: skip
 
 
 def lai_stac_item(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lulcbook import legend
+from lulcbook.temporal import changed_pixels
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -216,21 +217,19 @@ def patch_agreement(
 
 
 def change_share(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
-    """Share of pixels valid on both class maps whose class differs.
+    """Share of pixels valid on both class maps whose class differs (no interval).
+
+    :func:`lulcbook.temporal.change_share` adds a block-bootstrap interval.
 
     Raises:
         ValueError: maps of different shapes.
     """
-    a, b = np.asarray(before), np.asarray(after)
-    if a.shape != b.shape:
-        raise ValueError(f"class maps of shapes {a.shape} and {b.shape} cannot be compared")
-    both = (a != legend.NODATA) & (b != legend.NODATA)
-    n = int(both.sum())
-    changed = int((a[both] != b[both]).sum())
+    valid, changed = changed_pixels(before, after)
+    n = int(valid.sum())
     return {
-        "changed_share": changed / n if n else float("nan"),
+        "changed_share": int(changed.sum()) / n if n else float("nan"),
         "n_valid_both": n,
-        "valid_share_both": n / max(a.size, 1),
+        "valid_share_both": n / max(valid.size, 1),
     }
 
 

@@ -13,9 +13,31 @@ model or the CNN) are passed to the model's constructor, which rejects unknown k
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+)
+
+Share = Annotated[float, Field(gt=0, lt=1)]
+"""A share strictly between 0 and 1."""
+ShareUpToOne = Annotated[float, Field(gt=0, le=1)]
+"""A share in (0, 1]."""
+Rate = Annotated[float, Field(ge=0, lt=1)]
+"""A rate in [0, 1): dropout, label smoothing, drop probabilities."""
+Seeds = Annotated[list[int], Field(min_length=1)]
+"""One or more random seeds."""
+GraphModelClass = Literal["GraphUNet", "GNN"]
+"""The graph model classes of :mod:`lulcbook.models.gnn`."""
+ClimateVariant = Literal["no_climate", "climate_input", "climate_norm"]
+"""How a model sees the climate (:mod:`lulcbook.models.condnorm`)."""
 
 
 class Strict(BaseModel):
@@ -29,41 +51,41 @@ class Superpixels(Strict):
     """Superpixel segmentation (:func:`lulcbook.graphs.segment`), shared by every graph stage."""
 
     method: Literal["slic", "felzenszwalb"] = "slic"
-    segment_size: float = Field(48.0, gt=0)
-    compactness: float = Field(0.05, gt=0)
-    sigma: float = Field(0.0, ge=0)
+    segment_size: PositiveFloat = 48.0
+    compactness: PositiveFloat = 0.05
+    sigma: NonNegativeFloat = 0.0
 
 
 class Optimiser(Strict):
     """Epochs, learning rate, weight decay and batch size of a training loop."""
 
-    epochs: int = Field(gt=0)
-    lr: float = Field(gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    batch_size: int = Field(gt=0)
+    epochs: PositiveInt
+    lr: PositiveFloat
+    weight_decay: NonNegativeFloat = 0.0
+    batch_size: PositiveInt
 
 
 class Fit(Optimiser):
     """Optimiser settings of :func:`lulcbook.train.fit_gnn` and friends."""
 
-    patience: int | None = Field(None, gt=0)
-    crop: int | None = Field(None, gt=0)
+    patience: PositiveInt | None = None
+    crop: PositiveInt | None = None
 
 
 class Network(Optimiser):
     """A small network's width, depth and dropout, with its optimiser settings."""
 
-    hidden: int = Field(gt=0)
-    depth: int = Field(gt=0)
-    dropout: float = Field(0.0, ge=0, lt=1)
+    hidden: PositiveInt
+    depth: PositiveInt
+    dropout: Rate = 0.0
 
 
 class SceneTiling(Strict):
     """How the Brandenburg scene is tiled in memory."""
 
-    tile_size: int = Field(gt=0)
-    overlap: int = Field(ge=0)
-    max_size: int | None = Field(None, gt=0)
+    tile_size: PositiveInt
+    overlap: NonNegativeInt
+    max_size: PositiveInt | None = None
 
 
 # --------------------------------------------------------------------------- sections
@@ -77,17 +99,17 @@ class DataSection(Strict):
     """``data``: notebooks/01-data.ipynb."""
 
     bands: list[str] = Field(min_length=1)
-    max_patches_per_class: int | None = Field(None, gt=0)
+    max_patches_per_class: PositiveInt | None = None
     climate_source: Literal["wc21_europe", "wc14_mosaic"] = "wc21_europe"
-    climate_fill_km: float = Field(25.0, ge=0)
-    val_fraction: float = Field(0.2, gt=0, lt=1)
+    climate_fill_km: NonNegativeFloat = 25.0
+    val_fraction: Share = 0.2
     seed: int = 0
 
 
 class GraphModel(Strict):
     """One graph model of the comparison in 02-gnn."""
 
-    cls: Literal["GraphUNet", "GNN"]
+    cls: GraphModelClass
     model: dict[str, Any]
     semi: bool = False
 
@@ -95,12 +117,12 @@ class GraphModel(Strict):
 class Semi(Strict):
     """FixMatch-style consistency on unlabelled nodes."""
 
-    weight: float = Field(ge=0)
-    threshold: float = Field(gt=0, le=1)
-    noise: float = Field(ge=0)
-    feature_drop: float = Field(ge=0, lt=1)
-    edge_drop: float = Field(ge=0, lt=1)
-    warmup: int = Field(ge=0)
+    weight: NonNegativeFloat
+    threshold: ShareUpToOne
+    noise: NonNegativeFloat
+    feature_drop: Rate
+    edge_drop: Rate
+    warmup: NonNegativeInt
 
 
 class Cnn(Strict):
@@ -113,49 +135,49 @@ class Cnn(Strict):
 class Rf(Strict):
     """The random-forest baseline on the labelled pixel's spectrum."""
 
-    n_estimators: int = Field(gt=0)
-    min_samples_leaf: int = Field(1, gt=0)
+    n_estimators: PositiveInt
+    min_samples_leaf: PositiveInt = 1
 
 
 class GnnSection(Strict):
     """``gnn``: notebooks/02-gnn.ipynb."""
 
     seed: int = 0
-    seeds: list[int] = Field(min_length=1)
-    threads: int = Field(1, gt=0)
-    n_jobs: int = Field(1, gt=0)
+    seeds: Seeds
+    threads: PositiveInt = 1
+    n_jobs: PositiveInt = 1
     models: dict[str, GraphModel] = Field(min_length=1)
     fit: Fit
     semi: Semi
     cnn: Cnn
     rf: Rf
     final_model: str
-    n_boot: int = Field(gt=0)
+    n_boot: PositiveInt
     scene: SceneTiling
 
 
 class BioclimGnn(Network):
     """The Graph U-Net of 03-bioclim."""
 
-    model: Literal["GraphUNet", "GNN"]
+    model: GraphModelClass
 
 
 class BioclimCnn(Network):
     """The pixel CNN of 03-bioclim."""
 
-    crop: int = Field(gt=0)
+    crop: PositiveInt
 
 
 class BioclimSection(Strict):
     """``bioclim``: notebooks/03-bioclim.ipynb."""
 
     families: list[Literal["gnn", "cnn"]] = Field(min_length=1)
-    variants: list[Literal["no_climate", "climate_input", "climate_norm"]] = Field(min_length=1)
-    seeds: list[int] = Field(min_length=1)
+    variants: list[ClimateVariant] = Field(min_length=1)
+    seeds: Seeds
     missing_indicator: bool = True
     shuffle_seed: int = 7
-    n_jobs: int = Field(1, gt=0)
-    n_boot: int = Field(gt=0)
+    n_jobs: PositiveInt = 1
+    n_boot: PositiveInt
     boot_seed: int = 0
     gnn: BioclimGnn
     cnn: BioclimCnn
@@ -168,23 +190,23 @@ class TranslateSpectral(Network):
 class TranslateSpatial(Optimiser):
     """The 30 m → 10 m U-Net on simulated Landsat."""
 
-    mtf_nyquist: float = Field(gt=0, lt=1)
+    mtf_nyquist: Share
     factor: int = Field(gt=1)
-    base: int = Field(gt=0)
-    depth: int = Field(gt=0)
-    crop: int = Field(gt=0)
+    base: PositiveInt
+    depth: PositiveInt
+    crop: PositiveInt
 
 
 class TranslateConsistency(Strict):
     """Land-cover consistency of translated patches."""
 
-    max_patches: int | None = Field(None, gt=0)
+    max_patches: PositiveInt | None = None
 
 
 class TranslateChips(Strict):
     """The real Landsat chips."""
 
-    max_size: int | None = Field(None, gt=0)
+    max_size: PositiveInt | None = None
     poppendorf_sun_elevation_deg: float = Field(gt=0, le=90)
 
 
@@ -193,7 +215,7 @@ class TranslateSection(Strict):
 
     satellite: Literal["S2A", "S2B"] = "S2A"
     seed: int = 0
-    threads: int = Field(1, gt=0)
+    threads: PositiveInt = 1
     spectral: TranslateSpectral
     spatial: TranslateSpatial
     consistency: TranslateConsistency
@@ -203,10 +225,10 @@ class TranslateSection(Strict):
 class UncertaintyModel(Strict):
     """The architecture of ``gnn.final_model``."""
 
-    cls: Literal["GraphUNet", "GNN"]
-    hidden: int = Field(gt=0)
-    depth: int = Field(gt=0)
-    dropout: float = Field(ge=0, lt=1)
+    cls: GraphModelClass
+    hidden: PositiveInt
+    depth: PositiveInt
+    dropout: Rate
     norm: str
     pool: str
 
@@ -217,58 +239,59 @@ class UncertaintySection(Strict):
     model: UncertaintyModel
     fit: Fit
     ensemble_members: int = Field(gt=1)
-    mc_samples: int = Field(gt=0)
+    mc_samples: PositiveInt
     n_bins: int = Field(gt=1)
-    conformal_level: float = Field(gt=0, lt=1)
+    conformal_level: Share
     conformal_method: Literal["lac", "aps"] = "aps"
-    scene_mc_samples: int = Field(gt=0)
+    scene_mc_samples: PositiveInt
     scene: SceneTiling
-    area_n_per_stratum: int = Field(gt=0)
-    area_repeats: int = Field(gt=0)
+    area_n_per_stratum: PositiveInt
+    area_repeats: PositiveInt
     seed: int = 0
 
 
 class MapsSpectral(Strict):
     """The LUCAS-trained segment classifier of the maps."""
 
-    epochs: int = Field(gt=0)
-    copies: int = Field(gt=0)
-    hidden: int = Field(gt=0)
-    dropout: float = Field(ge=0, lt=1)
-    segment_size: float = Field(ge=0)
-    compactness: float = Field(gt=0)
+    epochs: PositiveInt
+    copies: PositiveInt
+    hidden: PositiveInt
+    dropout: Rate
+    segment_size: NonNegativeFloat
+    compactness: PositiveFloat
     seed: int = 0
 
 
 class MapsCloud(Strict):
     """The L1C cloud and shadow mask (s2cloudless + shadow rule)."""
 
-    threshold: float = Field(gt=0, lt=1)
-    factor: int = Field(gt=0)
-    average_px: int = Field(gt=0)
-    dilation_px: int = Field(ge=0)
-    shadow_search_px: int = Field(ge=0)
-    shadow_nir_max: float = Field(gt=0)
+    threshold: Share
+    factor: PositiveInt
+    average_px: PositiveInt
+    dilation_px: NonNegativeInt
+    shadow_search_px: NonNegativeInt
+    shadow_nir_max: PositiveFloat
 
 
 class MapsSection(Strict):
     """``maps``: notebooks/07-maps.ipynb."""
 
     model: str
-    tile_size: int = Field(gt=0)
-    overlap: int = Field(ge=0)
-    blocksize: int = Field(gt=0)
-    mc_samples: int = Field(ge=0)
-    workers: int = Field(gt=0)
+    tile_size: PositiveInt
+    overlap: NonNegativeInt
+    blocksize: PositiveInt
+    mc_samples: NonNegativeInt
+    workers: PositiveInt
+    tiling_overlaps: list[NonNegativeInt]
     brandenburg_preset: str
-    exeter_dates: int | None = Field(None, gt=0)
-    brandenburg_rows: int | None = Field(None, gt=0)
-    exeter_clear_max_masked: float = Field(gt=0, le=1)
-    lucas_max_points: int | None = Field(None, gt=0)
+    exeter_dates: PositiveInt | None = None
+    brandenburg_rows: PositiveInt | None = None
+    exeter_clear_max_masked: ShareUpToOne
+    lucas_max_points: PositiveInt | None = None
     spectral: MapsSpectral
     cloud: MapsCloud
-    n_boot: int = Field(gt=0)
-    area_n_per_stratum: int = Field(gt=0)
+    n_boot: PositiveInt
+    area_n_per_stratum: PositiveInt
     seed: int = 0
     ship: str
 
@@ -276,24 +299,24 @@ class MapsSection(Strict):
 class Gbm(Strict):
     """Histogram gradient boosting."""
 
-    max_iter: int = Field(gt=0)
-    learning_rate: float = Field(gt=0)
+    max_iter: PositiveInt
+    learning_rate: PositiveFloat
     max_leaf_nodes: int = Field(gt=1)
-    l2_regularization: float = Field(ge=0)
+    l2_regularization: NonNegativeFloat
 
 
 class Mlp(Strict):
     """The point MLP (all keys optional: entries override the section's ``mlp``)."""
 
     hidden: list[int] | None = None
-    dropout: float | None = Field(None, ge=0, lt=1)
-    epochs: int | None = Field(None, gt=0)
-    batch_size: int | None = Field(None, gt=0)
-    lr: float | None = Field(None, gt=0)
-    weight_decay: float | None = Field(None, ge=0)
-    label_smoothing: float | None = Field(None, ge=0, lt=1)
+    dropout: Rate | None = None
+    epochs: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+    lr: PositiveFloat | None = None
+    weight_decay: NonNegativeFloat | None = None
+    label_smoothing: Rate | None = None
     class_weight: bool | None = None
-    variant: Literal["no_climate", "climate_input", "climate_norm"] | None = None
+    variant: ClimateVariant | None = None
 
 
 class ContinentalModel(Strict):
@@ -318,10 +341,10 @@ class ContinentalClimate(Strict):
     """In-region vs leave-region-out climate variants."""
 
     features: str
-    variants: list[Literal["no_climate", "climate_input", "climate_norm"]] = Field(min_length=1)
+    variants: list[ClimateVariant] = Field(min_length=1)
     region_kinds: list[Literal["zone", "region"]] = Field(min_length=1)
-    seeds: list[int] = Field(min_length=1)
-    n_train: int = Field(gt=0)
+    seeds: Seeds
+    n_train: PositiveInt
     shuffle_seed: int = 7
     mlp: Mlp
 
@@ -330,7 +353,7 @@ class ContinentalExport(Strict):
     """A shipped point model."""
 
     features: str
-    seeds: list[int] = Field(min_length=1)
+    seeds: Seeds
     mlp: Mlp
     reference: str
 
@@ -339,14 +362,14 @@ class ContinentalSection(Strict):
     """``continental``: notebooks/08-continental.ipynb."""
 
     seed: int = 0
-    n_jobs: int = Field(1, gt=0)
-    max_points: int | None = Field(None, gt=0)
-    climate_fill_km: float = Field(ge=0)
-    block_km: float = Field(gt=0)
+    n_jobs: PositiveInt = 1
+    max_points: PositiveInt | None = None
+    climate_fill_km: NonNegativeFloat
+    block_km: PositiveFloat
     n_folds: int = Field(gt=1)
     n_zones: int = Field(gt=1)
     n_regions: int = Field(gt=1)
-    n_boot: int = Field(gt=0)
+    n_boot: PositiveInt
     boot_seed: int = 0
     gbm: Gbm
     mlp: Mlp
@@ -359,20 +382,20 @@ class ContinentalSection(Strict):
 class MultitaskTrain(Strict):
     """The multi-task network's training."""
 
-    steps: int = Field(gt=0)
-    batch: int = Field(gt=0)
-    crop: int = Field(gt=0)
-    width: int = Field(gt=0)
-    depth: int = Field(gt=0)
-    lr: float = Field(gt=0)
-    lai_scale: float = Field(gt=0)
+    steps: PositiveInt
+    batch: PositiveInt
+    crop: PositiveInt
+    width: PositiveInt
+    depth: PositiveInt
+    lr: PositiveFloat
+    lai_scale: PositiveFloat
 
 
 class MultitaskSection(Strict):
     """``multitask``: notebooks/09-multitask.ipynb."""
 
-    seeds: list[int] = Field(min_length=1)
-    n_boot: int = Field(gt=0)
+    seeds: Seeds
+    n_boot: PositiveInt
     boot_seed: int = 0
     train: MultitaskTrain
 
@@ -380,54 +403,54 @@ class MultitaskSection(Strict):
 class TemporalSlovenia(Strict):
     """The Slovenia comparison: simulated sparse points from the dense reference."""
 
-    n_train: int = Field(gt=0)
-    block: int = Field(gt=0)
-    buffer: int = Field(ge=0)
-    test_share: float = Field(gt=0, lt=1)
-    val_share: float = Field(gt=0, lt=1)
-    min_clear: float = Field(gt=0, le=1)
-    epochs: int = Field(gt=0)
+    n_train: PositiveInt
+    block: PositiveInt
+    buffer: NonNegativeInt
+    test_share: Share
+    val_share: Share
+    min_clear: ShareUpToOne
+    epochs: PositiveInt
 
 
 class TemporalSection(Strict):
     """``temporal``: notebooks/10-temporal.ipynb."""
 
-    seeds: list[int] = Field(min_length=1)
+    seeds: Seeds
     slovenia: TemporalSlovenia
-    n_boot: int = Field(gt=0)
+    n_boot: PositiveInt
     map_model: str
-    change_prior: float = Field(gt=0, lt=1)
+    change_prior: Share
     prior_sweep: list[float] = Field(default_factory=list)
     period: Literal["date", "month", "season", "year"] = "month"
-    map_block: int = Field(gt=0)
-    clear_max_masked: float = Field(gt=0, le=1)
-    crop: int | None = Field(None, gt=0)
+    map_block: PositiveInt
+    clear_max_masked: ShareUpToOne
+    crop: PositiveInt | None = None
     products: list[str] = Field(default_factory=list)
 
 
 class DiffusionModel(Strict):
     """The diffusion autoencoder's denoiser and semantic encoder."""
 
-    base: int = Field(gt=0)
+    base: PositiveInt
     mults: list[int] = Field(min_length=1)
-    time_dim: int = Field(gt=0)
-    semantic_dim: int = Field(ge=0)
-    encoder_base: int = Field(gt=0)
+    time_dim: PositiveInt
+    semantic_dim: NonNegativeInt
+    encoder_base: PositiveInt
     norm: str
-    dropout: float = Field(0.0, ge=0, lt=1)
+    dropout: Rate = 0.0
     schedule: Literal["cosine", "linear"] = "cosine"
-    timesteps: int = Field(gt=0)
+    timesteps: PositiveInt
     prediction: Literal["v", "eps"] = "v"
-    ema_decay: float = Field(gt=0, lt=1)
+    ema_decay: Share
 
 
 class DiffusionTrain(Strict):
     """Training of the diffusion autoencoder."""
 
-    steps: int = Field(gt=0)
-    batch_size: int = Field(gt=0)
-    lr: float = Field(gt=0)
-    cond_dropout: float = Field(ge=0, lt=1)
+    steps: PositiveInt
+    batch_size: PositiveInt
+    lr: PositiveFloat
+    cond_dropout: Rate
     flips: bool = True
 
 
@@ -435,19 +458,19 @@ class DiffusionRegressor(Strict):
     """The climate regressor on the continental LUCAS points."""
 
     bios: list[str] = Field(min_length=1)
-    max_points: int | None = Field(None, gt=0)
-    max_rows: int | None = Field(None, gt=0)
-    max_iter: int = Field(gt=0)
-    block_km: float = Field(gt=0)
+    max_points: PositiveInt | None = None
+    max_rows: PositiveInt | None = None
+    max_iter: PositiveInt
+    block_km: PositiveFloat
 
 
 class DiffusionAugmentModel(Strict):
     """The graph classifier of the augmentation experiment."""
 
-    name: Literal["GraphUNet", "GNN"]
-    hidden: int = Field(gt=0)
-    depth: int = Field(gt=0)
-    dropout: float = Field(ge=0, lt=1)
+    name: GraphModelClass
+    hidden: PositiveInt
+    depth: PositiveInt
+    dropout: Rate
     norm: str
     conv: str | None = None
     pool: str | None = None
@@ -459,34 +482,34 @@ class DiffusionAugment(Strict):
     graphs: Superpixels
     model: DiffusionAugmentModel
     fit: Optimiser
-    seeds: list[int] = Field(min_length=1)
+    seeds: Seeds
 
 
 class Jitter(Strict):
     """Colour jitter of the control augmentation."""
 
-    gain: float = Field(ge=0)
-    offset: float = Field(ge=0)
+    gain: NonNegativeFloat
+    offset: NonNegativeFloat
 
 
 class DiffusionSection(Strict):
     """``diffusion``: notebooks/04-diffusion.ipynb."""
 
-    size: int = Field(gt=0)
+    size: PositiveInt
     classifier: str
     model: DiffusionModel
     train: DiffusionTrain
-    ddim_steps: int = Field(gt=0)
-    edit_strength: float = Field(gt=0, le=1)
-    guidance: float = Field(ge=0)
+    ddim_steps: PositiveInt
+    edit_strength: ShareUpToOne
+    guidance: NonNegativeFloat
     roundtrip_steps: list[int] = Field(min_length=1)
-    n_roundtrip: int = Field(gt=0)
+    n_roundtrip: PositiveInt
     baseline_samples: str
     regressor: DiffusionRegressor
     augment: DiffusionAugment
     jitter: Jitter
-    n_boot: int = Field(gt=0)
-    threads: int = Field(1, gt=0)
+    n_boot: PositiveInt
+    threads: PositiveInt = 1
     seed: int = 0
 
 

@@ -35,6 +35,14 @@ import rasterio
 from rasterio.windows import Window
 
 from lulcbook import cog, io, legend, temporal
+from lulcbook.cli_options import (
+    add_command,
+    add_model_options,
+    add_stac_search_options,
+    choose_model,
+    name_list,
+    number_list,
+)
 from lulcbook.predict import (
     ArraySource,
     RasterSource,
@@ -44,6 +52,7 @@ from lulcbook.predict import (
     class_values,
     input_files,
     open_source,
+    search_items,
     source_from_array,
 )
 
@@ -196,12 +205,7 @@ def stac_series(
     """
     from lulcbook.sources import stac
 
-    kw: dict[str, Any] = {"url": url} if url else {}
-    items = stac.search(
-        bbox=list(bbox), datetime=datetime, collections=[collection], max_cloud=max_cloud, **kw
-    )
-    if not items:
-        raise ValueError(f"No {collection} items for bbox {list(bbox)} and datetime {datetime!r}")
+    items = search_items(bbox, datetime, collection, url, max_cloud)
     da = stac.load(items, list(bands), bbox=list(bbox), groupby="solar_day", resampling="bilinear")
     out = []
     for t in range(da.sizes["time"]):
@@ -468,16 +472,6 @@ class SeriesUsageError(ValueError):
     """A wrong ``lulcbook series`` command line (exit status 2)."""
 
 
-def _csv(kind: type) -> Any:
-    def parse(text: str) -> list[Any]:
-        try:
-            return [kind(t) for t in text.split(",") if t.strip()]
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
-
-    return parse
-
-
 def add_series_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``series`` subcommand to the ``lulcbook`` subparsers.
 
@@ -489,7 +483,8 @@ def add_series_parser(sub: Any) -> argparse.ArgumentParser:
     """
     from lulcbook.predict import SCALING
 
-    p: argparse.ArgumentParser = sub.add_parser(
+    p = add_command(
+        sub,
         "series",
         help="map a time series: a consistent map per period + a change layer (COGs + STAC)",
         description="Classify every date of a series (several files, a folder with one "
@@ -497,12 +492,12 @@ def add_series_parser(sub: Any) -> argparse.ArgumentParser:
         "per period and keep a change of class only where the evidence outweighs "
         "--change-prior (sticky hidden Markov rule). Writes OUT_<period>.tif (+ confidence, "
         "uncertainty, STAC item) per period and OUT_change.tif + OUT_change.json, all together.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("inputs", nargs="+", help="one raster / band folder per date, or 'stac'")
     p.add_argument("--out", required=True, type=Path, help="base output COG (.tif)")
-    p.add_argument("--model", default=None, help="shipped model name or model file")
-    p.add_argument("--model-class", default=None, help="module:Class for a model file")
+    add_model_options(
+        p, model_help="shipped model name or model file", class_help="module:Class for a model file"
+    )
     p.add_argument(
         "--model-resolution",
         type=float,
@@ -513,17 +508,15 @@ def add_series_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--change-prior", type=float, default=0.01, help="prior probability of change per period"
     )
-    p.add_argument("--dates", type=_csv(str), default=None, help="ISO date per input")
+    p.add_argument("--dates", type=name_list, default=None, help="ISO date per input")
     p.add_argument("--preset", choices=sorted(SCALING), default=None, help="DN scaling preset")
-    p.add_argument("--band-names", type=_csv(str), default=None, help="band names of the files")
+    p.add_argument("--band-names", type=name_list, default=None, help="band names of the files")
     p.add_argument("--mask-band", default=None, help="cloud-mask band (SCL, Fmask)")
-    p.add_argument("--mask-values", type=_csv(int), default=None, help="mask values to drop")
+    p.add_argument("--mask-values", type=number_list(int), default=None, help="mask values to drop")
     p.add_argument("--blocksize", type=int, default=512, help="COG internal tile size")
-    p.add_argument("--bbox", type=_csv(float), default=None, help="'stac': lon/lat bbox")
+    p.add_argument("--bbox", type=number_list(float), default=None, help="'stac': lon/lat bbox")
     p.add_argument("--datetime", default=None, help="'stac': date range, e.g. 2024-05/2024-09")
-    p.add_argument("--collection", default="sentinel-2-l2a", help="'stac': collection")
-    p.add_argument("--max-cloud", type=float, default=20.0, help="'stac': max. cloud cover %%")
-    p.add_argument("--stac-url", default=None, help="'stac': STAC API URL")
+    add_stac_search_options(p, collection="sentinel-2-l2a", max_cloud=20.0)
     return p
 
 
@@ -550,20 +543,14 @@ def series_command(args: argparse.Namespace) -> int:
     if stac and (args.bbox is None or args.datetime is None or len(args.bbox) != 4):
         raise SeriesUsageError("INPUT 'stac' needs --bbox west,south,east,north and --datetime")
     name = args.model or zoo.DEFAULT_LULC
+    try:
+        choice = choose_model(args.model, args.model_class)
+    except (KeyError, FileNotFoundError, ValueError) as err:
+        raise SeriesUsageError(f"--model {name!r} is neither a file nor a shipped model") from err
     model_res = args.model_resolution
-    if Path(name).is_file():
-        weights, cls = Path(name), args.model_class or "lulcbook.models.gnn:SegmentClassifier"
-    else:
-        try:
-            info = zoo.get(name)
-        except (KeyError, FileNotFoundError, ValueError) as err:
-            raise SeriesUsageError(
-                f"--model {name!r} is neither a file nor a shipped model"
-            ) from err
-        weights, cls = info.weights, args.model_class or info.metadata["model_class"]
-        if model_res is None and info.metadata.get("resolution_m"):
-            model_res = float(info.metadata["resolution_m"])
-    model = load_classifier(weights, cls)
+    if model_res is None and choice.metadata.get("resolution_m"):
+        model_res = float(choice.metadata["resolution_m"])
+    model = load_classifier(choice.weights, choice.model_class)
     kw = {
         "preset": args.preset,
         "band_names": args.band_names,
@@ -600,7 +587,7 @@ def series_command(args: argparse.Namespace) -> int:
         blocksize=args.blocksize,
         model_resolution_m=model_res,
         model_name=str(name),
-        extra_inputs=[weights],
+        extra_inputs=[choice.weights],
         **kw,
     )
     shares = ", ".join(

@@ -110,22 +110,14 @@ def period_probabilities(
     Raises:
         ValueError: ``proba`` and ``dates`` of different lengths.
     """
-    proba = np.asarray(proba, dtype=np.float32)
-    if proba.ndim != 4 or proba.shape[0] != len(dates):
-        raise ValueError(f"proba {proba.shape} is not (time={len(dates)}, classes, y, x)")
-    groups = group_periods(dates, period)
-    _, k, h, w = proba.shape
-    out = np.full((len(groups), k, h, w), np.nan, dtype=np.float32)
-    n_obs = np.zeros((len(groups), h, w), dtype=np.int16)
-    for p, idx in enumerate(groups.values()):
-        sub = proba[idx]
-        clear = np.isfinite(sub).all(axis=1)  # (t, y, x)
+    labels, proba, parts, n_obs = _split_periods(proba, dates, period)
+    out = np.full((len(labels), *proba.shape[1:]), np.nan, dtype=np.float32)
+    for p, (sub, clear) in enumerate(parts):
         n = clear.sum(axis=0)
         total = np.where(clear[:, None], sub, 0.0).sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[p] = np.where(n > 0, total / np.maximum(n, 1), np.nan)
-        n_obs[p] = n
-    return list(groups), out, n_obs
+    return labels, out, n_obs
 
 
 def period_log_evidence(
@@ -151,20 +143,41 @@ def period_log_evidence(
     Raises:
         ValueError: ``proba`` and ``dates`` of different lengths.
     """
+    labels, proba, parts, n_obs = _split_periods(proba, dates, period)
+    out = np.zeros((len(labels), *proba.shape[1:]), dtype=np.float32)
+    for p, (sub, clear) in enumerate(parts):
+        logp = np.log(np.clip(np.nan_to_num(sub, nan=1.0), floor, 1.0))
+        out[p] = np.where(clear[:, None], logp, 0.0).sum(axis=0)
+    return labels, out, n_obs
+
+
+def _split_periods(
+    proba: np.ndarray, dates: Sequence[str], period: str
+) -> tuple[list[str], np.ndarray, list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """Split per-date probabilities into periods, with their clear masks and clear-date counts.
+
+    Args:
+        proba: ``(time, n_classes, y, x)`` per-date probabilities, NaN where not clear.
+        dates: ISO date of each time step (sorted).
+        period: ``"date"``, ``"month"``, ``"season"`` or ``"year"``.
+
+    Returns:
+        ``(labels, proba, parts, n_obs)``: the period labels, ``proba`` as float32, per period
+        its dates' probabilities with their clear mask ``(t, y, x)``, and the number of clear
+        dates ``(period, y, x)`` (int16).
+
+    Raises:
+        ValueError: ``proba`` and ``dates`` of different lengths.
+    """
     proba = np.asarray(proba, dtype=np.float32)
     if proba.ndim != 4 or proba.shape[0] != len(dates):
         raise ValueError(f"proba {proba.shape} is not (time={len(dates)}, classes, y, x)")
     groups = group_periods(dates, period)
-    _, k, h, w = proba.shape
-    out = np.zeros((len(groups), k, h, w), dtype=np.float32)
-    n_obs = np.zeros((len(groups), h, w), dtype=np.int16)
-    for p, idx in enumerate(groups.values()):
-        sub = proba[idx]
-        clear = np.isfinite(sub).all(axis=1)
-        logp = np.log(np.clip(np.nan_to_num(sub, nan=1.0), floor, 1.0))
-        out[p] = np.where(clear[:, None], logp, 0.0).sum(axis=0)
+    parts = [(proba[idx], np.isfinite(proba[idx]).all(axis=1)) for idx in groups.values()]
+    n_obs = np.zeros((len(groups), *proba.shape[2:]), dtype=np.int16)
+    for p, (_, clear) in enumerate(parts):
         n_obs[p] = clear.sum(axis=0)
-    return list(groups), out, n_obs
+    return list(groups), proba, parts, n_obs
 
 
 def transition_log_matrix(n_classes: int, change_prior: float) -> np.ndarray:
@@ -298,6 +311,28 @@ def block_bootstrap_ci(
     return float(lo), float(hi)
 
 
+def changed_pixels(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels valid on both class maps, and those of them whose class differs.
+
+    Args:
+        before: ``(y, x)`` class map of the earlier date or period (NODATA = no data).
+        after: ``(y, x)`` class map of the later one.
+
+    Returns:
+        ``(valid, changed)``: boolean ``(y, x)`` masks, ``changed`` within ``valid``.
+
+    Raises:
+        ValueError: maps of different shapes.
+    """
+    a, b = np.asarray(before), np.asarray(after)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"class maps differ in shape: {a.shape} vs {b.shape}; they cannot be compared"
+        )
+    valid = (a != legend.NODATA) & (b != legend.NODATA)
+    return valid, valid & (a != b)
+
+
 def change_share(
     before: np.ndarray, after: np.ndarray, block: int = 25, n_boot: int = 1000, seed: int = 0
 ) -> dict[str, float | list[float] | int]:
@@ -316,12 +351,8 @@ def change_share(
     Raises:
         ValueError: maps of different shapes.
     """
-    a, b = np.asarray(before), np.asarray(after)
-    if a.shape != b.shape:
-        raise ValueError(f"maps differ in shape: {a.shape} vs {b.shape}")
-    valid = (a != legend.NODATA) & (b != legend.NODATA)
-    changed = valid & (a != b)
-    ids = block_ids(a.shape, block)
+    valid, changed = changed_pixels(before, after)
+    ids = block_ids(valid.shape, block)
     nb = int(ids.max()) + 1
     per = np.stack(
         [np.bincount(ids[valid], minlength=nb), np.bincount(ids[changed], minlength=nb)], axis=1
@@ -343,6 +374,7 @@ __all__ = [
     "block_ids",
     "change_layer",
     "change_share",
+    "changed_pixels",
     "day_of_year",
     "group_periods",
     "parse_date",

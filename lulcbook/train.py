@@ -1,5 +1,10 @@
 """Seeded training loops with progress bars, early stopping and best checkpoints.
 
+The building blocks of every model the notebooks train: seeding, graph preparation, class
+weights, the GNN and CNN loops with their prediction functions, and painting node predictions
+onto pixels. The leave-region-out experiments that compose them live in
+:mod:`lulcbook.experiments.folds`.
+
 Both loops use the *partial* (single-point) cross-entropy: only the node (GNN) or pixel (CNN)
 that holds the labelled point contributes to the supervised loss.
 
@@ -19,7 +24,7 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeAlias, overload
+from typing import Any, Literal, Protocol, overload
 
 import numpy as np
 import torch
@@ -31,9 +36,6 @@ from torch_geometric.utils import dropout_edge
 from lulcbook.evaluate import macro_f1
 from lulcbook.io import atomic_path
 from lulcbook.progress import progress as tqdm
-
-Indices: TypeAlias = Sequence[int] | np.ndarray
-"""Sample indices: a sequence of ints or an integer array."""
 
 
 class GraphScaler(Protocol):
@@ -368,7 +370,16 @@ def fit_gnn(
     return stopper.finish(checkpoint)
 
 
-def _point_logits(dense: Tensor, points: Tensor) -> Tensor:
+def point_logits(dense: Tensor, points: Tensor) -> Tensor:
+    """The logits ``(n, C)`` at one pixel per sample of dense logits ``(n, C, H, W)``.
+
+    Args:
+        dense: dense logits of ``n`` patches.
+        points: ``(n, 2)`` row and column of each patch's labelled pixel.
+
+    Returns:
+        The logits at the labelled pixels.
+    """
     b = torch.arange(dense.shape[0])
     return dense[b, :, points[:, 0], points[:, 1]]
 
@@ -418,7 +429,7 @@ def predict_cnn(
     for i in range(0, x.shape[0], batch_size):
         c = None if cond is None else cond[i : i + batch_size]
         d = model(x[i : i + batch_size], c)
-        outs.append(d if points is None else _point_logits(d, points[i : i + batch_size]))
+        outs.append(d if points is None else point_logits(d, points[i : i + batch_size]))
     return torch.cat(outs)
 
 
@@ -492,7 +503,7 @@ def fit_cnn(
                 xb, pb = _flip_batch(xb, pb, gen)
             opt.zero_grad()
             out = model(xb, None if cond is None else cond[idx])
-            loss = F.cross_entropy(_point_logits(out, pb), y[idx], weight=weight)
+            loss = F.cross_entropy(point_logits(out, pb), y[idx], weight=weight)
             loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             opt.step()
             tot += float(loss.detach())
@@ -507,312 +518,9 @@ def fit_cnn(
     return stopper.finish(checkpoint)
 
 
-# --- leave-region-out experiments: one model, one fold --------------------------------------
-
-
-@dataclass
-class FoldResult:
-    """Predictions of one model on one held-out fold.
-
-    Attributes:
-        model: model name (e.g. ``"graph_unet"``).
-        region: the held-out region.
-        test_idx: sample indices of the held-out patches.
-        y_true: labels at the labelled pixels.
-        y_pred: predicted classes at the labelled pixels.
-        proba: class probabilities at the labelled pixels ``(n, C)``.
-        maps: predicted class maps of the held-out patches ``(n, y, x)`` uint8.
-        history: per-epoch training records (empty for the random forest).
-        fitted: the trained model (and what is needed to apply it), for later use.
-    """
-
-    model: str
-    region: str
-    test_idx: np.ndarray
-    y_true: np.ndarray
-    y_pred: np.ndarray
-    proba: np.ndarray
-    maps: np.ndarray
-    history: list[dict[str, float]] = field(default_factory=list)
-    fitted: Any = None
-
-
 def paint(node_values: np.ndarray | Tensor, segments: np.ndarray | Tensor) -> np.ndarray:
     """Paint per-node values back onto the pixels of their segments (``values[segments]``)."""
     v = node_values.numpy() if isinstance(node_values, Tensor) else np.asarray(node_values)
     s = segments.numpy() if isinstance(segments, Tensor) else np.asarray(segments)
     painted: np.ndarray = v[s]
     return painted
-
-
-def gnn_experiment(
-    name: str,
-    region: str,
-    graph_list: Sequence[Data],
-    train_idx: Indices,
-    val_idx: Indices,
-    test_idx: Indices,
-    model_cls: str,
-    model_params: dict[str, Any],
-    fit_params: dict[str, Any],
-    semi: dict[str, Any] | None = None,
-    climate: bool = False,
-    seed: int = 0,
-    progress: bool = True,
-) -> FoldResult:
-    """Fit a graph model on one fold and predict the held-out patches.
-
-    Node features (and, with ``climate=True``, the climate vectors) are standardised with
-    statistics of the training graphs only.
-
-    Args:
-        name: result name.
-        region: the held-out region.
-        graph_list: one graph per sample (:func:`lulcbook.graphs.build_graphs`).
-        train_idx: indices of the training samples.
-        val_idx: indices of the validation samples (early stopping).
-        test_idx: indices of the held-out samples.
-        model_cls: ``"GraphUNet"`` or ``"GNN"``.
-        model_params: constructor arguments besides ``in_dim``/``cond_dim``.
-        fit_params: arguments of :func:`fit_gnn`.
-        semi: FixMatch-style settings (:class:`SemiSupervised`) or ``None``.
-        climate: condition the normalization on climate (needs ``norm="cond"``).
-        seed: seed of initialisation and training.
-        progress: show progress bars.
-
-    Returns:
-        The held-out predictions, maps and the fitted model.
-    """
-    from lulcbook.graphs import FeatureScaler
-    from lulcbook.models.gnn import build_model
-
-    tr = [graph_list[i] for i in train_idx]
-    scaler = FeatureScaler().fit(tr)
-    clim = None
-    kwargs = {"in_dim": int(tr[0].num_node_features), **model_params}
-    if climate:
-        from lulcbook.models.condnorm import ClimateScaler
-
-        clim = ClimateScaler().fit(torch.cat([g.cond for g in tr]).double().numpy())
-        kwargs["cond_dim"] = clim.cond_dim
-    prep = prepare_graphs(graph_list, scaler, clim)
-    set_seed(seed)
-    model = build_model(model_cls, **kwargs)
-    hist = fit_gnn(
-        model,
-        [prep[i] for i in train_idx],
-        [prep[i] for i in val_idx],
-        seed=seed,
-        semi=semi,
-        progress=progress,
-        **fit_params,
-    )
-    test = [prep[i] for i in test_idx]
-    node_logits = predict_gnn(model, test, nodes=True)
-    proba = torch.stack(
-        [F.softmax(nl[g.label_node[0]], dim=0) for nl, g in zip(node_logits, test, strict=True)]
-    ).numpy()
-    maps = np.stack(
-        [
-            paint(nl.argmax(1).to(torch.uint8), g.segments[0])
-            for nl, g in zip(node_logits, test, strict=True)
-        ]
-    )
-    y_true = torch.cat([g.y for g in test]).numpy()
-    fitted = {"model": model, "kwargs": kwargs, "scaler": scaler, "climate_scaler": clim}
-    return FoldResult(
-        name,
-        region,
-        np.asarray(test_idx),
-        y_true,
-        proba.argmax(1),
-        proba,
-        maps,
-        hist.as_records(),
-        fitted,
-    )
-
-
-def cnn_experiment(
-    name: str,
-    region: str,
-    reflectance: np.ndarray,
-    labels: np.ndarray,
-    points: np.ndarray,
-    train_idx: Indices,
-    val_idx: Indices,
-    test_idx: Indices,
-    model_params: dict[str, Any],
-    fit_params: dict[str, Any],
-    climate: np.ndarray | None = None,
-    seed: int = 0,
-    progress: bool = True,
-) -> FoldResult:
-    """Fit a :class:`~lulcbook.models.pixel.PixelCNN` with the single-pixel loss on one fold.
-
-    Args:
-        name: result name.
-        region: the held-out region.
-        reflectance: ``(n, band, y, x)`` patches (NaN allowed; standardised with training
-            statistics, NaN → 0).
-        labels: ``(n,)`` class indices.
-        points: ``(n, 2)`` labelled pixels (row, column).
-        train_idx: indices of the training samples.
-        val_idx: indices of the validation samples (early stopping).
-        test_idx: indices of the held-out samples.
-        model_params: :class:`~lulcbook.models.pixel.PixelCNN` arguments besides ``in_ch``
-            and ``cond_dim``.
-        fit_params: arguments of :func:`fit_cnn`.
-        climate: raw ``(n, n_bio)`` climate for ``norm="cond"`` (standardised with the
-            training rows; missing-climate rule), else ``None``.
-        seed: seed of initialisation and training.
-        progress: show progress bars.
-
-    Returns:
-        The held-out predictions, maps and the fitted model.
-    """
-    from lulcbook.models.pixel import PixelCNN, band_stats, standardise_bands
-
-    tri, vai, tei = (np.asarray(i) for i in (train_idx, val_idx, test_idx))
-    stats = band_stats(reflectance[tri])
-    x = torch.from_numpy(standardise_bands(reflectance, stats))
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
-    p = torch.as_tensor(np.asarray(points), dtype=torch.long)
-    cond, clim = None, None
-    kwargs = {"in_ch": int(reflectance.shape[1]), **model_params}
-    if climate is not None:
-        from lulcbook.models.condnorm import ClimateScaler
-
-        clim = ClimateScaler().fit(climate[tri])
-        cond = torch.as_tensor(clim.transform(climate))
-        kwargs["cond_dim"] = clim.cond_dim
-    set_seed(seed)
-    model = PixelCNN(**kwargs)
-
-    def part(i: np.ndarray) -> Tensor | None:
-        return None if cond is None else cond[i]
-
-    hist = fit_cnn(
-        model,
-        x[tri],
-        y[tri],
-        p[tri],
-        val=(x[vai], y[vai], p[vai]),
-        cond=part(tri),
-        val_cond=part(vai),
-        seed=seed,
-        progress=progress,
-        **fit_params,
-    )
-    dense = predict_cnn(model, x[tei], cond=part(tei))
-    proba = F.softmax(_point_logits(dense, p[tei]), dim=1).numpy()
-    maps = dense.argmax(1).to(torch.uint8).numpy()
-    fitted = {"model": model, "kwargs": kwargs, "band_stats": stats, "climate_scaler": clim}
-    return FoldResult(
-        name, region, tei, y[tei].numpy(), proba.argmax(1), proba, maps, hist.as_records(), fitted
-    )
-
-
-def rf_experiment(
-    name: str,
-    region: str,
-    reflectance: np.ndarray,
-    labels: np.ndarray,
-    points: np.ndarray,
-    train_idx: Indices,
-    test_idx: Indices,
-    rf_params: dict[str, Any],
-    n_classes: int,
-    seed: int = 0,
-) -> FoldResult:
-    """Fit the random forest on the labelled pixels' spectra of one fold; map the test patches.
-
-    Training uses every non-test sample (the forest needs no validation split).
-    """
-    from lulcbook.models.pixel import fit_rf, labelled_spectra, rf_predict_image, rf_proba
-
-    tri, tei = np.asarray(train_idx), np.asarray(test_idx)
-    pts = np.asarray(points)
-    X = labelled_spectra(reflectance, pts[:, 0], pts[:, 1])
-    rf = fit_rf(X[tri], np.asarray(labels)[tri], seed=seed, **rf_params)
-    proba = rf_proba(rf, X[tei], n_classes)
-    maps = np.stack([rf_predict_image(rf, reflectance[i]) for i in tei])
-    return FoldResult(
-        name, region, tei, np.asarray(labels)[tei], proba.argmax(1), proba, maps, [], {"model": rf}
-    )
-
-
-def run_fold(
-    region: str,
-    train_idx: np.ndarray,
-    val_idx: np.ndarray,
-    test_idx: np.ndarray,
-    graph_list: Sequence[Data],
-    reflectance: np.ndarray,
-    labels: np.ndarray,
-    points: np.ndarray,
-    spec: dict[str, Any],
-    n_classes: int,
-    seed: int = 0,
-    threads: int | None = 1,
-) -> list[FoldResult]:
-    """Train and apply every model of ``spec`` on one leave-region-out fold.
-
-    ``spec`` is the ``gnn`` section of ``params.yaml``: ``models`` (name → ``cls``, ``model``,
-    ``semi``), ``fit``, ``semi``, ``cnn`` (``model``, ``fit``) and ``rf``. Graph models and the
-    CNN train on ``train_idx`` with early stopping on ``val_idx``; the random forest trains on
-    both. Each fold is independent, so folds can run in parallel (:func:`run_folds`).
-    """
-    if threads is not None:
-        torch.set_num_threads(threads)
-    out = []
-    for name, m in spec["models"].items():
-        out.append(gnn_experiment(
-            name, region, graph_list, train_idx, val_idx, test_idx, m["cls"],
-            {"n_classes": n_classes, **m["model"]}, spec["fit"],
-            semi=spec["semi"] if m.get("semi") else None, seed=seed, progress=False,
-        ))  # fmt: skip
-    out.append(cnn_experiment(
-        "cnn", region, reflectance, labels, points, train_idx, val_idx, test_idx,
-        {"n_classes": n_classes, **spec["cnn"]["model"]}, spec["cnn"]["fit"], seed=seed,
-        progress=False,
-    ))  # fmt: skip
-    rf_train = np.concatenate([train_idx, val_idx])
-    out.append(rf_experiment(
-        "random_forest", region, reflectance, labels, points, rf_train, test_idx, spec["rf"],
-        n_classes, seed=seed,
-    ))  # fmt: skip
-    return out
-
-
-def run_folds(
-    folds: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
-    graph_list: Sequence[Data],
-    reflectance: np.ndarray,
-    labels: np.ndarray,
-    points: np.ndarray,
-    spec: dict[str, Any],
-    n_classes: int,
-    seed: int = 0,
-    n_jobs: int = 1,
-    progress: bool = True,
-) -> list[FoldResult]:
-    """:func:`run_fold` for every ``(region, train, val, test)`` fold, optionally in parallel.
-
-    With ``n_jobs > 1`` folds run in that many worker processes (one torch thread each);
-    results are identical to a sequential run because every fold is seeded on its own.
-
-    Returns:
-        All fold results, in fold order, then model order.
-    """
-    args = [(*f, graph_list, reflectance, labels, points, spec, n_classes, seed, 1) for f in folds]
-    if n_jobs <= 1:
-        it = tqdm(args, desc="folds", disable=not progress)
-        return [r for a in it for r in run_fold(*a)]
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(run_fold, *a) for a in args]
-        done = [f.result() for f in tqdm(futures, desc="folds", disable=not progress)]
-    return [r for fold in done for r in fold]

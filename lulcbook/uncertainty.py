@@ -32,8 +32,9 @@ from scipy.optimize import minimize_scalar
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 
-from lulcbook.models.gnn import enable_mc_dropout  # MC dropout: eval mode, dropout sampling
+from lulcbook.models.mc_dropout import enable_mc_dropout
 from lulcbook.progress import progress as tqdm
+from lulcbook.tiling import tile_windows
 
 METHODS: tuple[str, ...] = ("single", "mc_dropout", "ensemble")
 """Uncertainty methods compared: one deterministic network, MC dropout of that network, and
@@ -260,22 +261,15 @@ def mc_dropout_logits(
     return torch.stack([torch.cat(p) for p in out])
 
 
-def label_logits(
-    model: nn.Module,
-    graphs: Sequence[Data],
-    n_samples: int = 20,
-    seed: int = 0,
-    batch_size: int = 64,
-) -> Tensor:
-    """:func:`mc_dropout_logits` at the labelled nodes: ``(T, n, C)`` (``T = 1`` if ``n_samples`` is 0).
+def _at_labels(logits: Tensor | list[Tensor]) -> Tensor:
+    """The ``(T, n, C)`` label logits of :func:`mc_dropout_logits` (called without ``nodes``).
 
     Raises:
-        TypeError: never in practice; guards the return type of :func:`mc_dropout_logits`.
+        TypeError: for per-graph node logits.
     """
-    z = mc_dropout_logits(model, graphs, n_samples, seed=seed, batch_size=batch_size)
-    if not isinstance(z, Tensor):
+    if not isinstance(logits, Tensor):
         raise TypeError("mc_dropout_logits returned per-graph node logits; expected label logits")
-    return z
+    return logits
 
 
 @torch.no_grad()
@@ -285,7 +279,9 @@ def ensemble_logits(
     """Deterministic logits of every ensemble member at the labelled nodes: ``(M, n, C)``."""
     if not models:
         raise ValueError("ensemble_logits needs at least one model")
-    return torch.cat([label_logits(m, graphs, 0, batch_size=batch_size) for m in models])
+    return torch.cat(
+        [_at_labels(mc_dropout_logits(m, graphs, 0, batch_size=batch_size)) for m in models]
+    )
 
 
 def train_ensemble(
@@ -450,22 +446,22 @@ def scene_uncertainty(
     if tile_size is None:
         out = _tile_uncertainty(classifier, arr, n_samples, seed, temperature, climate)
     else:
-        if tile_size <= 0 or overlap < 0:
-            raise ValueError(f"Need tile_size > 0 and overlap >= 0; got {tile_size}, {overlap}")
+        tiles = tile_windows(w, h, tile_size, overlap)
         out = {"probs": np.full((classifier.n_classes, h, w), np.nan, dtype=np.float32)}
         out.update({k: np.full((h, w), np.nan, dtype=np.float32) for k in UNCERTAINTY_KEYS})
-        cores = [(r, c) for r in range(0, h, tile_size) for c in range(0, w, tile_size)]
-        for r, c in tqdm(cores, desc="tiles", disable=not progress, leave=False):
-            r0, c0 = max(r - overlap, 0), max(c - overlap, 0)
-            r1, c1 = min(r + tile_size + overlap, h), min(c + tile_size + overlap, w)
+        for tile in tqdm(tiles, desc="tiles", disable=not progress, leave=False):
             part = _tile_uncertainty(
-                classifier, arr[:, r0:r1, c0:c1], n_samples, seed, temperature, climate
+                classifier,
+                arr[(slice(None), *tile.padded_slices)],
+                n_samples,
+                seed,
+                temperature,
+                climate,
             )
-            rh, cw = min(tile_size, h - r), min(tile_size, w - c)
-            core = (slice(r - r0, r - r0 + rh), slice(c - c0, c - c0 + cw))
-            out["probs"][:, r : r + rh, c : c + cw] = part["probs"][:, core[0], core[1]]
+            core, inner = tile.core_slices, tile.core_in_padded
+            out["probs"][(slice(None), *core)] = part["probs"][(slice(None), *inner)]
             for key in UNCERTAINTY_KEYS:
-                out[key][r : r + rh, c : c + cw] = part[key][core]
+                out[key][core] = part[key][inner]
     valid = np.isfinite(out["probs"]).all(axis=0)
     classes = np.full((h, w), 255, dtype=np.uint8)
     classes[valid] = np.argmax(out["probs"][:, valid], axis=0).astype(np.uint8)
@@ -492,9 +488,8 @@ def fold_logits(
         raise ValueError("fold_logits needs at least one trained member")
     out: dict[str, dict[str, Tensor]] = {}
     for split, gs in (("val", val_graphs), ("test", test_graphs)):
-        out.setdefault("single", {})[split] = label_logits(members[0], gs, 0)
-        out.setdefault("mc_dropout", {})[split] = label_logits(
-            members[0], gs, mc_samples, seed=seed
-        )
+        out.setdefault("single", {})[split] = _at_labels(mc_dropout_logits(members[0], gs, 0))
+        mc = mc_dropout_logits(members[0], gs, mc_samples, seed=seed)
+        out.setdefault("mc_dropout", {})[split] = _at_labels(mc)
         out.setdefault("ensemble", {})[split] = ensemble_logits(members, gs)
     return out

@@ -259,26 +259,12 @@ def image_grid(
     Raises:
         ValueError: if ``titles`` does not match ``rows``.
     """
-    import matplotlib.pyplot as plt
-
-    if [len(r) for r in rows] != [len(t) for t in titles]:
-        raise ValueError("titles must have the same nesting as rows")
-    ncols = max(len(r) for r in rows)
-    fig, axes = plt.subplots(
-        len(rows), ncols, figsize=(tile_inches * ncols, (tile_inches + 0.25) * len(rows)),
-        squeeze=False,
-    )  # fmt: skip
-    for ax in axes.ravel():
-        ax.set_axis_off()
+    fig, axes = _panel_grid(rows, titles, tile_inches, legend_inches=0.0)
     for r, (images, names) in enumerate(zip(rows, titles, strict=True)):
         for c, (img, title) in enumerate(zip(rgb_shared(images, bands, combo), names, strict=True)):
             axes[r, c].imshow(img, interpolation="nearest")
             axes[r, c].set_title(title, fontsize=7)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=9)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return _finish_figure(fig, suptitle)
 
 
 def class_grid(
@@ -294,38 +280,12 @@ def class_grid(
     Raises:
         ValueError: if ``titles`` does not match ``rows``.
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    if [len(r) for r in rows] != [len(t) for t in titles]:
-        raise ValueError("titles must have the same nesting as rows")
-    cmap = ListedColormap(class_cmap())
-    cmap.set_bad("white")
-    ncols = max(len(r) for r in rows)
-    fig, axes = plt.subplots(
-        len(rows), ncols, figsize=(tile_inches * ncols, (tile_inches + 0.25) * len(rows) + 0.4),
-        squeeze=False,
-    )  # fmt: skip
+    fig, axes = _panel_grid(rows, titles, tile_inches, legend_inches=0.4)
     present: set[int] = set()
-    for ax in axes.ravel():
-        ax.set_axis_off()
     for r, (maps, names) in enumerate(zip(rows, titles, strict=True)):
         for c, (m, title) in enumerate(zip(maps, names, strict=True)):
-            m = np.asarray(m)
-            present |= {int(v) for v in np.unique(m) if v != legend.NODATA}
-            shown = np.ma.masked_equal(m.astype(int), legend.NODATA)
-            axes[r, c].imshow(shown, cmap=cmap, vmin=-0.5, vmax=legend.N_CLASSES - 0.5,
-                              interpolation="nearest")  # fmt: skip
-            axes[r, c].set_title(title, fontsize=7)
-    handles = [Patch(color=legend.COLOURS[i], label=legend.NAMES[i]) for i in sorted(present)]
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=7,
-               frameon=False)  # fmt: skip
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=9)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    plt.close(fig)
-    return fig
+            present |= _draw_classes(axes[r, c], m, title)
+    return _finish_class_figure(fig, present, max_columns=4, bottom=0.06, suptitle=suptitle)
 
 
 def rgb_class_rows(
@@ -354,13 +314,9 @@ def rgb_class_rows(
         ValueError: if a row's map count differs from ``titles``.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
 
     if any(len(m) != len(titles) for m in maps):
         raise ValueError(f"Every row needs {len(titles)} maps (one per title)")
-    cmap = ListedColormap(class_cmap())
-    cmap.set_bad("white")
     ncols = 1 + len(titles)
     fig, axes = plt.subplots(
         len(images), ncols, figsize=(tile_inches * ncols, (tile_inches + 0.2) * len(images) + 0.5),
@@ -374,19 +330,102 @@ def rgb_class_rows(
                                linewidths=0.3)  # fmt: skip
         axes[r, 0].set_title(row_titles[r] if row_titles else "RGB", fontsize=7)
         for c, m in enumerate(maps[r]):
-            m = np.asarray(m)
-            present |= {int(v) for v in np.unique(m) if v != legend.NODATA}
-            axes[r, c + 1].imshow(np.ma.masked_equal(m.astype(int), legend.NODATA), cmap=cmap,
-                                  vmin=-0.5, vmax=legend.N_CLASSES - 0.5, interpolation="nearest")  # fmt: skip
-            axes[r, c + 1].set_title(titles[c], fontsize=7)
+            present |= _draw_classes(axes[r, c + 1], m, titles[c])
     for ax in axes.ravel():
         ax.set_axis_off()
+    return _finish_class_figure(fig, present, max_columns=5, bottom=0.05, suptitle=suptitle)
+
+
+def _draw_classes(ax: Any, classes: np.ndarray, title: str) -> set[int]:
+    """Draw a ``(y, x)`` map of legend indices on ``ax`` in legend colours (nodata white).
+
+    Args:
+        ax: the matplotlib axes.
+        classes: the map.
+        title: the panel title.
+
+    Returns:
+        The legend indices present in the map.
+    """
+    from matplotlib.colors import ListedColormap
+
+    m = np.asarray(classes)
+    cmap = ListedColormap(class_cmap())
+    cmap.set_bad("white")
+    ax.imshow(np.ma.masked_equal(m.astype(int), legend.NODATA), cmap=cmap, vmin=-0.5,
+              vmax=legend.N_CLASSES - 0.5, interpolation="nearest")  # fmt: skip
+    ax.set_title(title, fontsize=7)
+    return {int(v) for v in np.unique(m) if v != legend.NODATA}
+
+
+def _finish_class_figure(
+    fig: Any, present: set[int], max_columns: int, bottom: float, suptitle: str | None
+) -> Any:
+    """Add the legend of the ``present`` classes below the panels and the title; close ``fig``.
+
+    Args:
+        fig: the matplotlib figure.
+        present: legend indices shown in the panels.
+        max_columns: most legend entries per row.
+        bottom: figure fraction kept free for the legend.
+        suptitle: figure title.
+
+    Returns:
+        ``fig``.
+    """
+    from matplotlib.patches import Patch
+
     handles = [Patch(color=legend.COLOURS[i], label=legend.NAMES[i]) for i in sorted(present)]
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), fontsize=7,
-               frameon=False)  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), max_columns),
+               fontsize=7, frameon=False)  # fmt: skip
+    return _finish_figure(fig, suptitle, bottom)
+
+
+def _panel_grid(
+    rows: Sequence[Sequence[Any]], titles: list[list[str]], tile_inches: float, legend_inches: float
+) -> tuple[Any, Any]:
+    """A figure with one panel per entry of ``rows`` (axes off), ``titles`` nested alike.
+
+    Args:
+        rows: the panels' contents, row by row.
+        titles: a title per panel.
+        tile_inches: size of one panel.
+        legend_inches: figure height added below the panels for a legend.
+
+    Returns:
+        ``(figure, axes)`` with ``axes`` of shape ``(rows, widest row)``.
+
+    Raises:
+        ValueError: if ``titles`` does not match ``rows``.
+    """
+    import matplotlib.pyplot as plt
+
+    if [len(r) for r in rows] != [len(t) for t in titles]:
+        raise ValueError("titles must have the same nesting as rows")
+    ncols = max(len(r) for r in rows)
+    height = (tile_inches + 0.25) * len(rows) + legend_inches
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(tile_inches * ncols, height), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    return fig, axes
+
+
+def _finish_figure(fig: Any, suptitle: str | None, bottom: float = 0.0) -> Any:
+    """Add the title, lay ``fig`` out above ``bottom`` (a figure fraction) and close it.
+
+    Args:
+        fig: the matplotlib figure.
+        suptitle: figure title.
+        bottom: figure fraction kept free below the panels (for a legend).
+
+    Returns:
+        ``fig``.
+    """
+    import matplotlib.pyplot as plt
+
     if suptitle:
         fig.suptitle(suptitle, fontsize=9)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     plt.close(fig)
     return fig
 

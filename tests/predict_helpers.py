@@ -186,3 +186,36 @@ class SlowCentroid(SpectralCentroid):
 
         time.sleep(1.0)
         return super().predict_proba(tile, mc_samples)
+
+
+def truth_index(model: SpectralCentroid, truth: np.ndarray) -> np.ndarray:
+    """The legend index of the true class of every pixel (``truth`` indexes ``model.classes``)."""
+    from lulcbook.predict import class_values
+
+    return class_values(model.classes)[truth]
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Hidden files (scratch of an unfinished output set) left in ``folder``."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def local_item(folder: Path, dn: np.ndarray, day: int) -> dict:
+    """A STAC item whose assets are single-band GeoTIFFs written to ``folder`` (relative hrefs)."""
+    import datetime as dt
+
+    import pystac
+    import rasterio
+    from pystac.extensions.projection import ProjectionExtension
+
+    when = dt.datetime(2017, 2, day, 10, 21, 1, tzinfo=dt.UTC)
+    props = {"platform": "sentinel-2b", "s2:processing_baseline": "02.04"}
+    item = pystac.Item(f"S2B_T33UUU_201702{day:02d}", None, None, when, props)
+    for i, b in enumerate(BANDS):
+        write_scene(folder / f"{b}_{day}.tif", dn[i : i + 1], None)
+        href = f"./{b}_{day}.tif"
+        item.add_asset(b, pystac.Asset(href=href, media_type=pystac.MediaType.GEOTIFF))
+    proj = ProjectionExtension.ext(item, add_if_missing=True)
+    with rasterio.open(folder / f"B02_{day}.tif") as ds:
+        proj.epsg, proj.shape, proj.transform = 32633, list(ds.shape), list(ds.transform)[:6]
+    return item.to_dict(include_self_link=False)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import rasterio
 import rasterio.shutil
-from predict_helpers import fitted_centroid, noisy_centroid, scene_dn, write_scene
+from predict_helpers import fitted_centroid, local_item, noisy_centroid, scene_dn, write_scene
 
 from lulcbook import legend
 from lulcbook.cli import main
@@ -396,11 +396,9 @@ def test_model_defaults_to_the_shipped_model(
 def test_broken_stac_asset_is_one_line(
     inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from test_predict import _local_item
-
     with rasterio.open(inputs["scene"]) as ds:
         dn = ds.read()
-    item = _local_item(tmp_path, dn, 16)
+    item = local_item(tmp_path, dn, 16)
     item["assets"]["B03"]["href"] = "http://127.0.0.1:9/B03.tif"
     (tmp_path / "item.json").write_text(json.dumps(item))
     _fails(_args(tmp_path / "item.json", inputs["model"], tmp_path / "m.tif"), capsys, 1,

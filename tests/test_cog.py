@@ -32,6 +32,11 @@ def test_product_paths_are_distinct_companions(tmp_path: Path) -> None:
         "map.json",
     ]  # fmt: skip
     assert cog.product_paths(tmp_path / "m.tif", tmp_path / "x.json").item.name == "x.json"
+    assert cog.companion_path(tmp_path / "map.tif", "class") == p.classes
+    assert cog.companion_path(tmp_path / "map.tif", "uncertainty") == p.uncertainty
+    assert cog.confidence_path(tmp_path / "map.tif") == p.confidence
+    with pytest.raises(ValueError, match="Unknown product band 'rgb'"):
+        cog.companion_path(tmp_path / "map.tif", "rgb")
 
 
 def test_attribute_table_and_style_name_every_class() -> None:
@@ -71,6 +76,26 @@ def test_cogs_are_single_band_with_palette_scale_and_overviews(tmp_path: Path) -
         assert ds.colorinterp[0].name == "gray"
     with pytest.raises(ValueError, match="Unknown product band 'rgb'"):
         cog.scratch_profile("EPSG:32633", from_origin(0, 0, 10, 10), 10, 10, 128, band="rgb")
+
+
+def test_copy_to_cog_honours_the_overview_count_and_predictor(tmp_path: Path) -> None:
+    values = np.linspace(0, 1, 300 * 300, dtype=np.float32).reshape(300, 300)
+    scratch = _write(tmp_path / "u.tif", "uncertainty", values)
+    out = cog.copy_to_cog(scratch, tmp_path / "U.tif", "AVERAGE", predictor=True, blocksize=128)
+    fixed = cog.copy_to_cog(
+        scratch, tmp_path / "U1.tif", "AVERAGE", True, blocksize=128, overview_count=1
+    )
+    with rasterio.open(out) as a, rasterio.open(fixed) as b:
+        assert a.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        assert a.tags(ns="IMAGE_STRUCTURE")["PREDICTOR"] == "3"
+        assert a.overviews(1) == [2, 4] and b.overviews(1) == [2]
+        np.testing.assert_array_equal(a.read(1), values)
+    tiny = cog.copy_to_cog(
+        _write(tmp_path / "t.tif", "uncertainty", values[:100, :100]),
+        tmp_path / "T.tif", "AVERAGE", True, blocksize=128, overview_count=1,
+    )  # fmt: skip
+    with rasterio.open(tiny) as ds:
+        assert ds.overviews(1) == [2]  # one level even below one block
 
 
 def test_product_item_has_one_named_band_per_asset_and_checks_the_grid(tmp_path: Path) -> None:

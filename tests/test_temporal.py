@@ -92,6 +92,16 @@ def test_change_share_with_block_interval() -> None:
         temporal.change_share(a, b[:5])
 
 
+def test_changed_pixels_are_within_the_pixels_valid_on_both() -> None:
+    a = np.array([[0, 1], [2, legend.NODATA]], dtype=np.uint8)
+    b = np.array([[0, 2], [legend.NODATA, 1]], dtype=np.uint8)
+    valid, changed = temporal.changed_pixels(a, b)
+    np.testing.assert_array_equal(valid, [[True, True], [False, False]])
+    np.testing.assert_array_equal(changed, [[False, True], [False, False]])
+    with pytest.raises(ValueError, match="cannot be compared"):
+        temporal.changed_pixels(a, b[:1])
+
+
 def test_block_bootstrap_ci() -> None:
     per = np.array([[10, 1], [10, 1], [10, 1]], dtype=float)
     lo, hi = temporal.block_bootstrap_ci(per, lambda s: s[1] / s[0], n_boot=50)

@@ -1,4 +1,7 @@
-"""Tests for lulcbook.train: one step lowers the loss, early stopping, semi-supervision, CNN loop."""
+"""Tests for lulcbook.train: one step lowers the loss, early stopping, semi-supervision, CNN loop.
+
+The leave-region-out experiments built on these loops are tested in tests/experiments/test_folds.py.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch_geometric.data import Batch
+from train_helpers import toy_graphs as _graphs
+from train_helpers import toy_image as _image
 
 from lulcbook import graphs, train
 from lulcbook.models.condnorm import ClimateScaler
@@ -14,27 +19,6 @@ from lulcbook.models.gnn import GNN, GraphUNet
 from lulcbook.models.pixel import PixelCNN
 
 torch.set_num_threads(1)  # the test machine's cores are shared
-
-
-def _image(label: int, seed: int, size: int = 32) -> np.ndarray:
-    """Two-class toy patches: the labelled half is bright in band ``label``."""
-    rng = np.random.default_rng(seed)
-    img = rng.uniform(0.05, 0.15, (4, 1, 1)) * np.ones((4, size, size))
-    img[label, :, size // 2 :] += 0.4
-    return (img + rng.normal(0, 0.01, img.shape)).astype(np.float32)
-
-
-def _graphs(n: int = 8, seed: int = 0) -> list:
-    gs = []
-    for i in range(n):
-        g = graphs.patch_graph(_image(i % 2, seed + i), (16, 20), segment_size=32)
-        g.y = torch.tensor([i % 2])
-        clim = np.full((1, 19), float(i))
-        if i == 0:
-            clim[:] = np.nan
-        g.cond = torch.as_tensor(clim, dtype=torch.float32)
-        gs.append(g)
-    return gs
 
 
 @torch.no_grad()
@@ -134,84 +118,11 @@ def test_fit_cnn_single_pixel_loss_and_flips_move_the_point() -> None:
     assert train.predict_cnn(model, x).shape == (8, 2, 16, 16)
 
 
-def test_fold_experiments_and_model_comparison() -> None:
-    from lulcbook.evaluate import compare_models
-
-    gs = _graphs(12)
-    refl = np.stack([_image(i % 2, i) for i in range(12)])
-    labels = np.array([i % 2 for i in range(12)])
-    pts = np.tile([16, 20], (12, 1))
-    tr, va, te = np.arange(6), np.arange(6, 8), np.arange(8, 12)
-    fit = {"epochs": 3, "batch_size": 4}
-    res = [
-        train.gnn_experiment(
-            "g",
-            "r",
-            gs,
-            tr,
-            va,
-            te,
-            "GraphUNet",
-            {"hidden": 8, "n_classes": 2, "depth": 1},
-            fit,
-            progress=False,
-        ),
-        train.cnn_experiment(
-            "c",
-            "r",
-            refl,
-            labels,
-            pts,
-            tr,
-            va,
-            te,
-            {"n_classes": 2, "hidden": 4, "depth": 1},
-            fit,
-            progress=False,
-        ),
-        train.rf_experiment(
-            "f", "r", refl, labels, pts, np.arange(8), te, {"n_estimators": 10}, n_classes=2
-        ),
-    ]
-    for r in res:
-        assert r.maps.shape == (4, 32, 32) and r.proba.shape == (4, 2)
-        assert (r.y_true == labels[te]).all() and (r.y_pred == r.proba.argmax(1)).all()
-    g = res[0]
-    # the GNN map is constant within each segment and shows the prediction at the point
-    seg = gs[8].segments[0].numpy()
-    assert all(len(np.unique(g.maps[0][seg == s])) == 1 for s in np.unique(seg))
-    assert g.maps[0][16, 20] == g.y_pred[0]
-    summary = compare_models(res, n_boot=20)
-    assert list(summary) == ["g", "c", "f"]
-    assert set(summary["g"]) >= {
-        "oa",
-        "macro_f1",
-        "macro_f1_ci95",
-        "per_class_f1",
-        "edge_density",
-        "patch_density",
-    }
-    assert summary["f"]["oa"] == pytest.approx((res[2].y_pred == res[2].y_true).mean())
-
-
-def test_run_folds_trains_every_model_of_the_spec() -> None:
-    gs = _graphs(12)
-    refl = np.stack([_image(i % 2, i) for i in range(12)])
-    labels = np.array([i % 2 for i in range(12)])
-    pts = np.tile([16, 20], (12, 1))
-    spec = {
-        "models": {"g": {"cls": "GNN", "model": {"hidden": 8, "depth": 1}, "semi": True}},
-        "fit": {"epochs": 2, "batch_size": 4},
-        "semi": {"warmup": 0, "threshold": 0.0},
-        "cnn": {"model": {"hidden": 4, "depth": 1}, "fit": {"epochs": 1, "batch_size": 4}},
-        "rf": {"n_estimators": 5},
-    }
-    folds = [("a", np.arange(4), np.arange(4, 6), np.arange(6, 12)),
-             ("b", np.arange(6, 10), np.arange(10, 12), np.arange(6))]  # fmt: skip
-    res = train.run_folds(folds, gs, refl, labels, pts, spec, n_classes=2, progress=False)
-    assert [(r.region, r.model) for r in res] == [
-        ("a", "g"), ("a", "cnn"), ("a", "random_forest"),
-        ("b", "g"), ("b", "cnn"), ("b", "random_forest"),
-    ]  # fmt: skip
-    assert res[0].history[-1]["pseudo_frac"] > 0  # the semi-supervised term was used
-    assert (res[3].test_idx == np.arange(6)).all() and res[5].maps.shape == (6, 32, 32)
+def test_point_logits_and_paint() -> None:
+    dense = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)
+    out = train.point_logits(dense, torch.tensor([[1, 2], [3, 4]]))
+    assert out.shape == (2, 3)
+    torch.testing.assert_close(out[0], dense[0, :, 1, 2])
+    torch.testing.assert_close(out[1], dense[1, :, 3, 4])
+    painted = train.paint(torch.tensor([5, 6, 7]), np.array([[0, 1], [1, 2]]))
+    assert painted.tolist() == [[5, 6], [6, 7]]

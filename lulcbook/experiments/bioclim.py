@@ -30,10 +30,12 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
+import holoviews as hv
 import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
+from hvplot.plotting import hvPlotTabular
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
@@ -46,6 +48,8 @@ from lulcbook.bioclim import (
     check,
     cnn_inputs,
     crop_around_points,
+    film_plot_frame,
+    film_table,
     gnn_inputs,
     model_name,
 )
@@ -57,7 +61,17 @@ from lulcbook.progress import progress as tqdm
 
 METRICS: tuple[Metric, ...] = ("oa", "macro_f1")
 
-__all__ = ["EVALS", "BioclimResults", "run_leave_region_out", "summarise"]
+__all__ = [
+    "EVALS",
+    "BioclimResults",
+    "climate_figure",
+    "climate_frame",
+    "film_figure",
+    "film_tables",
+    "model_sizes",
+    "run_leave_region_out",
+    "summarise",
+]
 
 
 def _fit_kwargs(cfg: dict[str, Any], epochs: int, seed: int) -> dict[str, Any]:
@@ -571,3 +585,113 @@ def shuffle_table(summary: dict[str, dict[str, Any]]) -> pd.DataFrame:
             for name, m in summary.items()
         ]
     )
+
+
+def climate_frame(ds: xr.Dataset) -> pd.DataFrame:
+    """BIO1 (°C), BIO12 (mm), region and class of every patch with both values.
+
+    Args:
+        ds: the patch dataset of 01-data (``climate``, ``bio``, ``region``, ``label_name``).
+
+    Returns:
+        Columns ``"BIO1 (°C)"``, ``"BIO12 (mm)"``, ``region`` and ``class``.
+    """
+    climate = ds["climate"].transpose("sample", "bio").values
+    bio_names = [str(b) for b in ds["bio"].values]
+    scale = ds.attrs.get("climate_temperature_scale", 1.0)
+    return pd.DataFrame(
+        {
+            "BIO1 (°C)": climate[:, bio_names.index("bio1")] / scale,
+            "BIO12 (mm)": climate[:, bio_names.index("bio12")],
+            "region": ds["region"].values,
+            "class": ds["label_name"].values,
+        }
+    ).dropna()
+
+
+def climate_figure(frame: pd.DataFrame) -> Any:
+    """Annual mean temperature against precipitation, one colour per region.
+
+    Args:
+        frame: output of :func:`climate_frame`.
+
+    Returns:
+        A holoviews overlay.
+    """
+    return hvPlotTabular(frame).scatter(
+        "BIO1 (°C)",
+        "BIO12 (mm)",
+        by="region",
+        alpha=0.7,
+        title="Patches with climate: annual mean temperature vs precipitation by region",
+    )
+
+
+def model_sizes(params: dict[str, Any], in_dims: dict[str, int], cond_dim: int) -> pd.DataFrame:
+    """Trainable parameters of every family and climate variant.
+
+    Args:
+        params: the ``bioclim`` parameters (``families``, ``variants`` and each family's
+            section).
+        in_dims: node features (``gnn``) and input bands (``cnn``) without climate.
+        cond_dim: width of the standardised climate vector.
+
+    Returns:
+        One row per model name, column ``parameters``.
+    """
+    rows = [
+        {
+            "model": model_name(f, v),
+            "parameters": sum(
+                p.numel() for p in build_model(f, v, in_dims[f], cond_dim, params[f]).parameters()
+            ),
+        }
+        for f in params["families"]
+        for v in params["variants"]
+    ]
+    return pd.DataFrame(rows).set_index("model")
+
+
+def film_tables(
+    results: BioclimResults, climate: np.ndarray, bio_names: Sequence[str]
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """The learned scale and shift of every ``climate_norm`` model at the given climates.
+
+    Args:
+        results: output of :func:`run_leave_region_out`.
+        climate: raw ``(sample, bio)`` climate.
+        bio_names: names of the climate columns.
+
+    Returns:
+        ``{(family, held-out region): lulcbook.bioclim.film_table(...)}``.
+    """
+    return {
+        key: film_table(model, scaler, climate, list(bio_names))
+        for key, (model, scaler) in results.film_models.items()
+    }
+
+
+def film_figure(
+    film: dict[tuple[str, str], pd.DataFrame], families: Sequence[str], temperature_scale: float
+) -> Any:
+    """γ against BIO1 and β against BIO12 of the most climate-dependent channels, per family.
+
+    The first fold of each family is shown, its three channels whose γ varies most.
+
+    Args:
+        film: output of :func:`film_tables`.
+        families: the model families, one row of panels each.
+        temperature_scale: divisor that turns stored temperatures into °C.
+
+    Returns:
+        A two-column holoviews layout.
+    """
+    panels = []
+    for family in families:
+        key = next(k for k in film if k[0] == family)
+        sub = film_plot_frame(film[key], k=3, temperature_scale=temperature_scale)
+        for x, y, name in (("BIO1 (°C)", "gamma", "γ"), ("BIO12 (mm)", "beta", "β")):
+            title = f"{family} (held out {key[1]}): {name} vs {x.split()[0]}"
+            fig = hvPlotTabular(sub).scatter(x, y, by="channel", title=title)
+            panels.append(fig.opts(title=title, backend="matplotlib"))
+    return hv.Layout(panels).cols(2)

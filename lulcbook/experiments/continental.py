@@ -840,3 +840,11 @@ def data_summary(data: PointData) -> pd.Series:
             "200 km blocks": int(data.df["block"].nunique()) if "block" in data.df else None,
         }
     )
+
+
+def region_records(zones: pd.DataFrame, regions: pd.DataFrame) -> dict[str, list[dict[Any, Any]]]:
+    """The climate-zone and region tables (:func:`region_table`) as JSON records."""
+    return {
+        "zone": zones.reset_index().to_dict("records"),
+        "region": regions.reset_index().to_dict("records"),
+    }

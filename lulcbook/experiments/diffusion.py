@@ -10,6 +10,9 @@
 * :func:`augmentation_folds` / :func:`augmentation_summary` — the project's Graph U-Net trained
   leave-region-out on real patches alone and with each augmentation set, several seeds, paired
   bootstrap intervals of the change against real-only.
+* The notebook's steps: :func:`roundtrip_study`, :func:`generate_samples`,
+  :func:`realism_study`, :func:`augmentation_sets`, :func:`climate_transfer`,
+  :func:`faithfulness_study`, their figures and :func:`diffusion_verdicts`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch
 from sklearn.multioutput import MultiOutputRegressor
 from torch import Tensor
 
-from lulcbook import augment, cube, evaluate, legend, train
+from lulcbook import augment, cube, evaluate, legend, train, viz
 from lulcbook import graphs as G
 from lulcbook.models import diffusion
 from lulcbook.models import gnn as gnn_models
@@ -492,3 +495,369 @@ def verdict(name: str, res: Mapping[str, Any], baseline: str = "real_only") -> s
         f"{name} {what} out-of-region macro-F1 against {baseline}: "
         f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}] ({res['n_seeds']} seeds)."
     )
+
+
+# --------------------------------------------------------------------------- notebook steps
+def loss_figure(losses: Sequence[float]) -> Any:
+    """The training loss per step with its rolling mean (a twentieth of the steps)."""
+    import hvplot.pandas  # noqa: F401  (registers DataFrame.hvplot)
+
+    curve = pd.DataFrame({"step": np.arange(len(losses)), "loss": losses})
+    curve["smoothed"] = curve["loss"].rolling(max(1, len(losses) // 20), min_periods=1).mean()
+    return curve.hvplot.line(
+        "step",
+        ["loss", "smoothed"],
+        ylabel="MSE",
+        title="Diffusion autoencoder training loss (v-prediction)",
+    )
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """Round-trip reflectance RMSE of encode → invert → decode under the same climate.
+
+    Attributes:
+        by_steps: RMSE at the edit strength, by number of DDIM steps.
+        pure_noise: RMSE when inverting to pure noise with the most steps.
+        pure_noise_steps: that number of steps.
+        reflectance_std: standard deviation of the reflectance of the patches used.
+    """
+
+    by_steps: dict[int, float]
+    pure_noise: float
+    pure_noise_steps: int
+    reflectance_std: float
+
+
+def roundtrip_study(
+    model: diffusion.ClimateDiffusion,
+    data: PatchData,
+    n: int,
+    steps: Sequence[int],
+    strength: float,
+) -> RoundTrip:
+    """Round-trip RMSE on the first ``n`` patches with climate, for each number of ``steps``."""
+    idx = np.flatnonzero(data.valid)[:n]
+    lc_map = data.lc_tensor[idx]
+    x, cond = data.x[idx], data.cond[idx]
+    by_steps = {
+        s: diffusion.roundtrip_rmse(model, x, cond, data.band_scaler, s, strength, lc_map)
+        for s in sorted(steps)
+    }
+    most = max(by_steps)
+    pure = diffusion.roundtrip_rmse(model, x, cond, data.band_scaler, most, 1.0, lc_map)
+    return RoundTrip(by_steps, pure, most, float(x.std()))
+
+
+def generate_samples(
+    model: diffusion.ClimateDiffusion, data: PatchData, steps: int, guidance: float, seed: int
+) -> np.ndarray:
+    """One simulated patch per patch, from new noise with its code, land-cover map and climate."""
+    with torch.no_grad():
+        codes = model.encode(data.z)
+    shape = (int(data.x.shape[1]), int(data.x.shape[2]), int(data.x.shape[3]))
+    out = model.sample(
+        data.cond, shape, steps, guidance, seed, semantic=codes, lc_map=data.lc_tensor
+    )
+    generated: np.ndarray = data.band_scaler.inverse(out).numpy()
+    return generated
+
+
+def detector(
+    real: np.ndarray, other: np.ndarray, bands: Sequence[str], n_boot: int, seed: int
+) -> dict[str, Any]:
+    """Held-out AUC of the realism detector (:func:`lulcbook.augment.realism_features`)."""
+    return augment.detector_auc(
+        real, other, lambda a: augment.realism_features(a, bands), n_boot=n_boot, seed=seed
+    )
+
+
+def realism_study(
+    x: np.ndarray,
+    generated: np.ndarray,
+    old: np.ndarray,
+    bands: Sequence[str],
+    n_boot: int,
+    seed: int,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, float]]]:
+    """Realism detector AUCs and pixel statistics of the generated sets against real patches.
+
+    Rows: two random halves of the real patches (the control), the earlier DDPM's samples
+    ``old`` and the autoencoder's ``generated`` samples.
+
+    Returns:
+        ``(detector results, pixel statistics)`` by row.
+    """
+    half = np.random.default_rng(seed).permutation(len(x))
+    aucs = {
+        "real_half_vs_half": detector(x[half[::2]], x[half[1::2]], bands, n_boot, seed),
+        "ddpm400_no_encoder": detector(x, old, bands, n_boot, seed),
+        "autoencoder_samples": detector(x, generated, bands, n_boot, seed),
+    }
+    sets = {
+        "real_half_vs_half": (x[half[::2]], x[half[1::2]]),
+        "ddpm400_no_encoder": (old, x),
+        "autoencoder_samples": (generated, x),
+    }
+    stats = {}
+    for name, (a, b) in sets.items():
+        r = augment.realism(a, b, bands, seed)
+        stats[name] = {
+            "wasserstein_mean": r["wasserstein_mean"],
+            "ks_mean": r["ks_mean"],
+            "kid": r["kid"],
+            "kid_std": r["kid_std"],
+            "spectrum_distance": float(
+                np.mean(list(augment.spectrum_distance(a, b, bands).values()))
+            ),
+        }
+    return aucs, stats
+
+
+def generated_figure(
+    x: np.ndarray, generated: np.ndarray, old: np.ndarray, y: np.ndarray, bands: Sequence[str]
+) -> Any:
+    """Real patches above their simulated counterparts and the earlier model's samples."""
+    n = min(6, len(generated), len(old))
+    rows = [list(x[:n]), list(generated[:n]), list(old[:n])]
+    titles = [
+        [f"real · {legend.KEYS[y[i]]}" for i in range(n)],
+        ["simulated (autoencoder)"] * n,
+        ["simulated (DDPM, 400 steps)"] * n,
+    ]
+    return viz.image_grid(
+        rows,
+        list(bands),
+        titles,
+        suptitle="Real patches, simulated patches with their codes and maps, earlier model",
+    )
+
+
+def spectra_figure(x: np.ndarray, generated: np.ndarray, old: np.ndarray) -> Any:
+    """Radially averaged power spectra (mean over bands) of real and simulated patches."""
+    import hvplot.pandas  # noqa: F401  (registers DataFrame.hvplot)
+
+    sets = {"real": x, "autoencoder (simulated)": generated, "DDPM 400 steps (simulated)": old}
+    spec = {name: augment.radial_power_spectrum(a).mean(axis=(0, 1)) for name, a in sets.items()}
+    ring = "frequency ring (low → high)"
+    return (
+        pd.DataFrame(spec)
+        .rename_axis(ring)
+        .reset_index()
+        .hvplot.line(
+            ring,
+            list(spec),
+            ylabel="log10 power (mean over bands)",
+            title="Radially averaged power spectra: real vs simulated patches",
+        )
+    )
+
+
+def augmentation_sets(
+    model: diffusion.ClimateDiffusion,
+    data: PatchData,
+    jitter: Mapping[str, Any],
+    steps: int,
+    guidance: float,
+    strength: float,
+    seed: int,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The three augmentation sets, one edit per patch in patch order.
+
+    ``climate_swap`` edits each patch to the climate of a random patch of another region;
+    ``same_climate`` runs the same edit under the patch's own climate; ``colour_jitter``
+    draws a random per-band gain and offset.
+
+    Returns:
+        ``(sets by name, index of each patch's target-climate patch)``.
+    """
+    x, cond, lc = data.x, data.cond, data.lc_tensor
+    src, tgt = augment.climate_swap_targets(data.regions, data.valid, np.arange(len(x)), 1, seed)
+    if not np.array_equal(src, np.arange(len(x))):
+        raise ValueError("climate_swap_targets must give one edit per patch, in patch order")
+    args = (data.band_scaler, steps, guidance, strength)
+    sets = {
+        "colour_jitter": augment.colour_jitter(x, seed=seed, **jitter),
+        "same_climate": diffusion.edit_patches(model, x, cond, cond, *args, lc_map=lc),
+        "climate_swap": diffusion.edit_patches(model, x, cond, cond[tgt], *args, lc_map=lc),
+    }
+    return sets, tgt
+
+
+def region_edit_figures(
+    model: diffusion.ClimateDiffusion,
+    data: PatchData,
+    steps: int,
+    guidance: float,
+    strength: float,
+) -> dict[str, Any]:
+    """One patch of each class edited to each region's mean climate (RGB and false colour).
+
+    Returns:
+        The figures by name (``rgb``, ``false-colour``).
+    """
+    x, y, regions, valid, cond = data.x, data.y, data.regions, data.valid, data.cond
+    targets = {
+        r: cond[valid & (regions == r)].mean(0)
+        for r in np.unique(regions)
+        if (valid & (regions == r)).any()
+    }
+    show = [int(np.flatnonzero(y == c)[0]) for c in np.unique(y)]
+    src = np.repeat(show, len(targets))
+    tgt = torch.stack(list(targets.values())).repeat(len(show), 1)
+    args = (data.band_scaler, steps, guidance, strength)
+    edits = diffusion.edit_patches(model, x[src], cond[src], tgt, *args, lc_map=data.lc_tensor[src])
+    grid = edits.reshape(len(show), len(targets), *x.shape[1:])
+    rows = [[x[i], *grid[k]] for k, i in enumerate(show)]
+    titles = [
+        [
+            f"{legend.KEYS[y[i]]} · real ({regions[i]})",
+            *(f"→ {r} climate (simulated)" for r in targets),
+        ]
+        for i in show
+    ]
+    combos = {"rgb": ("B04", "B03", "B02"), "false-colour": ("B08", "B04", "B03")}
+    suptitle = "Real patches and simulated edits to each region's mean climate ({})"
+    return {
+        name: viz.image_grid(rows, data.bands, titles, combo, suptitle=suptitle.format(name))
+        for name, combo in combos.items()
+    }
+
+
+def climate_transfer(
+    reg: ClimateRegressor, data: PatchData
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """The regressor's R² on the real patches (per-band means) against their WorldClim climate.
+
+    Returns:
+        ``(standardised BIO of each patch, per-band means of each patch, R² per BIO)``.
+    """
+    bio_cols = [list(worldclim.BIO_NAMES).index(b) for b in reg.bios]
+    patch_z = reg.standardise(data.climate[:, bio_cols])
+    f_real = augment.band_means(data.x, data.bands)
+    ok = np.isfinite(patch_z).all(1)
+    pred = reg.model.predict(f_real[ok])
+    r2 = [
+        float(
+            1
+            - ((pred[:, k] - patch_z[ok, k]) ** 2).sum()
+            / ((patch_z[ok, k] - patch_z[ok, k].mean()) ** 2).sum()
+        )
+        for k in range(len(reg.bios))
+    ]
+    return patch_z, f_real, r2
+
+
+def faithfulness_study(
+    reg: ClimateRegressor,
+    data: PatchData,
+    sets: Mapping[str, np.ndarray],
+    tgt: np.ndarray,
+    patch_z: np.ndarray,
+    f_real: np.ndarray,
+) -> dict[str, dict[str, float]]:
+    """Does each set's predicted climate move toward its target's (patches with both climates)?"""
+    ok = data.valid & data.valid[tgt]
+    return {
+        name: augment.faithfulness(
+            reg.model,
+            f_real[ok],
+            augment.band_means(p, data.bands)[ok],
+            patch_z[ok],
+            patch_z[tgt][ok],
+        )
+        for name, p in sets.items()
+    }
+
+
+def augmentation_figure(results: Mapping[str, Mapping[str, Any]]) -> Any:
+    """Change in macro-F1 of each variant against ``real_only`` with its paired 95 % interval."""
+    import holoviews as hv
+
+    rows = [
+        (
+            k,
+            v["delta_macro_f1"],
+            v["delta_macro_f1"] - v["delta_macro_f1_ci95"][0],
+            v["delta_macro_f1_ci95"][1] - v["delta_macro_f1"],
+        )
+        for k, v in results.items()
+        if k != "real_only"
+    ]
+    fig = (
+        hv.ErrorBars(rows, kdims="variant", vdims=["delta", "lo", "hi"])
+        * hv.Scatter([r[:2] for r in rows], "variant", "delta")
+        * hv.HLine(0).opts(color="grey")
+    ).opts(title="Leave-region-out GNN: change in macro-F1 against real only (paired 95 % CI)")
+    return fig.opts(fig_inches=(7, 3.5), backend="matplotlib").opts(width=650, backend="bokeh")
+
+
+def auc_sentence(name: str, d: Mapping[str, Any]) -> str:
+    """Whether the detector tells a set from real patches, from its AUC interval."""
+    lo, hi = d["auc_ci95"]
+    if lo > 0.5:
+        what = "the detector tells them from real patches"
+    else:
+        what = "the detector cannot tell them from real patches (interval includes 0.5)"
+    return f"{name}: held-out AUC {d['auc']:.3f} [{lo:.3f}, {hi:.3f}] — {what}."
+
+
+def diffusion_verdicts(
+    detector_aucs: Mapping[str, Mapping[str, Any]],
+    reg: ClimateRegressor,
+    transfer_r2: Sequence[float],
+    faith: Mapping[str, Mapping[str, float]],
+    preserved: Mapping[str, float],
+    results: Mapping[str, Mapping[str, Any]],
+) -> list[str]:
+    """The verdict sentences of the notebook, generated from its numbers.
+
+    Realism per detector row, the climate regressor and the faithfulness of climate-swap edits
+    against the controls, label preservation, and the augmentation verdicts (:func:`verdict`).
+    """
+    swap_gain = faith["climate_swap"]["shift_gain"]
+    ctrl_gain = max(faith["same_climate"]["shift_gain"], faith["colour_jitter"]["shift_gain"])
+    verdicts = [auc_sentence(k, v) for k, v in detector_aucs.items()]
+    sees = np.mean(transfer_r2) > 0.1
+    verdicts.append(
+        f"Climate regressor: LUCAS blocked-CV R² {np.mean(reg.cv_r2):.3f} "
+        f"(mean over {', '.join(reg.bios)}), {np.mean(transfer_r2):.3f} on the real patches"
+        + (
+            ""
+            if sees
+            else " — it does not see climate on these single-date patches, so the faithfulness "
+            "numbers below are not evidence either way"
+        )
+        + f"; climate-swap edits move the predicted climate {swap_gain:+.3f} of the way toward "
+        f"the target (controls at most {ctrl_gain:+.3f}), "
+        f"{faith['climate_swap']['frac_closer']:.0%} of edits get closer."
+    )
+    verdicts.append(
+        f"Land-cover label kept by {preserved['climate_swap']:.0%} of climate-swap edits "
+        f"({preserved['same_climate']:.0%} same-climate, {preserved['colour_jitter']:.0%} "
+        "colour jitter)."
+    )
+    verdicts += [verdict(k, v) for k, v in results.items() if k != "real_only"]
+    return verdicts
+
+
+def regressor_metrics(reg: ClimateRegressor, transfer_r2: Sequence[float]) -> dict[str, Any]:
+    """The climate regressor section of the metrics: BIO variables, points, R² per variable."""
+    return {
+        "bios": reg.bios,
+        "n_points": reg.n_points,
+        "block_km": reg.block_km,
+        "cv_r2": dict(zip(reg.bios, reg.cv_r2, strict=True)),
+        "patch_r2": dict(zip(reg.bios, transfer_r2, strict=True)),
+    }
+
+
+def augmentation_run_metrics(acfg: Mapping[str, Any], runs: pd.DataFrame) -> dict[str, Any]:
+    """The augmentation section of the metrics: setting, model, seeds, runs and their time."""
+    return {
+        "setting": "leave-region-out",
+        "model": acfg["model"]["name"],
+        "seeds": list(acfg["seeds"]),
+        "n_runs": len(runs),
+        "seconds": float(runs["seconds"].sum()),
+    }

@@ -22,31 +22,25 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+import rasterio
 import torch
 
-from lulcbook import lai, legend
+from lulcbook import lai, legend, viz
+from lulcbook.bands import S2_BANDS
 from lulcbook.models.multitask import TrainConfig, predict, train_multitask
 
 if TYPE_CHECKING:
     import xarray as xr
 
-INPUT_BANDS: tuple[str, ...] = (
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B11",
-    "B12",
-)
+INPUT_BANDS: tuple[str, ...] = tuple(b for b in S2_BANDS if b not in ("B01", "B09", "B10"))
+"""The ten bands at 10 m and 20 m (the 60 m atmospheric bands left out)."""
 TILE_COUNTRY: dict[str, str] = {
     "29UPU": "Ireland",
     "29SND": "Portugal",
@@ -252,3 +246,119 @@ def verdict(summary: dict[str, Any]) -> dict[str, str]:
 def config_dict(cfg: dict[str, Any]) -> dict[str, Any]:
     """The training settings as stored in the metrics (defaults filled in)."""
     return asdict(TrainConfig(**cfg))
+
+
+# --------------------------------------------------------------------------- notebook steps
+PUBLISHED_LAI: dict[str, float] = {
+    "global_mean": 4.5,
+    "global_sd": 2.5,
+    "biome_mean_min": 1.3,
+    "biome_mean_max": 8.7,
+}
+"""Field-measured LAI (Asner, Scurlock & Hicke 2003, Global Ecology and Biogeography 12:
+191-205): 1008 measurements, 15 biomes; mean after outlier screening and the range of biome
+means."""
+
+
+def lai_check() -> tuple[dict[str, Any], str]:
+    """The LAI network against its published test cases: the errors and a sentence on them."""
+    net = lai.load_network()
+    x_ref, lai_ref = net.test_cases[:, :11], net.test_cases[:, 11]
+    err = np.abs(lai.network_output(x_ref) - lai_ref)
+    check = {
+        "n_cases": int(len(lai_ref)),
+        "max_abs_error": float(np.max(err)),
+        "mean_abs_error": float(np.mean(err)),
+        "reference_range": [float(lai_ref.min()), float(lai_ref.max())],
+        "source": net.provenance["repository"],
+    }
+    lo, hi = check["reference_range"]
+    text = (
+        f"On {check['n_cases']} published test cases (LAI {lo:.2f}–{hi:.2f}) the implementation "
+        f"differs from the reference by at most {check['max_abs_error']:.1e} LAI units "
+        f"(mean {check['mean_abs_error']:.1e})."
+    )
+    return check, text
+
+
+def lai_per_label(patch_dirs: Sequence[Path], lai_dir: Path) -> pd.DataFrame:
+    """Median and 10–90 % range of pixel LAI per CORINE label, sorted by median.
+
+    A patch's valid pixels count under every label it carries.
+
+    Args:
+        patch_dirs: the BigEarthNet patch folders (with ``NAME_labels_metadata.json``).
+        lai_dir: where the LAI product of each patch is (``NAME.tif``).
+    """
+    per_label: dict[str, list[np.ndarray]] = {}
+    for folder in patch_dirs:
+        with rasterio.open(lai_dir / f"{folder.name}.tif") as src:
+            v = src.read(1).ravel()
+        v = v[np.isfinite(v)]
+        meta_file = folder / f"{folder.name}_labels_metadata.json"
+        for lbl in json.loads(meta_file.read_text())["labels"]:
+            per_label.setdefault(lbl, []).append(v)
+    rows = []
+    for k, vs in per_label.items():
+        v = np.concatenate(vs)
+        rows.append(
+            {
+                "label": k,
+                "n_patches": len(vs),
+                "median": float(np.median(v)),
+                "lo": float(np.percentile(v, 10)),
+                "hi": float(np.percentile(v, 90)),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("median")
+
+
+def lai_distribution_text(
+    dist: pd.DataFrame, published: Mapping[str, float] = PUBLISHED_LAI
+) -> str:
+    """How the label medians compare with the published biome means and global field mean."""
+    lo_row, hi_row = dist.iloc[0], dist.iloc[-1]
+    lo_b, hi_b = published["biome_mean_min"], published["biome_mean_max"]
+    inside = int(((dist["median"] >= lo_b) & (dist["median"] <= hi_b)).sum())
+    below = int((dist["median"] < published["global_mean"] - published["global_sd"]).sum())
+    return (
+        f"Median LAI per label ranges from {lo_row['median']:.2f} ({lo_row['label']}, "
+        f"{lo_row['n_patches']} patches) to {hi_row['median']:.2f} ({hi_row['label']}, "
+        f"{hi_row['n_patches']} patches). {inside} of {len(dist)} label medians lie within the "
+        f"span of published biome means ({lo_b}–{hi_b}); {below} of {len(dist)} lie more than "
+        "one standard deviation below the published global field mean "
+        f"({published['global_mean']} ± {published['global_sd']})."
+    )
+
+
+def lai_label_figure(dist: pd.DataFrame) -> Any:
+    """Median and 10–90 % range of LAI per CORINE label."""
+    fig = viz.interval_plot(
+        dist,
+        "label",
+        "median",
+        ylabel="LAI (m² m⁻²)",
+        title="Sentinel-2 Toolbox LAI per CORINE label (median, 10–90 %)",
+    )
+    return fig.opts(xrotation=60)
+
+
+def multitask_metrics(
+    data: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    verdicts: Mapping[str, str],
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The multi-task sections of the metrics: results, verdicts and the design."""
+    return {
+        "multitask": dict(summary),
+        "verdicts": dict(verdicts),
+        "design": {
+            "patches": len(data["names"]),
+            "countries": sorted(set(map(str, data["country"]))),
+            "classes": data["classes"],
+            "seeds": list(params["seeds"]),
+            "train": config_dict(params["train"]),
+            "n_boot": params["n_boot"],
+        },
+    }

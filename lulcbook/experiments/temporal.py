@@ -14,16 +14,19 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from scipy import ndimage
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from lulcbook import evaluate, legend, temporal
+from lulcbook import evaluate, legend, predict, series_predict, temporal, zoo
 from lulcbook.models.temporal import fit_temporal
+from lulcbook.params import TemporalSlovenia
 
 
 def split_blocks(
@@ -109,30 +112,19 @@ def _nanmedian(a: np.ndarray) -> np.ndarray:
 
 
 def slovenia_comparison(
-    ds: xr.Dataset,
-    *,
-    seeds: Sequence[int] = (0, 1, 2, 3, 4),
-    n_train: int = 300,
-    block: int = 10,
-    buffer: int = 2,
-    test_share: float = 0.5,
-    val_share: float = 0.3,
-    min_clear: float = 0.99,
-    epochs: int = 150,
-    n_boot: int = 500,
+    ds: xr.Dataset, settings: TemporalSlovenia, seeds: Sequence[int], n_boot: int
 ) -> dict[str, Any]:
     """Temporal encoder vs single-date, median-composite and seasonal-composite inputs.
 
     Args:
         ds: :func:`lulcbook.sources.slovenia.read_slovenia` output.
+        settings: sparse training points (``n_train``) drawn from the training blocks;
+            block size (pixels) of the spatial split and the bootstrap (``block``); pixels
+            around test blocks never trained on (``buffer``); share of blocks held out for
+            testing (``test_share``); share of training points held out to choose the single
+            date (``val_share``); a date is a single-date candidate if this share of the patch
+            is clear (``min_clear``); training epochs of the temporal encoder (``epochs``).
         seeds: one split, point draw and model initialisation per seed.
-        n_train: sparse training points drawn from the training blocks.
-        block: block size (pixels) of the spatial split and the bootstrap.
-        buffer: pixels around test blocks never trained on.
-        test_share: share of blocks held out for testing.
-        val_share: share of training points held out to choose the single date.
-        min_clear: a date is a single-date candidate if this share of the patch is clear.
-        epochs: training epochs of the temporal encoder.
         n_boot: block-bootstrap resamples.
 
     Returns:
@@ -140,6 +132,8 @@ def slovenia_comparison(
         "chosen_dates": [...], "settings": {...}}``; per seed the intervals come from the
         block bootstrap over test blocks, the reported interval is their mean over seeds.
     """
+    n_train, block, buffer = settings.n_train, settings.block, settings.buffer
+    test_share, val_share, epochs = settings.test_share, settings.val_share, settings.epochs
     dates = [str(np.datetime_as_string(t, unit="D")) for t in ds["time"].values]
     doy = temporal.day_of_year(dates)
     label = ds["label"].values
@@ -147,7 +141,7 @@ def slovenia_comparison(
     clear = ds["clear"].values.reshape(len(dates), -1).T
     flat_label = label.ravel()
     clear_share = clear.mean(axis=0)
-    candidates = [i for i in range(len(dates)) if clear_share[i] >= min_clear]
+    candidates = [i for i in range(len(dates)) if clear_share[i] >= settings.min_clear]
     median = _nanmedian(ndvi)[:, None]
     seasonal = seasonal_medians(ndvi, dates)
     runs: dict[str, list[dict[str, Any]]] = {}
@@ -481,3 +475,227 @@ __all__ = [
     "slovenia_comparison",
     "split_blocks",
 ]
+
+
+# --------------------------------------------------------------------------- notebook steps
+TEMPORAL = "temporal (L-TAE, masked series)"
+"""Name of the temporal encoder in :func:`slovenia_comparison`'s results."""
+
+SeriesInput = tuple[list[Path], dict[str, Any]]
+"""The files of a series and how to read them (:func:`lulcbook.series_predict.read_series`)."""
+
+
+def reference_counts(ds: xr.Dataset) -> dict[str, int]:
+    """Reference pixels per legend class (``nodata`` for unlabelled pixels)."""
+    values, counts = np.unique(ds["label"].values.ravel(), return_counts=True)
+    return {
+        (legend.KEYS[int(i)] if i < 255 else "nodata"): int(n)
+        for i, n in zip(values, counts, strict=True)
+    }
+
+
+def comparison_table(slo: Mapping[str, Any]) -> pd.DataFrame:
+    """OA and macro-F1 of every Slovenia model with their intervals and seed spread."""
+    rows = {
+        k: {
+            "OA": v["oa"],
+            "OA 95% CI": np.round(v["oa_ci95"], 3),
+            "macro-F1": v["macro_f1"],
+            "macro-F1 95% CI": np.round(v["macro_f1_ci95"], 3),
+            "seed sd": v["macro_f1_seed_sd"],
+        }
+        for k, v in slo["models"].items()
+    }
+    return pd.DataFrame(rows).T
+
+
+def difference_table(slo: Mapping[str, Any]) -> pd.DataFrame:
+    """Macro-F1 of the temporal encoder minus each other model, interval and seed counts."""
+    rows = {
+        k: {
+            "macro-F1 temporal − this": v["macro_f1_diff"],
+            "95% CI": np.round(v["ci95"], 3),
+            "seeds with CI > 0": f"{v['seeds_ci_above_zero']}/{v['n_seeds']}",
+            "seeds with CI < 0": f"{v['seeds_ci_below_zero']}/{v['n_seeds']}",
+        }
+        for k, v in slo["differences_temporal_minus"].items()
+    }
+    return pd.DataFrame(rows).T
+
+
+def shipped_map_model(name: str) -> tuple[predict.TileClassifier, zoo.ModelInfo, float]:
+    """A shipped map model, its zoo entry and the resolution (m) it was trained at."""
+    info = zoo.get(name)
+    model = predict.load_classifier(info.weights, info.metadata["model_class"])
+    return model, info, float(info.metadata.get("resolution_m", 10))
+
+
+def exeter_series(folder: Path) -> dict[str, SeriesInput]:
+    """The Exeter series of the sample: Sentinel-2 L2A 2024 (SCL mask) and HLS S30 2021 (Fmask)."""
+    hls_kw = {
+        "preset": "hls",
+        "mask_band": "Fmask",
+        "mask_values": series_predict.HLS_FMASK_INVALID,
+    }
+    return {
+        "Exeter S2 L2A 2024": (
+            sorted((folder / "s2-data").glob("exe_*.tif")),
+            {"preset": "s2-l2a-n0400", "mask_band": "SCL"},
+        ),
+        "Exeter HLS S30 2021": (sorted((folder / "hls-data").glob("hls_exe_*.tif")), hls_kw),
+    }
+
+
+def series_consistency(
+    files: Sequence[Path],
+    read_kw: Mapping[str, Any],
+    map_model: Any,
+    model_res: float,
+    cfg: Mapping[str, Any],
+) -> tuple[dict[str, Any], tuple[Sequence[str], np.ndarray, np.ndarray]]:
+    """Map a series date by date and measure its change shares (:func:`consistency`).
+
+    Args:
+        files: the series' files.
+        read_kw: how to read them (preset, mask band and values).
+        map_model: the map model (a :class:`lulcbook.predict.TileClassifier`).
+        model_res: the resolution (m) the model was trained at; segments scale to the series'.
+        cfg: the ``temporal`` parameters (crop, clear_max_masked, period, change_prior,
+            map_block, n_boot, prior_sweep).
+
+    Returns:
+        ``(dates, masked share per date, clear dates and the consistency results;
+        (period labels, raw period maps, period maps after the rule))``.
+    """
+    s = series_predict.read_series(files, list(map_model.bands), **read_kw)
+    crop = cfg["crop"]
+    data = s.data[..., :crop, :crop] if crop else s.data
+    metres = predict.check_projected(s.crs, s.names[0])
+    model = series_predict.for_resolution(map_model, abs(s.transform.a) * metres, model_res)
+    proba = series_predict.series_probabilities(
+        model, series_predict.Series(data, s.dates, s.bands, s.crs, s.transform, s.names)
+    )
+    masked = {d: float(np.isnan(data[i]).any(axis=0).mean()) for i, d in enumerate(s.dates)}
+    clear = [i for i, d in enumerate(s.dates) if masked[d] <= cfg["clear_max_masked"]]
+    res = consistency(
+        proba,
+        s.dates,
+        period=cfg["period"],
+        change_prior=cfg["change_prior"],
+        pairs=list(zip(clear[:-1], clear[1:], strict=True)),
+        block=cfg["map_block"],
+        n_boot=cfg["n_boot"],
+        priors=cfg["prior_sweep"],
+    )
+    panels = (res.pop("period_labels"), res.pop("raw_classes"), res.pop("smoothed_classes"))
+    entry = {
+        "dates": s.dates,
+        "masked_share": masked,
+        "clear_dates": [s.dates[i] for i in clear],
+        **res,
+    }
+    return entry, panels
+
+
+def change_rows(consistency_: Mapping[str, Mapping[str, Any]], kind: str) -> pd.DataFrame:
+    """Changed share raw and after the rule, with intervals, of every pair of ``kind``.
+
+    ``kind`` is ``"date_pairs"`` (consecutive clear dates) or ``"periods"``.
+    """
+    rows = {
+        (lab, pair): {
+            "raw": v["raw"]["changed_share"],
+            "raw 95% CI": np.round(v["raw"]["ci95"], 3),
+            "rule": v["rule"]["changed_share"],
+            "rule 95% CI": np.round(v["rule"]["ci95"], 3),
+            "pixels": v["raw"]["n_valid_both"],
+        }
+        for lab, c in consistency_.items()
+        for pair, v in c[kind].items()
+    }
+    return pd.DataFrame(rows).T
+
+
+def sensitivity_table(
+    consistency_: Mapping[str, Mapping[str, Any]], change_prior: float
+) -> pd.DataFrame:
+    """No-change share and recall of simulated change, per series, measure and prior.
+
+    The rows of ``change_prior`` come from the main run, the others from the prior sweep.
+    """
+    nan = float("nan")
+    values = {}
+    for lab, c in consistency_.items():
+        main = {
+            "rule_change_share": {k: x["rule"]["changed_share"] for k, x in c["periods"].items()},
+            "simulated_recall": c["simulated_change"].get("rule", {}).get("recall", nan),
+        }
+        for prior, v in {str(change_prior): main, **c["prior_sensitivity"]}.items():
+            for kk, vv in v.items():
+                recall = kk == "simulated_recall"
+                what = "recall of simulated change" if recall else "no-change share"
+                values[lab, what, prior] = vv if recall else next(iter(vv.values()), nan)
+    return pd.DataFrame(values, index=["value"]).T
+
+
+def temporal_verdicts(
+    slo: Mapping[str, Any], consistency_: Mapping[str, Mapping[str, Any]], change_prior: float
+) -> list[tuple[str, bool | None]]:
+    """The verdict sentences, with whether each target is met (``None``: no target).
+
+    The temporal encoder against each other Slovenia model (from the interval of the paired
+    difference); per no-change pair of each series, the changed share after the rule against
+    5 % and 10 %; the recall of simulated change per prior.
+    """
+    verdicts: list[tuple[str, bool | None]] = []
+    tm = slo["models"][TEMPORAL]
+    for k, d in slo["differences_temporal_minus"].items():
+        lo, hi = d["ci95"]
+        word = "better than" if lo > 0 else ("worse than" if hi < 0 else "not distinguishable from")
+        verdicts.append(
+            (
+                f"Slovenia: temporal macro-F1 {tm['macro_f1']:.3f} is {word} {k} "
+                f"({slo['models'][k]['macro_f1']:.3f}); difference {d['macro_f1_diff']:+.3f} "
+                f"(95 % CI {lo:+.3f} to {hi:+.3f}; CI above zero in "
+                f"{d['seeds_ci_above_zero']}/{d['n_seeds']} seeds)",
+                None,
+            )
+        )
+    for label, c in consistency_.items():
+        for pair, v in c["date_pairs"].items():
+            raw, rule = v["raw"]["changed_share"], v["rule"]["changed_share"]
+            lo_raw, hi_raw = v["raw"]["ci95"][0], v["raw"]["ci95"][1]
+            for target in (0.05, 0.10):
+                ok = rule <= target
+                verdicts.append(
+                    (
+                        f"{label} {pair} (no change expected): {rule:.1%} of pixels change after "
+                        f"the rule (raw {raw:.1%}, CI {lo_raw:.1%}–{hi_raw:.1%}) — "
+                        f"{'meets' if ok else 'MISSES'} ≤ {target:.0%}",
+                        ok,
+                    )
+                )
+        sim = c.get("simulated_change", {})
+        if sim:
+            sweep = ", ".join(
+                f"{p}: {v['simulated_recall']:.1%}" for p, v in c["prior_sensitivity"].items()
+            )
+            verdicts.append(
+                (
+                    f"{label}: the rule keeps {sim['rule']['recall']:.1%} of "
+                    f"{sim['n_changed_pixels']} simulated confident changes at change_prior "
+                    f"{change_prior} (raw maps: {sim['raw']['recall']:.0%}); at prior {sweep}",
+                    None,
+                )
+            )
+        if not c["date_pairs"]:
+            verdicts.append(
+                (f"{label}: fewer than two clear dates, no no-change pair to judge", None)
+            )
+    return verdicts
+
+
+def verdict_lines(verdicts: Sequence[tuple[str, bool | None]]) -> str:
+    """The verdicts one a line, marked ✔ (met), ✘ (missed) or blank (no target)."""
+    marks = {None: "  ", True: "✔ ", False: "✘ "}
+    return "\n".join(marks[ok] + text for text, ok in verdicts)

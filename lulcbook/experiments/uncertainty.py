@@ -1,28 +1,45 @@
-"""The calibration study of notebook 06-uncertainty: temperature scaling and conformal sets.
+"""The uncertainty study of notebook 06-uncertainty.
 
-For every leave-region-out fold, the logits of each uncertainty method
-(:data:`lulcbook.uncertainty.METHODS`) on a calibration split fit the temperature and the
-conformal threshold; the held-out region's test predictions of all folds are pooled and
-scored before and after calibration (ECE, NLL, Brier, accuracy, misclassification AUROC),
-with paired bootstrap intervals of the change.
+Leave-region-out deep ensembles and MC dropout of the superpixel GNN; temperature scaling and
+conformal sets fitted per fold and scored on the pooled held-out regions (ECE, NLL, Brier,
+accuracy, misclassification AUROC, with paired bootstrap intervals of the change); the
+uncertainty maps of the Brandenburg scene; and the stratified area estimate inside its
+reference polygons. The notebook shows the tables and figures these functions return.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
 
+import holoviews as hv
 import numpy as np
+import pandas as pd
+import xarray as xr
+from rasterio import features
+from torch import Tensor, nn
 
 from lulcbook import evaluate as ev
+from lulcbook import graphs, legend, splits, train, viz
 from lulcbook.bootstrap import Estimate, resample
+from lulcbook.models.gnn import SegmentClassifier
+from lulcbook.progress import progress
 from lulcbook.uncertainty import (
+    METHODS,
     calibrated_probs,
     entropy,
     fit_temperature,
+    fold_logits,
+    mc_dropout_logits,
     member_probs,
     mutual_information,
+    train_ensemble,
 )
+
+PIXEL_HA = 0.01
+"""Area of one 10 m pixel in hectares."""
 
 
 def probabilistic_metrics(
@@ -174,4 +191,346 @@ def calibration_study(
         "mutual_information": mi,
         "y": y,
         "region": region,
+    }
+
+
+def region_fold_logits(
+    ds: xr.Dataset,
+    patch_graphs: Sequence[Any],
+    make_model: Callable[[], nn.Module],
+    fit_kwargs: dict[str, Any],
+    members: int,
+    mc_samples: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Train one ensemble per held-out region and collect the logits of every method.
+
+    The validation patches of the training regions are split into a model-selection half
+    (early stopping) and a calibration half (temperature and conformal threshold).
+
+    Args:
+        ds: the 01-data patches (``label``, ``region``, ``split``).
+        patch_graphs: one superpixel graph per patch.
+        make_model: builds an untrained GNN.
+        fit_kwargs: keyword arguments of :func:`lulcbook.train.fit_gnn`.
+        members: ensemble members.
+        mc_samples: MC-dropout passes.
+        seed: seeds the split, the members and the passes.
+
+    Returns:
+        One dict per fold: ``region``, ``logits`` (:func:`lulcbook.uncertainty.fold_logits`),
+        ``val_y`` (calibration labels), ``test_y`` and the split sizes, as
+        :func:`calibration_study` takes them.
+    """
+    labels = ds["label"].values
+    folds = []
+    for region, train_idx, test_idx in progress(splits.region_folds(ds), desc="regions"):
+        tr, va_all = splits.train_val_indices(ds, train_idx)
+        va, cal = splits.selection_calibration(ds, va_all, seed)  # disjoint halves
+        scaler = graphs.FeatureScaler().fit([patch_graphs[i] for i in tr])
+        g_tr, g_va, g_cal, g_te = (
+            train.prepare_graphs([patch_graphs[i] for i in ix], scaler)
+            for ix in (tr, va, cal, test_idx)
+        )
+        nets = train_ensemble(
+            make_model, train.fit_gnn, g_tr, g_va, members, seed, fit_kwargs, progress=False
+        )
+        folds.append(
+            {
+                "region": region,
+                "logits": fold_logits(nets, g_cal, g_te, mc_samples, seed),
+                "val_y": labels[cal],  # calibration half: temperature and conformal threshold
+                "test_y": labels[test_idx],
+                "n_train": len(tr),
+                "n_val_selection": len(va),
+                "n_val_calibration": len(cal),
+            }
+        )
+    return folds
+
+
+def fold_table(folds: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Region and split sizes of each fold."""
+    keys = ("region", "n_train", "n_val_selection", "n_val_calibration")
+    return pd.DataFrame([{k: f[k] for k in keys} | {"n_test": len(f["test_y"])} for f in folds])
+
+
+def reliability_overlay(study: Mapping[str, Any], method: str, n_bins: int) -> hv.Overlay:
+    """Reliability diagram of one method before and after calibration, with the diagonal."""
+    layers = [hv.Curve([(0, 0), (1, 1)], "confidence", "accuracy").opts(color="grey")]
+    for when, colour in (("before", "#d95f02"), ("after", "#1b9e77")):
+        rd = ev.reliability_diagram(study["probs"][method][when], study["y"], n_bins)
+        ok = rd["count"] > 0
+        pts = (rd["confidence"][ok], rd["accuracy"][ok])
+        curve = hv.Curve(pts, "confidence", "accuracy", label=f"{when} calibration")
+        layers += [
+            curve.opts(color=colour),
+            hv.Scatter(pts, "confidence", "accuracy").opts(color=colour),
+        ]
+    return hv.Overlay(layers).opts(title=f"{method} (held-out regions)", legend_position="top_left")
+
+
+def reliability_figure(study: Mapping[str, Any], n_bins: int) -> hv.Layout:
+    """The reliability diagrams of every method, side by side."""
+    overlays = [reliability_overlay(study, m, n_bins) for m in METHODS]
+    return hv.Layout(overlays).cols(3).opts(sublabel_format="")
+
+
+def auroc_table(study: Mapping[str, Any]) -> pd.DataFrame:
+    """Misclassification AUROC of the entropy (before, after) and of the mutual information."""
+    rows = {}
+    for m in METHODS:
+        res = study["metrics"][m]
+        rows[m] = {
+            "entropy (before)": res["before_calibration"]["auroc_misclassification"],
+            "entropy (after)": res["after_calibration"]["auroc_misclassification"],
+            "mutual information": res.get("auroc_misclassification_mutual_information", np.nan),
+        }
+    return pd.DataFrame(rows).T
+
+
+def conformal_table(study: Mapping[str, Any]) -> pd.DataFrame:
+    """Conformal method, level, empirical coverage and mean set size of every method."""
+    keys = ("conformal_method", "conformal_level", "conformal_coverage", "conformal_set_size")
+    return pd.DataFrame({m: {k: study["metrics"][m][k] for k in keys} for m in METHODS}).T
+
+
+def scene_model_temperature(
+    clf: SegmentClassifier,
+    ds: xr.Dataset,
+    cache_dir: Path,
+    mc_samples: int,
+    seed: int,
+) -> tuple[float, int]:
+    """Temperature of the 02-gnn model, fitted on the calibration half of its validation patches.
+
+    The same MC-dropout passes as on the scene; 02-gnn early-stopped on the other half.
+
+    Returns:
+        ``(temperature, number of calibration patches)``.
+    """
+    _, va_all = splits.train_val_indices(ds, np.arange(ds.sizes["sample"]))
+    _, va_all = splits.selection_calibration(ds, va_all, 0)
+    clf_graphs = graphs.build_graphs(ds, cache_dir=cache_dir, progress=False, **clf.graph_params)
+    g_val = train.prepare_graphs([clf_graphs[i] for i in va_all], clf.scaler)
+    val_logits = cast(Tensor, mc_dropout_logits(clf.model, g_val, mc_samples, seed))
+    return fit_temperature(val_logits, ds["label"].values[va_all]), len(va_all)
+
+
+def uncertainty_maps_figure(
+    scene: xr.DataArray, bands: Sequence[str], unc: Mapping[str, np.ndarray], step: int = 2
+) -> hv.Layout:
+    """True colour, class map, predictive entropy and mutual information of the scene.
+
+    Every ``step``-th pixel is shown.
+    """
+    grid: dict[str, Any] = {
+        "coords": {"y": scene["y"].values, "x": scene["x"].values},
+        "dims": ("y", "x"),
+    }
+    rgb = viz.rgb(scene.values, list(bands))[::step, ::step] / 255.0
+    xs, ys = scene["x"].values[::step], scene["y"].values[::step]
+    mi = unc["mutual_information"]
+    panels = [
+        hv.RGB((xs, ys, *np.moveaxis(rgb, -1, 0))).opts(
+            title="Sentinel-2 L1C 2017-02-16 (RGB)", xaxis=None, yaxis=None
+        ),
+        viz.class_map(
+            xr.DataArray(unc["classes"], **grid)[::step, ::step], "GNN class map (MC mean)"
+        ),
+        viz.value_map(
+            xr.DataArray(unc["entropy"], **grid)[::step, ::step],
+            "predictive entropy",
+            clim=(0, float(np.log(legend.N_CLASSES))),
+            label="nats",
+        ),
+        viz.value_map(
+            xr.DataArray(mi, **grid)[::step, ::step],
+            "mutual information (epistemic)",
+            cmap="magma",
+            clim=(0, float(np.nanpercentile(mi, 99))),
+            label="nats",
+        ),
+    ]
+    return hv.Layout(panels).cols(2).opts(sublabel_format="")
+
+
+def class_uncertainty_table(class_map: np.ndarray, unc: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Mapped area and mean entropy and mutual information of each mapped class."""
+    present = np.unique(class_map[class_map != legend.NODATA])
+    return pd.DataFrame(
+        {
+            "class": [legend.KEYS[c] for c in present],
+            "mapped_area_ha": [float((class_map == c).sum()) * PIXEL_HA for c in present],
+            "mean_entropy": [float(np.nanmean(unc["entropy"][class_map == c])) for c in present],
+            "mean_mutual_information": [
+                float(np.nanmean(unc["mutual_information"][class_map == c])) for c in present
+            ],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class PolygonSample:
+    """A stratified sample inside the reference polygons and its area estimate.
+
+    Attributes:
+        map_px: map class of every population pixel (inside a polygon, mapped).
+        ref_px: reference class of the same pixels.
+        estimate: the stratified area estimate (ha).
+        counts: the sample's ``(map class, reference class)`` counts.
+        truth_ha: census area of each reference class in the population (ha).
+    """
+
+    map_px: np.ndarray
+    ref_px: np.ndarray
+    estimate: ev.AreaEstimate
+    counts: np.ndarray
+    truth_ha: np.ndarray
+
+    @property
+    def observed(self) -> list[int]:
+        """Reference classes present in the population."""
+        return [c for c in range(legend.N_CLASSES) if self.truth_ha[c] > 0]
+
+
+def polygon_sample(
+    polygons: Any,
+    class_map: np.ndarray,
+    transform: Any,
+    n_per_stratum: int,
+    seed: int,
+) -> PolygonSample:
+    """Draw a stratified random sample by map class inside the reference polygons.
+
+    Args:
+        polygons: reference polygons with a ``label_index`` column (a GeoDataFrame).
+        class_map: ``(y, x)`` map (legend indices, nodata :data:`lulcbook.legend.NODATA`).
+        transform: the map's affine transform.
+        n_per_stratum: sampled pixels per map class.
+        seed: the sample's seed.
+    """
+    ref_map = features.rasterize(
+        zip(polygons.geometry, polygons["label_index"].astype(int), strict=True),
+        out_shape=class_map.shape,
+        transform=transform,
+        fill=legend.NODATA,
+        dtype="uint8",
+    )
+    domain = (ref_map != legend.NODATA) & (class_map != legend.NODATA)
+    map_px, ref_px = class_map[domain].astype(int), ref_map[domain].astype(int)
+    est, counts = ev.sample_area_estimate(
+        map_px, ref_px, legend.N_CLASSES, n_per_stratum, PIXEL_HA, seed
+    )
+    truth = np.bincount(ref_px, minlength=legend.N_CLASSES) * PIXEL_HA
+    return PolygonSample(map_px, ref_px, est, counts, truth)
+
+
+def sample_counts_table(counts: np.ndarray) -> pd.DataFrame:
+    """The sample's counts, map class by reference class, without empty rows and columns."""
+    table = pd.DataFrame(counts, index=[f"map {k}" for k in legend.KEYS], columns=legend.KEYS)
+    nonzero: pd.DataFrame = table.loc[counts.sum(axis=1) > 0, counts.sum(axis=0) > 0]
+    return nonzero
+
+
+def area_table(ps: PolygonSample) -> pd.DataFrame:
+    """Mapped, estimated (95 % interval) and census area and accuracies of each class present."""
+    est = ps.estimate
+    lo, hi = est.ci95("area")
+    table = pd.DataFrame(
+        {
+            "mapped_ha": est.mapped_area,
+            "estimated_ha": est.area,
+            "ci95_low": lo,
+            "ci95_high": hi,
+            "census_truth_ha": ps.truth_ha,
+            "users_accuracy": est.users_accuracy,
+            "producers_accuracy": est.producers_accuracy,
+        },
+        index=legend.KEYS,
+    )
+    present: pd.DataFrame = table[(table.mapped_ha > 0) | (table.census_truth_ha > 0)]
+    return present
+
+
+def area_figure(ps: PolygonSample) -> Any:
+    """Estimate with its 95 % interval, census and mapped area of each observed class."""
+    est = ps.estimate
+    lo, hi = est.ci95("area")
+    truth = ps.truth_ha
+    rows = [
+        {"class": legend.KEYS[c], "area_ha": v, "lo": lo_, "hi": hi_, "what": what}
+        for c in ps.observed
+        for what, v, lo_, hi_ in (
+            ("estimate ± 95% CI", est.area[c], lo[c], hi[c]),
+            ("census inside polygons", truth[c], truth[c], truth[c]),
+            ("mapped (pixel count)", est.mapped_area[c], est.mapped_area[c], est.mapped_area[c]),
+        )
+    ]
+    return viz.interval_plot(
+        pd.DataFrame(rows),
+        "class",
+        "area_ha",
+        by="what",
+        ylabel="area (ha)",
+        title="Area inside the 30 reference polygons (sample simulated)",
+    )
+
+
+def area_metrics(
+    ps: PolygonSample, n_per_stratum: int, coverage: Mapping[str, float], repeats: int
+) -> dict[str, Any]:
+    """The area section of the metrics: population, sample, estimate and interval coverage.
+
+    The estimate (:meth:`lulcbook.evaluate.AreaEstimate.to_dict`) keeps the classes mapped or
+    present in the population, each with its census.
+
+    Args:
+        ps: the sample inside the polygons (:func:`polygon_sample`).
+        n_per_stratum: sampled pixels per map class.
+        coverage: per observed class, the share of repeated samples whose interval covers the
+            census.
+        repeats: number of repeated samples.
+    """
+    est, truth = ps.estimate, ps.truth_ha
+    keep = [
+        legend.KEYS[c] for c in range(legend.N_CLASSES) if est.mapped_area[c] > 0 or truth[c] > 0
+    ]
+    estimate = est.to_dict(legend.KEYS)
+    estimate["classes"] = {
+        k: v | {"census_truth": float(truth[legend.index_of(k)])}
+        for k, v in estimate["classes"].items()
+        if k in keep
+    }
+    return {
+        "population": "pixels inside the 30 Brandenburg reference polygons (water, forest)",
+        "sample": "stratified random sample by map class (simulated draw, real labels)",
+        "unit": "ha",
+        "n_per_stratum": n_per_stratum,
+        "n_sample": int(ps.counts.sum()),
+        "n_population": len(ps.map_px),
+        **estimate,
+        "ci95_coverage_repeated": dict(coverage),
+        "repeats": repeats,
+    }
+
+
+def scene_metrics(
+    class_map: np.ndarray,
+    unc: Mapping[str, np.ndarray],
+    mc_samples: int,
+    temperature: float,
+    keys: Sequence[str],
+) -> dict[str, Any]:
+    """The Brandenburg scene section of the metrics: mean uncertainties and mapped areas."""
+    present = np.unique(class_map[class_map != legend.NODATA])
+    return {
+        "name": "brandenburg-t33uuu-2017-02-16",
+        "mc_samples": mc_samples,
+        "temperature": temperature,
+        "shape": list(class_map.shape),
+        **{f"mean_{k}": float(np.nanmean(unc[k])) for k in keys},
+        "mapped_area_ha": {
+            legend.KEYS[c]: float((class_map == c).sum()) * PIXEL_HA for c in present
+        },
     }

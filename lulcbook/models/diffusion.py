@@ -592,8 +592,7 @@ class ClimateDiffusion(nn.Module):
                 a = self._abar[int(taus[i])]
                 x0 = x0.clamp(-self.x0_clip, self.x0_clip)
                 eps = (x - a.sqrt() * x0) / (1 - a).sqrt()
-            a_prev = self._abar[int(taus[i - 1])]
-            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+            x = self._ddim_state(x0, eps, taus[i - 1])
         return x
 
     @torch.no_grad()
@@ -618,9 +617,22 @@ class ClimateDiffusion(nn.Module):
         x = x0
         for i in tqdm(range(1, steps + 1), desc="DDIM invert", disable=not progress, leave=False):
             eps, x0p = self._predict(x, taus[i - 1], climate, 1.0, use_ema, semantic, lc_map)
-            a_next = self._abar[int(taus[i])]
-            x = a_next.sqrt() * x0p + (1 - a_next).sqrt() * eps
+            x = self._ddim_state(x0p, eps, taus[i])
         return x
+
+    def _ddim_state(self, x0: Tensor, eps: Tensor, t: int | Tensor) -> Tensor:
+        """The deterministic DDIM state at timestep ``t`` of clean patches and their noise.
+
+        Args:
+            x0: ``(B, C, H, W)`` clean-patch estimate.
+            eps: ``(B, C, H, W)`` noise estimate.
+            t: the timestep reached (a decoding or an inversion step).
+
+        Returns:
+            ``sqrt(abar_t) x0 + sqrt(1 - abar_t) eps``.
+        """
+        a = self._abar[int(t)]
+        return a.sqrt() * x0 + (1 - a).sqrt() * eps
 
     @torch.no_grad()
     def sample(

@@ -22,9 +22,7 @@ merged; unmatched nodes stay singletons.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -36,9 +34,11 @@ from torch_geometric.data import Data
 from torch_geometric.nn import GraphConv, SAGEConv, TransformerConv
 from torch_geometric.utils import coalesce, remove_self_loops, scatter
 
-from lulcbook import checkpoint
 from lulcbook import graphs as G
+from lulcbook.models.bundle import Bundle
+from lulcbook.models.mc_dropout import mc_softmax
 from lulcbook.progress import progress as tqdm
+from lulcbook.tiling import tile_windows
 
 if TYPE_CHECKING:
     from lulcbook.models.condnorm import ClimateScaler
@@ -351,37 +351,7 @@ def build_model(name: str, **kwargs: Any) -> nn.Module:
     return MODELS[name](**kwargs)
 
 
-DROPOUT_LAYERS: tuple[type[nn.Module], ...] = (
-    nn.Dropout,
-    nn.Dropout1d,
-    nn.Dropout2d,
-    nn.Dropout3d,
-    nn.AlphaDropout,
-    nn.FeatureAlphaDropout,
-)
-"""The dropout layer types that MC dropout keeps sampling."""
-
-
-def enable_mc_dropout(model: nn.Module) -> nn.Module:
-    """Put the model in eval mode but keep every dropout layer sampling (MC dropout).
-
-    Batch norm then uses its running statistics while each dropout layer of
-    :data:`DROPOUT_LAYERS` (element-wise or channel-wise) draws a new mask per pass.
-
-    Args:
-        model: any network; changed in place.
-
-    Returns:
-        ``model``.
-    """
-    model.eval()
-    for m in model.modules():
-        if isinstance(m, DROPOUT_LAYERS):
-            m.train()
-    return model
-
-
-class SegmentClassifier:
+class SegmentClassifier(Bundle):
     """A trained superpixel GNN bundled with everything needed to map a new tile.
 
     Holds the band names, the class keys of the output channels, the segmentation parameters,
@@ -485,17 +455,7 @@ class SegmentClassifier:
         ``mc_samples > 0`` averages that many stochastic passes with dropout active (MC dropout,
         Gal & Ghahramani 2016); ``0`` is one deterministic pass.
         """
-        if mc_samples > 0:
-            enable_mc_dropout(self.model)
-            try:
-                probs = torch.stack(
-                    [F.softmax(self.model(graph, cond=cond), dim=1) for _ in range(mc_samples)]
-                ).mean(0)
-            finally:
-                self.model.eval()
-            return probs
-        self.model.eval()
-        return F.softmax(self.model(graph, cond=cond), dim=1)
+        return mc_softmax(self.model, lambda: self.model(graph, cond=cond), mc_samples)
 
     def predict_proba(
         self,
@@ -543,18 +503,13 @@ class SegmentClassifier:
         Raises:
             ValueError: if ``tile_size`` is not positive or ``overlap`` is negative.
         """
-        if tile_size <= 0 or overlap < 0:
-            raise ValueError(f"Need tile_size > 0 and overlap >= 0; got {tile_size}, {overlap}")
         arr = self._tile_array(image)
         _, h, w = arr.shape
+        tiles = tile_windows(w, h, tile_size, overlap)
         out = np.full((self.n_classes, h, w), np.nan, dtype=np.float32)
-        cores = [(r, c) for r in range(0, h, tile_size) for c in range(0, w, tile_size)]
-        for r, c in tqdm(cores, desc="tiles", disable=not progress, leave=False):
-            r0, c0 = max(r - overlap, 0), max(c - overlap, 0)
-            r1, c1 = min(r + tile_size + overlap, h), min(c + tile_size + overlap, w)
-            p = self.predict_proba(arr[:, r0:r1, c0:c1], mc_samples=mc_samples)
-            rh, cw = min(tile_size, h - r), min(tile_size, w - c)
-            out[:, r : r + rh, c : c + cw] = p[:, r - r0 : r - r0 + rh, c - c0 : c - c0 + cw]
+        for tile in tqdm(tiles, desc="tiles", disable=not progress, leave=False):
+            p = self.predict_proba(arr[(slice(None), *tile.padded_slices)], mc_samples=mc_samples)
+            out[(slice(None), *tile.core_slices)] = p[(slice(None), *tile.core_in_padded)]
         return out
 
     def predict(self, tile: np.ndarray | xr.DataArray, nodata: int = 255) -> np.ndarray:
@@ -583,21 +538,9 @@ class SegmentClassifier:
             "meta": self.meta,
         }
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the bundle atomically and byte-reproducibly (:func:`lulcbook.checkpoint.save`)."""
-        return checkpoint.save(self.state(), path)
-
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> SegmentClassifier:
-        """Load a bundle written by :meth:`save` (safe ``weights_only`` loading).
-
-        Raises:
-            FileNotFoundError: if ``path`` does not exist.
-            ValueError: if the file is not a SegmentClassifier bundle.
-        """
-        state = checkpoint.load(path, what=cls.FORMAT)
-        if not isinstance(state, dict) or state.get("format") != cls.FORMAT:
-            raise ValueError(f"{path} is not a {cls.FORMAT} file")
+    def from_state(cls, state: dict[str, Any]) -> SegmentClassifier:
+        """Rebuild the bundle from :meth:`state` (as read by :meth:`~Bundle.load`)."""
         model = build_model(state["model_name"], **state["model_kwargs"])
         model.load_state_dict(state["state_dict"])
         climate = None

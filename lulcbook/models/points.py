@@ -31,23 +31,18 @@ from torch import Tensor, nn
 
 from lulcbook import checkpoint
 from lulcbook.models.condnorm import ClimateScaler, ConditionalNorm
+from lulcbook.standardise import Standardiser
 
 Variant = Literal["no_climate", "climate_input", "climate_norm"]
 VARIANTS: tuple[str, ...] = ("no_climate", "climate_input", "climate_norm")
 FORMAT_VERSION: int = 1
 
 
-class FeatureScaler:
+class FeatureScaler(Standardiser):
     """Per-column standardisation fitted on training rows; NaN → 0 (the training mean).
 
-    Attributes:
-        mean, std: ``(n_features,)`` statistics over the finite training values.
+    The statistics (float64) are taken over the finite training values.
     """
-
-    def __init__(self, mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
-        """Hold the statistics (or none yet, until :meth:`fit`)."""
-        self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
-        self.std = None if std is None else np.asarray(std, dtype=np.float64)
 
     def fit(self, x: np.ndarray) -> FeatureScaler:
         """Fit on ``x (n, f)``, ignoring non-finite entries.
@@ -74,25 +69,12 @@ class FeatureScaler:
         Raises:
             RuntimeError: not fitted. ValueError: wrong width.
         """
-        if self.mean is None or self.std is None:
-            raise RuntimeError("FeatureScaler is not fitted; call fit() first")
+        mean, std = self.fitted()
         a = np.asarray(x, dtype=np.float64)
-        if a.ndim != 2 or a.shape[1] != self.mean.shape[0]:
-            raise ValueError(f"expected (n, {self.mean.shape[0]}) features; got {a.shape}")
-        z = (a - self.mean) / self.std
+        if a.ndim != 2 or a.shape[1] != mean.shape[0]:
+            raise ValueError(f"expected (n, {mean.shape[0]}) features; got {a.shape}")
+        z = (a - mean) / std
         return np.where(np.isfinite(z), z, 0.0).astype(np.float32)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-python state."""
-        return {
-            "mean": None if self.mean is None else self.mean.tolist(),
-            "std": None if self.std is None else self.std.tolist(),
-        }
-
-    @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> FeatureScaler:
-        """Rebuild from :meth:`to_dict`."""
-        return cls(state["mean"], state["std"])
 
 
 class PointMLP(nn.Module):
@@ -247,15 +229,7 @@ class PointClassifier:
         xt = torch.from_numpy(self.scaler.fit(x).transform(x))
         ct = self._cond(climate, x.shape[0], fit=True)
         yt = torch.from_numpy(y.copy())
-        self.model = PointMLP(
-            x.shape[1],
-            cfg.n_classes,
-            cfg.variant,  # type: ignore[arg-type]
-            cond_dim=self.climate_scaler.cond_dim if self.uses_climate else 20,
-            hidden=cfg.hidden,
-            dropout=cfg.dropout,
-            cond_hidden=cfg.cond_hidden,
-        )
+        self.model = self._network(x.shape[1])
         weight = None
         if cfg.class_weight:
             counts = np.bincount(y, minlength=cfg.n_classes).astype(np.float64)
@@ -288,6 +262,19 @@ class PointClassifier:
             self.history.append(total / x.shape[0])
         self.model.eval()
         return self
+
+    def _network(self, n_features: int) -> PointMLP:
+        """A new :class:`PointMLP` of the configuration (climate scaler fitted or loaded)."""
+        cfg = self.config
+        return PointMLP(
+            n_features,
+            cfg.n_classes,
+            cfg.variant,  # type: ignore[arg-type]
+            cond_dim=self.climate_scaler.cond_dim if self.uses_climate else 20,
+            hidden=cfg.hidden,
+            dropout=cfg.dropout,
+            cond_hidden=cfg.cond_hidden,
+        )
 
     @torch.no_grad()
     def predict_proba(
@@ -350,16 +337,7 @@ class PointClassifier:
         clf.scaler = FeatureScaler.from_dict(state["scaler"])
         if state.get("climate_scaler") is not None:
             clf.climate_scaler = ClimateScaler.from_dict(state["climate_scaler"])
-        cfg = clf.config
-        clf.model = PointMLP(
-            int(state["n_features"]),
-            cfg.n_classes,
-            cfg.variant,  # type: ignore[arg-type]
-            cond_dim=clf.climate_scaler.cond_dim if clf.uses_climate else 20,
-            hidden=cfg.hidden,
-            dropout=cfg.dropout,
-            cond_hidden=cfg.cond_hidden,
-        )
+        clf.model = clf._network(int(state["n_features"]))
         clf.model.load_state_dict(state["state_dict"])
         clf.model.eval()
         return clf

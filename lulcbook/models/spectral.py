@@ -24,18 +24,19 @@ plain dictionary of tensors and JSON-able values (``torch.load(..., weights_only
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from lulcbook import legend
+from lulcbook.bands import NORMALISED_DIFFERENCES
 from lulcbook.graphs import fill_invalid, segment
+from lulcbook.models.bundle import Bundle
+from lulcbook.models.mc_dropout import mc_softmax
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,20 +64,6 @@ PATH_PROFILE: dict[str, float] = {
 falling steeply with wavelength). Used as the *shape* of the augmentation offsets and as an
 optional map-time offset; its effect is measured on the references, not assumed."""
 
-ND_PAIRS: dict[str, tuple[str, str]] = {
-    "ndvi": ("B08", "B04"),
-    "ndwi": ("B03", "B08"),
-    "blue_red": ("B02", "B04"),
-    "green_red": ("B03", "B04"),
-    "mndwi": ("B03", "B11"),
-    "ndbi": ("B11", "B08"),
-    "nbr": ("B08", "B12"),
-    "swir_nd": ("B11", "B12"),
-    "ndre": ("B08", "B05"),
-    "ndre3": ("B07", "B05"),
-}
-"""Normalised differences ``(a − b) / (a + b)`` used when both bands are present."""
-
 REFLECTANCE_FLOOR: float = 1e-3
 
 
@@ -84,7 +71,7 @@ def feature_names(bands: Sequence[str]) -> list[str]:
     """Names of the features :func:`spectral_features` computes for ``bands``."""
     b = set(bands)
     names = [f"log_{x}" for x in bands]
-    names += [k for k, (a, c) in ND_PAIRS.items() if a in b and c in b]
+    names += [k for k, (a, c) in NORMALISED_DIFFERENCES.items() if a in b and c in b]
     return [*names, "log_brightness"]
 
 
@@ -112,7 +99,7 @@ def spectral_features(refl: np.ndarray, bands: Sequence[str]) -> np.ndarray:
     r = np.clip(refl, REFLECTANCE_FLOOR, None)
     col = {b: r[:, i] for i, b in enumerate(bands)}
     feats = [np.log10(r)]
-    for a, c in (p for p in ND_PAIRS.values() if p[0] in col and p[1] in col):
+    for a, c in (p for p in NORMALISED_DIFFERENCES.values() if p[0] in col and p[1] in col):
         feats.append(((col[a] - col[c]) / (col[a] + col[c]))[:, None])
     feats.append(np.log10(r.mean(axis=1))[:, None])
     return np.concatenate(feats, axis=1).astype(np.float32)
@@ -193,7 +180,7 @@ class SpectralMLP(nn.Module):
 
 
 @dataclass
-class SpectralClassifier:
+class SpectralClassifier(Bundle):
     """LUCAS-trained spectral classifier of superpixel (or pixel) mean reflectance.
 
     Attributes:
@@ -207,6 +194,7 @@ class SpectralClassifier:
         info: training description and metrics (JSON-able).
     """
 
+    FORMAT: ClassVar[str] = FORMAT
     bands: list[str]
     classes: list[str]
     mean: np.ndarray
@@ -227,15 +215,7 @@ class SpectralClassifier:
     def predict_vectors(self, refl: np.ndarray, mc_samples: int = 0) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` of reflectance vectors ``(n, n_bands)``."""
         x = torch.from_numpy(self.features(refl))
-        with torch.no_grad():
-            if mc_samples > 0:
-                self.net.train()
-                p = torch.stack([torch.softmax(self.net(x), 1) for _ in range(mc_samples)]).mean(0)
-            else:
-                self.net.eval()
-                p = torch.softmax(self.net(x), 1)
-        self.net.eval()
-        return p.numpy()
+        return mc_softmax(self.net, lambda: self.net(x), mc_samples).numpy()
 
     def predict_proba(self, tile: np.ndarray, mc_samples: int = 0) -> np.ndarray:
         """Class probabilities ``(n_classes, y, x)`` of a ``(band, y, x)`` tile; NaN where invalid."""
@@ -270,7 +250,7 @@ class SpectralClassifier:
     def state(self) -> dict[str, Any]:
         """Everything needed to rebuild the model: tensors and JSON-able values only."""
         return {
-            "format": FORMAT,
+            "format": self.FORMAT,
             "bands": list(self.bands),
             "classes": list(self.classes),
             "mean": torch.from_numpy(np.asarray(self.mean, dtype=np.float32)),
@@ -284,22 +264,9 @@ class SpectralClassifier:
             "info": self.info,
         }
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the model atomically and byte-reproducibly (:func:`lulcbook.checkpoint.save`)."""
-        from lulcbook import checkpoint
-
-        return checkpoint.save(self.state(), path)
-
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> SpectralClassifier:
-        """Load a model written by :meth:`save` (``weights_only=True``: no pickle).
-
-        Raises:
-            ValueError: a file of another format.
-        """
-        state = torch.load(Path(path), map_location="cpu", weights_only=True)
-        if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a {FORMAT} model file")
+    def from_state(cls, state: dict[str, Any]) -> SpectralClassifier:
+        """Rebuild the model from :meth:`state` (as read by :meth:`~Bundle.load`)."""
         bands = list(state["bands"])
         net = SpectralMLP(
             len(feature_names(bands)), len(state["classes"]), state["hidden"], state["dropout"]

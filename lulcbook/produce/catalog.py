@@ -241,7 +241,7 @@ def build_static_catalog(
     Raises:
         ValueError: for a scene without a date in its file names.
     """
-    from lulcbook.predict import _date_from, band_files
+    from lulcbook.predict import band_files, date_from
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -249,7 +249,7 @@ def build_static_catalog(
     for k, scene in enumerate(scenes):
         files = band_files(scene)
         ref = min(files.values(), key=lambda f: abs(rasterio.open(f).transform.a))
-        when = _date_from(ref.name)
+        when = date_from(ref.name)
         if when is None:
             raise ValueError(f"No acquisition time in the band file names of {scene}")
         stem = ref.stem.rsplit("_", 1)[0]

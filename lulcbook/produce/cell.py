@@ -29,7 +29,7 @@ import pystac
 import rasterio
 from rasterio.windows import Window
 
-from lulcbook.predict import BandRef, RasterSource, TileClassifier, _canon, load_classifier
+from lulcbook.predict import BandRef, RasterSource, TileClassifier, canonical_band, load_classifier
 from lulcbook.produce.grid import GridCell
 
 PathLike = str | os.PathLike[str]
@@ -132,7 +132,7 @@ def item_source(item: pystac.Item, bands: Sequence[str], cell: GridCell) -> Rast
             key = stac.resolve_asset_key(item, b)
         except (KeyError, ValueError) as err:
             raise ValueError(f"Item {item.id}: band {b} not found ({err})") from err
-        refs.append(BandRef(_canon(b), item.assets[key].href.removeprefix("file://"), 1))
+        refs.append(BandRef(canonical_band(b), item.assets[key].href.removeprefix("file://"), 1))
         scalings.add(stac.reflectance_scaling(item, key))
         nodatas.add(stac._nodata(item, key))
     if len(scalings) != 1 or len(nodatas) != 1:

@@ -12,6 +12,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lulcbook.cli_options import (
+    add_command,
+    add_model_options,
+    add_run_options,
+    add_stac_search_options,
+    choose_model,
+    run_options,
+)
+
 
 class UsageError(ValueError):
     """A wrong ``produce`` command line (exit status 2)."""
@@ -36,7 +45,8 @@ def add_produce_parser(sub: Any) -> argparse.ArgumentParser:
     Returns:
         The ``produce`` parser.
     """
-    p: argparse.ArgumentParser = sub.add_parser(
+    p = add_command(
+        sub,
         "produce",
         help="map an area and a period on the EEA grid (COGs + STAC items + collection), on dask",
         description="Map every cell of the EEA reference grid (EPSG:3035) that intersects the "
@@ -46,7 +56,6 @@ def add_produce_parser(sub: Any) -> argparse.ArgumentParser:
         "item under OUT/cells/ID/; then OUT/collection.json, VRT mosaics and OUT/run.json. "
         "Rerunning skips finished cells and redoes unfinished ones; a failed cell is reported "
         "and does not stop the run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     area = p.add_mutually_exclusive_group(required=True)
     area.add_argument("--bbox", type=_bbox, help="area as W,S,E,N in degrees")
@@ -60,34 +69,20 @@ def add_produce_parser(sub: Any) -> argparse.ArgumentParser:
         help="static STAC catalog/collection/item collection (file or folder) or STAC API URL",
     )
     p.add_argument("--out", required=True, type=Path, help="run folder (created)")
-    p.add_argument(
-        "--model",
-        default=None,
-        help="shipped model name or model file (default: the default land-cover model)",
+    add_model_options(
+        p,
+        model_help="shipped model name or model file (default: the default land-cover model)",
+        class_help="loader module:Class of a model file",
     )
-    p.add_argument("--model-class", default=None, help="loader module:Class of a model file")
     p.add_argument(
         "--cell-km", type=float, default=10.0, help="cell edge in km (EEA grid: 1, 10, 100)"
     )
     p.add_argument("--resolution", type=float, default=10.0, help="pixel size in metres")
-    p.add_argument(
-        "--collection", default="sentinel-2-l2a", help="collection searched in a STAC API"
-    )
-    p.add_argument(
-        "--max-cloud", type=float, default=50.0, help="largest cloud cover (%%) from an API"
-    )
-    p.add_argument("--workers", type=int, default=1, help="local dask worker processes")
-    p.add_argument(
-        "--scheduler",
-        default=None,
-        help="address of an existing dask scheduler, e.g. tcp://host:8786",
-    )
-    p.add_argument("--tile-size", type=int, default=1024, help="prediction tile size (pixels)")
-    p.add_argument("--overlap", type=int, default=32, help="context pixels around each tile")
+    add_stac_search_options(p, collection="sentinel-2-l2a", max_cloud=50.0, api=False)
+    add_run_options(p, tile_size=1024, workers=1)
     p.add_argument(
         "--collection-id", default="lulcbook-landcover", help="id of the output STAC Collection"
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
@@ -103,7 +98,6 @@ def produce_command(args: argparse.Namespace) -> int:
     Raises:
         UsageError: for a wrong command line (naming the option and value).
     """
-    from lulcbook import zoo
     from lulcbook.produce.catalog import open_catalog, parse_period
     from lulcbook.produce.grid import cells_for_bbox, cells_for_region
     from lulcbook.produce.runner import produce
@@ -121,19 +115,15 @@ def produce_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
     if not args.out.parent.is_dir():
         raise UsageError(f"--out {args.out}: folder {args.out.parent} does not exist")
-    model = _model_spec(args.model, args.model_class, zoo)
+    model = _model_spec(args.model, args.model_class)
     report = produce(
         cells,
         catalog,
         period,
         model,
         args.out,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        tile_size=args.tile_size,
-        overlap=args.overlap,
         collection_id=args.collection_id,
-        progress=not args.no_progress,
+        **run_options(args),
     )
     print(f"{args.out}: {report.summary()}")
     for c in report.failed:
@@ -141,29 +131,15 @@ def produce_command(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-def _model_spec(model: str | None, model_class: str | None, zoo: Any) -> Any:
+def _model_spec(model: str | None, model_class: str | None) -> Any:
     """The model of a run: a shipped model by name (default) or a model file."""
     from lulcbook.produce.cell import ModelSpec
+    from lulcbook.zoo import DEFAULT_LULC
 
-    if model is None or not Path(model).exists():
-        name = model or zoo.DEFAULT_LULC
-        try:
-            info = zoo.get(name)
-        except (FileNotFoundError, KeyError, ValueError) as err:
-            raise UsageError(
-                f"--model {name!r} is neither a file nor a shipped model ({err})"
-            ) from None
-        return ModelSpec(
-            str(info.weights),
-            model_class
-            or info.metadata.get("model_class", "lulcbook.models.gnn:SegmentClassifier"),
-            info.name,
-            str(info.metadata.get("version", "")),
-        )
-    path = Path(model)
-    return ModelSpec(
-        str(path.resolve()),
-        model_class or "lulcbook.models.gnn:SegmentClassifier",
-        path.name,
-        "",
-    )
+    try:
+        m = choose_model(model, model_class)
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        raise UsageError(
+            f"--model {model or DEFAULT_LULC!r} is neither a file nor a shipped model ({err})"
+        ) from None
+    return ModelSpec(str(m.weights), m.model_class, m.name, m.version)

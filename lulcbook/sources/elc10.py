@@ -56,16 +56,8 @@ S2_FILE: str = "elc10_lucas2018_s2_features.csv.gz"
 S1_FILE: str = "elc10_lucas2018_s1_features.csv.gz"
 SAMPLE_SUBDIR: str = "lucas/elc10-s2-s1-2018"
 
-S2_BANDS: tuple[str, ...] = (
-    "blue_median",
-    "green_median",
-    "red_median",
-    "R1_median",
-    "R2_median",
-    "R3_median",
-    "nir_median",
-    "swir1_median",
-    "swir2_median",
+S2_BANDS: tuple[str, ...] = tuple(
+    f"{band}_median" for band in ("blue", "green", "red", "R1", "R2", "R3", "nir", "swir1", "swir2")
 )
 """Annual L1C band medians (B2, B3, B4, B5, B6, B7, B8, B11, B12), reflectance × 1e7."""
 

@@ -181,16 +181,13 @@ def search(
 # --------------------------------------------------------------------------- band names
 
 
+def _mission_text(item: pystac.Item, *keys: str) -> str:
+    """The item's collection id and the properties ``keys`` as one lower-case text."""
+    return " ".join(str(v) for v in (item.collection_id, *map(item.properties.get, keys))).lower()
+
+
 def _is_landsat(item: pystac.Item) -> bool:
-    text = " ".join(
-        str(v)
-        for v in (
-            item.collection_id,
-            item.properties.get("platform"),
-            item.properties.get("eo:platform"),
-            item.properties.get("constellation"),
-        )
-    ).lower()
+    text = _mission_text(item, "platform", "eo:platform", "constellation")
     return "landsat" in text or bool(_LANDSAT_ID.match(item.id))
 
 
@@ -208,14 +205,7 @@ def _is_landsat_c2l2(item: pystac.Item) -> bool:
 
 
 def _is_sentinel2(item: pystac.Item) -> bool:
-    text = " ".join(
-        str(v)
-        for v in (
-            item.collection_id,
-            item.properties.get("platform"),
-            item.properties.get("constellation"),
-        )
-    ).lower()
+    text = _mission_text(item, "platform", "constellation")
     return bool(re.search(r"sentinel[-_ ]?s?2", text)) or bool(re.match(r"^S2[ABCD]_", item.id))
 
 

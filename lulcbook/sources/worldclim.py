@@ -54,16 +54,8 @@ PathLike = str | os.PathLike[str]
 BIO_NAMES: tuple[str, ...] = tuple(f"bio{i}" for i in range(1, 20))
 WORLDCLIM_BASE_URL: str = "https://geodata.ucdavis.edu/climate/worldclim/2_1/base"
 WORLDCLIM_VARS: tuple[str, ...] = (
-    "tmin",
-    "tmax",
-    "tavg",
-    "prec",
-    "srad",
-    "wind",
-    "vapr",
-    "bio",
-    "elev",
-)
+    "tmin", "tmax", "tavg", "prec", "srad", "wind", "vapr", "bio", "elev",
+)  # fmt: skip
 WORLDCLIM_RES: tuple[str, ...] = ("10m", "5m", "2.5m", "30s")
 WC21_EUROPE_SUBDIR: str = "worldclim/wc21_10m_bio_europe"
 """Folder of the sample with the 19 WorldClim 2.1 10′ BIO files cropped to Europe."""

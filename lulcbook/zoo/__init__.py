@@ -36,16 +36,9 @@ DEFAULT_LULC: str = "lucas-s2-segments"
 """The land-cover model ``lulcbook predict`` uses when no ``--model`` is given."""
 
 REQUIRED_METADATA: tuple[str, ...] = (
-    "kind",
-    "classes",
-    "bands",
-    "input_level",
-    "scaling",
-    "metrics",
-    "training_data",
-    "licence",
+    "kind", "classes", "bands", "input_level", "scaling", "metrics", "training_data", "licence",
     "version",
-)
+)  # fmt: skip
 """Keys every shipped model's metadata must have."""
 
 

@@ -9,7 +9,7 @@ import xarray as xr
 from bioclim_helpers import PARAMS, REGIONS
 from bioclim_helpers import bioclim_dataset as _dataset
 
-from lulcbook import bioclim, viz
+from lulcbook import bioclim, legend, viz
 from lulcbook import graphs as G
 from lulcbook.experiments import bioclim as exp
 from lulcbook.models.condnorm import N_BIO, ClimateScaler, ConditionalNorm
@@ -118,3 +118,24 @@ def test_in_region_patches_are_clusters(results) -> None:
     mi = exp.seed_matrix(res.predictions, "gnn_no_climate", "in")
     est = exp.evaluate_set(mi, "in", "oa", 20, 0)
     assert est.n_clusters == np.unique(mi.sample).size < est.n_points
+
+
+def test_notebook_tables_and_figures(results, tmp_path) -> None:
+    ds, res = results
+    viz.setup_plotting()
+    ds = ds.assign(label_name=("sample", np.asarray(legend.KEYS)[ds["label"].values]))
+    frame = exp.climate_frame(ds)
+    n_valid = int(np.isfinite(ds["climate"].values).all(axis=1).sum())
+    assert len(frame) == n_valid and list(frame.columns)[-2:] == ["region", "class"]
+    scale = ds.attrs.get("climate_temperature_scale", 1.0)
+    bio1 = ds["climate"].sel(bio="bio1").values
+    np.testing.assert_allclose(frame["BIO1 (°C)"], bio1[np.isfinite(bio1)] / scale, rtol=1e-6)
+    sizes = exp.model_sizes(PARAMS, {"gnn": 20, "cnn": 4}, 20)
+    assert len(sizes) == len(PARAMS["families"]) * len(PARAMS["variants"])
+    assert (sizes["parameters"] > 0).all()
+    film = exp.film_tables(res, ds["climate"].values, [str(b) for b in ds["bio"].values])
+    assert set(film) == set(res.film_models)
+    fig = exp.film_figure(film, PARAMS["families"], scale)
+    assert len(fig) == 2 * len(PARAMS["families"])  # γ vs BIO1 and β vs BIO12 per family
+    for name, f in {"film": fig, "climate": exp.climate_figure(frame)}.items():
+        assert viz.save_png(f, tmp_path / f"{name}.png").stat().st_size > 1000

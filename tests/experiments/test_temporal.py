@@ -4,6 +4,7 @@ import xarray as xr
 
 from lulcbook import legend
 from lulcbook.experiments import temporal as exp
+from lulcbook.params import TemporalSlovenia
 
 
 def _dataset(seed: int = 0) -> xr.Dataset:
@@ -44,9 +45,10 @@ def test_split_blocks_separates_train_and_test() -> None:
 
 
 def test_slovenia_comparison_on_made_up_series() -> None:
-    r = exp.slovenia_comparison(
-        _dataset(), seeds=(0, 1), n_train=120, block=10, buffer=1, epochs=40, n_boot=50
+    settings = TemporalSlovenia(
+        n_train=120, block=10, buffer=1, test_share=0.5, val_share=0.3, min_clear=0.99, epochs=40
     )
+    r = exp.slovenia_comparison(_dataset(), settings, seeds=(0, 1), n_boot=50)
     assert set(r["models"]) == {
         "temporal (L-TAE, masked series)",
         "single date (best on validation)",
@@ -62,6 +64,15 @@ def test_slovenia_comparison_on_made_up_series() -> None:
         "temporal (L-TAE, masked series)"
     }
     assert len(r["chosen_dates"]) == 2
+    assert r["settings"] == {"seeds": [0, 1], "n_train": 120, "block_px": 10, "buffer_px": 1,
+                             "test_share": 0.5, "val_share": 0.3, "epochs": 40, "n_boot": 50}  # fmt: skip
+    table = exp.comparison_table(r)
+    assert table.loc[exp.TEMPORAL, "macro-F1"] == tm["macro_f1"]
+    diff = exp.difference_table(r)
+    assert exp.TEMPORAL not in diff.index and diff["seeds with CI > 0"].str.endswith("/2").all()
+    verdicts = exp.temporal_verdicts(r, {}, 0.01)
+    assert len(verdicts) == 3 and all(ok is None for _, ok in verdicts)
+    assert all(t.startswith("Slovenia: temporal macro-F1") for t, _ in verdicts)
 
 
 def test_simulate_change_and_consistency() -> None:
@@ -84,3 +95,29 @@ def test_simulate_change_and_consistency() -> None:
     assert sim["rule"]["recall"] == 1.0  # two confident dates per period outweigh the prior
     assert sim["rule"]["false_change_share"] == 0.0
     assert r["smoothed_classes"].shape == (2, h, w)
+
+    # the tables and verdicts of the notebook, from the same results
+    c = {"S": {**r, "simulated_change": r["simulated_change"], "dates": dates}}
+    rows = exp.change_rows(c, "date_pairs")
+    assert rows.loc[("S", "2024-06-01→2024-08-01"), "rule"] == 0.0
+    sens = exp.sensitivity_table(c, 0.01)
+    assert sens.loc[("S", "recall of simulated change", "0.01"), "value"] == 1.0
+    assert ("S", "no-change share", "0.2") in sens.index
+    no_slo = {"models": {exp.TEMPORAL: {"macro_f1": 0.5}}, "differences_temporal_minus": {}}
+    verdicts = exp.temporal_verdicts(no_slo, c, 0.01)
+    assert [ok for _, ok in verdicts] == [True, True, None]
+    assert "keeps 100.0% of" in verdicts[2][0] and "at prior 0.2:" in verdicts[2][0]
+    assert exp.verdict_lines(verdicts).splitlines()[0].startswith("✔ S 2024-06-01")
+    no_pairs = {"S": {**c["S"], "date_pairs": {}, "simulated_change": {}}}
+    assert "fewer than two clear dates" in exp.temporal_verdicts(no_slo, no_pairs, 0.01)[0][0]
+
+
+def test_reference_counts_and_exeter_series(tmp_path) -> None:
+    counts = exp.reference_counts(_dataset())
+    assert counts == {"woodland": 799, "cropland": 800, "nodata": 1}
+    for sub, name in (("s2-data", "exe_2024-06-02.tif"), ("hls-data", "hls_exe_2021-07-01.tif")):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / name).touch()
+    series = exp.exeter_series(tmp_path)
+    assert [len(f) for f, _ in series.values()] == [1, 1]
+    assert series["Exeter HLS S30 2021"][1]["mask_band"] == "Fmask"

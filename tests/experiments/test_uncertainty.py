@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lulcbook import legend, viz
 from lulcbook import uncertainty as U
 from lulcbook.experiments import uncertainty as X
 
@@ -62,3 +63,94 @@ def test_paired_change() -> None:
     assert 0.3 < lo < hi < 0.7  # accuracy 0.5 -> 1.0, with sampling noise
     same = X.paired_change(lambda p, t: float(U.entropy(p).mean()), noisy, noisy, y, n_boot=50)
     assert same.ci95 == (0.0, 0.0) and same.estimate == 0.0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def plotting() -> None:
+    viz.setup_plotting()  # as notebook.setup does
+
+
+@pytest.fixture(scope="module")
+def study() -> dict:
+    rng = np.random.default_rng(0)
+    folds = [_overconfident_fold(rng, 200, "a"), _overconfident_fold(rng, 160, "b")]
+    for f in folds:  # all three methods, as fold_logits gives them
+        f["logits"]["mc_dropout"] = f["logits"]["ensemble"]
+    return X.calibration_study(folds, level=0.9, conformal_method="lac", n_bins=10, n_boot=20)
+
+
+def test_tables_of_the_study(study: dict) -> None:
+    auroc = X.auroc_table(study)
+    assert list(auroc.index) == list(U.METHODS)
+    assert np.isnan(auroc.loc["single", "mutual information"])
+    assert (
+        auroc.loc["ensemble", "entropy (after)"]
+        == (study["metrics"]["ensemble"]["after_calibration"]["auroc_misclassification"])
+    )
+    conf = X.conformal_table(study)
+    assert (conf["conformal_level"] == 0.9).all() and (conf["conformal_method"] == "lac").all()
+    fig = X.reliability_figure(study, n_bins=10)
+    assert len(fig) == len(U.METHODS)
+    folds = [{"region": "a", "n_train": 5, "n_val_selection": 2, "n_val_calibration": 3,
+              "test_y": np.zeros(4)}]  # fmt: skip
+    assert X.fold_table(folds).iloc[0].to_dict() == {
+        "region": "a", "n_train": 5, "n_val_selection": 2, "n_val_calibration": 3, "n_test": 4
+    }  # fmt: skip
+
+
+def _polygons():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    # water polygon over the left half of the top rows, woodland over the bottom right
+    geoms = [box(0, 60, 50, 100), box(50, 0, 100, 40)]
+    labels = [legend.index_of("water"), legend.index_of("woodland")]
+    return gpd.GeoDataFrame({"label_index": labels}, geometry=geoms, crs="EPSG:32633")
+
+
+def test_polygon_sample_census_estimate_and_metrics() -> None:
+    from rasterio.transform import from_origin
+
+    class_map = np.full((10, 10), legend.index_of("cropland"), dtype=np.uint8)
+    class_map[:4, :5] = legend.index_of("water")
+    class_map[6:, 5:] = legend.index_of("woodland")
+    class_map[9, 9] = legend.NODATA
+    ps = X.polygon_sample(_polygons(), class_map, from_origin(0, 100, 10, 10), 5, seed=0)
+    assert len(ps.map_px) == 20 + 19  # nodata left out
+    assert ps.truth_ha[legend.index_of("water")] == pytest.approx(0.2)
+    assert ps.observed == sorted([legend.index_of("water"), legend.index_of("woodland")])
+    assert ps.counts.sum() == 10  # 5 per map class
+    # a perfect map inside the polygons: the estimate is the census, the interval has no width
+    assert ps.estimate.area[legend.index_of("woodland")] == pytest.approx(0.19)
+    assert set(X.area_table(ps).index) == {"water", "woodland"}
+    assert X.sample_counts_table(ps.counts).shape == (2, 2)
+    area = X.area_metrics(ps, 5, {"water": 1.0}, 3)
+    assert list(area)[:6] == ["population", "sample", "unit", "n_per_stratum", "n_sample",
+                              "n_population"]  # fmt: skip
+    assert area["n_population"] == 39 and area["repeats"] == 3
+    assert set(area["classes"]) == {"water", "woodland"}
+    assert area["classes"]["water"]["census_truth"] == pytest.approx(0.2)
+    assert X.area_figure(ps) is not None
+
+
+def test_scene_metrics_and_class_table() -> None:
+    class_map = np.array([[0, 0], [1, legend.NODATA]], dtype=np.uint8)
+    unc = {k: np.array([[0.1, 0.3], [0.5, np.nan]]) for k in U.UNCERTAINTY_KEYS}
+    unc["classes"] = class_map
+    m = X.scene_metrics(class_map, unc, 4, 1.5, U.UNCERTAINTY_KEYS)
+    assert m["mapped_area_ha"] == {legend.KEYS[0]: 0.02, legend.KEYS[1]: 0.01}
+    assert m["mean_entropy"] == pytest.approx(0.3) and m["shape"] == [2, 2]
+    table = X.class_uncertainty_table(class_map, unc)
+    assert table["mean_entropy"].tolist() == pytest.approx([0.2, 0.5])
+
+
+def test_uncertainty_maps_figure_has_four_panels() -> None:
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    bands = ["B02", "B03", "B04", "B08"]
+    scene = xr.DataArray(rng.uniform(0, 0.3, (4, 8, 8)), dims=("band", "y", "x"),
+                         coords={"band": bands, "y": np.arange(8.0), "x": np.arange(8.0)})  # fmt: skip
+    unc = {"classes": np.zeros((8, 8), np.uint8), "entropy": rng.uniform(0, 1, (8, 8)),
+           "mutual_information": rng.uniform(0, 0.2, (8, 8))}  # fmt: skip
+    assert len(X.uncertainty_maps_figure(scene, bands, unc)) == 4

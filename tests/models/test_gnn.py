@@ -210,21 +210,3 @@ def test_tiled_prediction_covers_the_image_and_matches_one_tile() -> None:
     np.testing.assert_array_equal(whole, clf.predict_proba(image))
     with pytest.raises(ValueError, match="tile_size"):
         clf.predict_proba_tiled(image, tile_size=0)
-
-
-def test_mc_dropout_keeps_every_dropout_kind_sampling_and_norms_in_eval() -> None:
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(2, 4, 1),
-        torch.nn.BatchNorm2d(4),
-        torch.nn.Dropout2d(0.5),
-        torch.nn.Flatten(),
-        torch.nn.Dropout(0.5),
-        torch.nn.Linear(4 * 3 * 3, 2),
-    )
-    assert gnn.enable_mc_dropout(net) is net
-    assert not net[1].training  # batch norm uses its running statistics
-    assert net[2].training and net[4].training  # channel-wise and element-wise dropout sample
-    x = torch.ones(1, 2, 3, 3)
-    torch.manual_seed(0)
-    outs = torch.stack([net(x) for _ in range(8)])
-    assert (outs.std(dim=0) > 0).any()  # passes differ: dropout is on

@@ -26,42 +26,12 @@ import numpy as np
 import pystac
 import pytest
 import rasterio
-from predict_helpers import fitted_centroid
-from rasterio.windows import Window
 
 from lulcbook import cli, cog, io, legend
-from lulcbook.produce import (
-    ModelSpec,
-    StaticCatalog,
-    build_static_catalog,
-    cells_for_bbox,
-    open_catalog,
-    parse_period,
-    produce,
-)
+from lulcbook.produce import StaticCatalog, parse_period, produce
 
 TESTS = Path(__file__).resolve().parents[1]
 PERIOD = "2017-02-01/2017-02-28"
-CRS_CELL_KM = 1.0
-
-
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> dict[str, Any]:
-    root = tmp_path_factory.mktemp("produce")
-    scene = sample_dir / "s2-l1c-brandenburg" / "IMG_DATA"
-    catalog = build_static_catalog([scene], root / "catalog", window=Window(700, 300, 160, 160))
-    model_file = fitted_centroid().save(root / "centroid.json")
-    cat = open_catalog(catalog)
-    bbox = cat.items[0].bbox
-    assert bbox is not None
-    cells = cells_for_bbox(bbox, cell_km=CRS_CELL_KM)
-    model = ModelSpec(str(model_file), "predict_helpers:SpectralCentroid", "centroid.json")
-    ref = root / "ref"
-    report = produce(cells, cat, parse_period(PERIOD), model, ref, progress=False)
-    return {
-        "root": root, "catalog": catalog, "cat": cat, "cells": cells, "model": model,
-        "model_file": model_file, "ref": ref, "report": report, "bbox": bbox,
-    }  # fmt: skip
 
 
 def _files(folder: Path) -> dict[str, Path]:

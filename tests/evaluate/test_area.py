@@ -1,4 +1,4 @@
-"""Calibration, conformal and area-estimation functions of lulcbook.evaluate (hand-computed cases)."""
+"""Tests for lulcbook.evaluate.area: stratified area estimates (Olofsson et al. 2014)."""
 
 from __future__ import annotations
 
@@ -9,100 +9,6 @@ import numpy as np
 import pytest
 
 from lulcbook import evaluate as ev
-
-# four samples, each alone in one of the 15 confidence bins
-PROBS = np.array([[0.9, 0.1], [0.62, 0.38], [0.29, 0.71], [0.83, 0.17]])
-Y = np.array([0, 1, 1, 0])  # correct, wrong, correct, correct
-
-
-def test_ece_one_sample_per_bin() -> None:
-    expected = (abs(1 - 0.9) + abs(0 - 0.62) + abs(1 - 0.71) + abs(1 - 0.83)) / 4
-    assert ev.expected_calibration_error(PROBS, Y) == pytest.approx(expected)
-
-
-def test_ece_shared_bin_and_perfect() -> None:
-    # 0.91 and 0.92 share bin (0.867, 0.933]: accuracy 1/2, confidence 0.915
-    probs = np.array([[0.91, 0.09], [0.92, 0.08], [0.3, 0.7]])
-    y = np.array([0, 1, 0])
-    expected = 2 / 3 * abs(0.5 - 0.915) + 1 / 3 * abs(0 - 0.7)
-    assert ev.expected_calibration_error(probs, y) == pytest.approx(expected)
-    # one-hot correct predictions are perfectly calibrated
-    assert ev.expected_calibration_error(np.eye(3), np.arange(3)) == pytest.approx(0.0)
-
-
-def test_reliability_diagram_bins() -> None:
-    rd = ev.reliability_diagram(PROBS, Y, n_bins=15)
-    assert rd["count"].sum() == 4 and len(rd["count"]) == 15
-    assert rd["bin_lower"][0] == 0.0 and rd["bin_upper"][-1] == pytest.approx(1.0)
-    b = int(np.flatnonzero(rd["count"])[rd["confidence"][rd["count"] > 0] == 0.62][0])
-    assert rd["bin_lower"][b] < 0.62 <= rd["bin_upper"][b]
-    assert rd["accuracy"][b] == 0.0
-    assert np.isnan(rd["accuracy"][0])  # empty bin
-
-
-def test_nll_and_brier_by_hand() -> None:
-    nll = -(math.log(0.9) + math.log(0.38) + math.log(0.71) + math.log(0.83)) / 4
-    assert ev.negative_log_likelihood(PROBS, Y) == pytest.approx(nll)
-    # (p - onehot)^2 summed over the two classes
-    brier = (
-        (0.1**2 + 0.1**2) + (0.62**2 + 0.62**2) + (0.29**2 + 0.29**2) + (0.17**2 + 0.17**2)
-    ) / 4
-    assert ev.brier_score(PROBS, Y) == pytest.approx(brier)
-    assert ev.brier_score(np.eye(3), np.arange(3)) == 0.0
-    assert ev.brier_score(np.eye(3), [1, 2, 0]) == pytest.approx(2.0)
-
-
-def test_probability_validation() -> None:
-    with pytest.raises(ValueError, match="sum to 1"):
-        ev.brier_score([[0.5, 0.6]], [0])
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        ev.negative_log_likelihood([[0.5, 0.5]], [2])
-
-
-def test_misclassification_auroc() -> None:
-    # wrong samples (1, 3) are the most uncertain: perfect separation
-    assert ev.misclassification_auroc([0.1, 0.5, 0.3, 0.9], [0, 1, 1, 0], [0, 0, 1, 1]) == 1.0
-    # reversed: 0
-    assert ev.misclassification_auroc([0.9, 0.1, 0.8, 0.2], [0, 1, 1, 0], [0, 0, 1, 1]) == 0.0
-    # one wrong at 0.5 vs correct at 0.5 (tie: 1/2) and 0.2 (win: 1) -> 0.75
-    assert ev.misclassification_auroc([0.5, 0.5, 0.2], [1, 0, 0], [0, 0, 0]) == 0.75
-    assert math.isnan(ev.misclassification_auroc([0.1, 0.2], [0, 1], [0, 1]))
-
-
-def test_conformal_lac_quantile_and_sets() -> None:
-    cal = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.4, 0.4, 0.2], [0.1, 0.3, 0.6]])
-    cal_y = np.array([0, 1, 0, 1])  # LAC scores 1 - p_y: 0.1, 0.3, 0.6, 0.7
-    # n = 4, level 0.6: ceil(5 * 0.6) = 3rd smallest score
-    assert ev.conformal_quantile(cal, cal_y, 0.6, "lac") == pytest.approx(0.6)
-    # level 0.9: ceil(4.5) = 5 > n -> infinite threshold, every class kept
-    assert ev.conformal_quantile(cal, cal_y, 0.9, "lac") == math.inf
-    test = np.array([[0.5, 0.35, 0.15], [0.2, 0.2, 0.6]])
-    sets = ev.conformal_sets(test, 0.6, "lac")  # keep classes with p >= 0.4
-    np.testing.assert_array_equal(sets, [[True, False, False], [False, False, True]])
-    res = ev.split_conformal(cal, cal_y, test, np.array([1, 2]), level=0.6, method="lac")
-    assert res["coverage"] == 0.5 and res["set_size"] == 1.0 and res["qhat"] == pytest.approx(0.6)
-
-
-def test_conformal_aps_scores() -> None:
-    probs = np.array([[0.5, 0.3, 0.2]])
-    # APS score = mass of the classes ranked at or above k
-    cal_y_scores = [ev.conformal_quantile(probs, [k], 0.5, "aps") for k in range(3)]
-    assert cal_y_scores == pytest.approx([0.5, 0.8, 1.0])
-    sets = ev.conformal_sets(np.array([[0.1, 0.6, 0.3]]), 0.9, "aps")
-    np.testing.assert_array_equal(sets, [[False, True, True]])
-    with pytest.raises(ValueError, match="Unknown conformal method"):
-        ev.conformal_sets(probs, 0.5, "raps")
-
-
-@pytest.mark.parametrize("method", ["lac", "aps"])
-def test_conformal_coverage_on_exchangeable_data(method: str) -> None:
-    rng = np.random.default_rng(0)
-    probs = rng.dirichlet(np.ones(5) * 0.7, size=4000)
-    y = np.array([rng.choice(5, p=p) for p in probs])  # labels drawn from the probabilities
-    res = ev.split_conformal(probs[:2000], y[:2000], probs[2000:], y[2000:], 0.9, method)
-    assert 0.88 <= res["coverage"] <= 0.93
-    assert 1.0 <= res["set_size"] < 5.0
-
 
 # Olofsson et al. (2014), section 5 / Table 8: rows = map, columns = reference
 # (deforestation, forest gain, stable forest, stable non-forest); Landsat pixels of 0.09 ha
@@ -204,13 +110,6 @@ def test_stratified_area_validation() -> None:
         ev.stratified_area_estimate(np.ones((2, 2)), [0, 0])
     with pytest.raises(KeyError):
         ev.stratified_area_estimate(np.eye(2), [1, 1])["kappa"]
-
-
-def test_error_matrix_orientation() -> None:
-    m = ev.error_matrix([0, 0, 1, 2, 2], [0, 1, 1, 2, 0], 3)
-    np.testing.assert_array_equal(m, [[1, 1, 0], [0, 1, 0], [1, 0, 1]])
-    with pytest.raises(ValueError, match="reference labels must lie"):
-        ev.error_matrix([0], [3], 3)
 
 
 def test_stratified_random_sample_sizes() -> None:

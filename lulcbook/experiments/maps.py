@@ -1,0 +1,684 @@
+"""The map study of notebook 07-maps: LUCAS-trained map models checked on whole scenes.
+
+Trains one :class:`lulcbook.models.spectral.SpectralClassifier` per band set (with and without
+augmentation), masks clouds on the Brandenburg L1C scene, and measures every model variant
+against the independent references of the offline sample: recall inside the Brandenburg
+polygons, patch agreement on BigEarthNet, stability between clear Exeter dates and class
+shares on the Lausanne Landsat chip. The notebook shows the tables and figures these
+functions return.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from lulcbook import cloudmask, composite, evaluate, legend, mapcheck, predict, viz, zoo
+from lulcbook.models import spectral
+from lulcbook.models.gnn import SegmentClassifier
+from lulcbook.sources import elc10
+from lulcbook.zoo import spectral_card
+
+ModelKey = tuple[str, str]
+"""``(band set, variant)`` of a trained map model, e.g. ``("s2-9", "augmented")``."""
+
+MapModel = spectral.SpectralClassifier | SegmentClassifier
+"""A map model compared on the references: a spectral classifier or the previous GNN."""
+
+BAND_SETS: dict[str, tuple[str, ...]] = {
+    "s2-9": tuple(spectral.BANDS_ALL),
+    "s2-4": tuple(spectral.BANDS_10M),
+    "landsat-6": ("B02", "B03", "B04", "B08", "B11", "B12"),
+}
+"""Band set of each map model: all LUCAS bands, the 10 m bands, the Landsat-8 OLI match."""
+
+L2A_OFFSETS: dict[str, dict[str, float]] = {"none": {}, "path": dict(spectral.PATH_PROFILE)}
+"""Input offsets tried on surface-reflectance inputs: none, and the per-band path offset."""
+
+PREVIOUS = "gnn (previous default)"
+"""Row name of the previous default model (the 02-gnn GNN) in every comparison."""
+
+SEAM_MARGIN_PX = 16
+"""Distance from an internal tile border (pixels) counted as near the border."""
+
+
+def load_lucas(sample_dir: Path, max_points: int, seed: int) -> pd.DataFrame:
+    """The ELC10 LUCAS table (optical columns), subsampled to ``max_points`` when non-zero."""
+    lucas = elc10.read_elc10(sample_dir / elc10.SAMPLE_SUBDIR, s1=False)
+    if max_points:
+        lucas = lucas.sample(max_points, random_state=seed)
+    return lucas
+
+
+def train_map_models(
+    lucas: pd.DataFrame, sp: Mapping[str, Any]
+) -> tuple[dict[ModelKey, spectral.SpectralClassifier], dict[str, float]]:
+    """Train the map models of every band set, plain (``none``) and ``augmented``.
+
+    The Landsat band set is trained augmented only.
+
+    Args:
+        lucas: the LUCAS table (:func:`load_lucas`).
+        sp: the ``spectral`` parameters (copies, hidden, dropout, epochs, seed, segment_size,
+            compactness).
+
+    Returns:
+        ``(models by (band set, variant), training seconds by "band set/variant")``.
+    """
+    models: dict[ModelKey, spectral.SpectralClassifier] = {}
+    train_s: dict[str, float] = {}
+    for name, bands in BAND_SETS.items():
+        refl, labels, seasons = spectral.lucas_arrays(lucas, bands)
+        for variant in ("none", "augmented") if name != "landsat-6" else ("augmented",):
+            t0 = time.perf_counter()
+            aug = variant == "augmented"
+            models[name, variant] = spectral.train_spectral(
+                refl, labels, bands, augment=aug, seasons=seasons if aug else None,
+                copies=sp["copies"], hidden=sp["hidden"], dropout=sp["dropout"],
+                epochs=sp["epochs"], seed=sp["seed"], segment_size=sp["segment_size"],
+                compactness=sp["compactness"],
+                info={"n_points": len(lucas), "augment": variant, "band_set": name},
+            )  # fmt: skip
+            train_s[f"{name}/{variant}"] = time.perf_counter() - t0
+    return models, train_s
+
+
+def load_previous_default(path: Path) -> SegmentClassifier | None:
+    """The previous default GNN of 02-gnn, or ``None`` when it has not been trained."""
+    return SegmentClassifier.load(path) if path.exists() else None
+
+
+def with_offset(
+    model: spectral.SpectralClassifier,
+    offset: Mapping[str, float],
+    segment_divisor: float | None = None,
+) -> spectral.SpectralClassifier:
+    """A copy of ``model`` with an input ``offset`` and, optionally, smaller segments.
+
+    ``segment_divisor`` divides the segment size (in pixels) for coarser inputs: 4 for 20 m,
+    9 for 30 m, so that segments keep their ground size.
+    """
+    changes: dict[str, Any] = {"offset": dict(offset)}
+    if segment_divisor is not None:
+        changes["segment_size"] = model.segment_size / segment_divisor
+    return spectral.SpectralClassifier(**{**model.__dict__, **changes})
+
+
+def classify(model: MapModel, values: np.ndarray) -> np.ndarray:
+    """Legend indices ``(y, x)`` of a ``(band, y, x)`` reflectance array."""
+    return mapcheck.classes_from_proba(model.predict_proba(values))
+
+
+@dataclass(frozen=True)
+class BrandenburgScene:
+    """The Brandenburg L1C scene, its reference polygons and its cloud mask.
+
+    Attributes:
+        scene: ``(band, y, x)`` reflectance of :attr:`bands`.
+        bands: the s2cloudless bands and the nine LUCAS bands.
+        poly_ids: ``(y, x)`` polygon id (1-based, 0 outside every polygon).
+        poly_labels: legend index of each polygon.
+        mask: cloud and shadow masks.
+        masked: :attr:`scene` with masked pixels set to NaN.
+        thresholds: per cloud threshold, the cloud share and the share of reference forest
+            it flags.
+    """
+
+    scene: xr.DataArray
+    bands: list[str]
+    poly_ids: np.ndarray
+    poly_labels: np.ndarray
+    mask: cloudmask.CloudMask
+    masked: xr.DataArray
+    thresholds: dict[str, dict[str, float]]
+
+
+def brandenburg_scene(
+    scene: xr.DataArray,
+    bands: Sequence[str],
+    reference: Any,
+    cl: Mapping[str, Any],
+) -> BrandenburgScene:
+    """Mask clouds and shadows of the Brandenburg scene and rasterize its reference polygons.
+
+    Args:
+        scene: ``(band, y, x)`` L1C reflectance of ``bands``.
+        bands: band names of ``scene``.
+        reference: the reference polygons (a GeoDataFrame with a legend class per polygon).
+        cl: the ``cloud`` parameters (factor, threshold, average_px, dilation_px,
+            shadow_search_px, shadow_nir_max).
+
+    Returns:
+        The masked scene; the thresholds compared are the detector default 0.4 and
+        ``cl["threshold"]``.
+    """
+    poly_ids, poly_labels = mapcheck.rasterize_polygons(reference, scene)
+    prob = cloudmask.s2cloudless_probability(scene.values, bands, cl["factor"])
+    woodland = np.flatnonzero(poly_labels == legend.index_of("woodland"))
+    forest = np.isin(poly_ids - 1, woodland) & (poly_ids > 0)
+    thresholds = {}
+    for th in sorted({0.4, cl["threshold"]}):
+        c = cloudmask.cloud_from_probability(prob, th, cl["average_px"], cl["dilation_px"])
+        thresholds[str(th)] = {
+            "cloud_share": float(c.mean()),
+            "forest_reference_flagged": float(c[forest].mean()),
+        }
+    cloud = cloudmask.cloud_from_probability(
+        prob, cl["threshold"], cl["average_px"], cl["dilation_px"]
+    )
+    shadow = cloudmask.shadow_mask(
+        scene.values, bands, cloud, cl["shadow_search_px"], cl["shadow_nir_max"]
+    )
+    mask = cloudmask.CloudMask(cloud, shadow, prob)
+    masked = cloudmask.apply_mask(scene, mask.masked)
+    return BrandenburgScene(scene, list(bands), poly_ids, poly_labels, mask, masked, thresholds)
+
+
+def coarsen(da: xr.DataArray, factor: int = 2) -> xr.DataArray:
+    """Block-average a ``(band, y, x)`` scene by ``factor`` (keeps the CRS)."""
+    out: xr.DataArray = (
+        da.coarsen(y=factor, x=factor, boundary="trim").mean().rio.write_crs(da.rio.crs)
+    )
+    return out
+
+
+def polygon_check(
+    model: MapModel,
+    da: xr.DataArray,
+    poly_ids: np.ndarray,
+    poly_labels: np.ndarray,
+    n_boot: int,
+) -> dict[str, Any]:
+    """Recall per class inside the reference polygons of ``model``'s map of ``da``."""
+    cls = classify(model, da.sel(band=list(model.bands)).values)
+    return mapcheck.polygon_recall(cls, poly_ids, cast(Sequence[int], poly_labels), n_boot)
+
+
+def brandenburg_variants(
+    models: Mapping[ModelKey, spectral.SpectralClassifier],
+    gnn: SegmentClassifier | None,
+    bb: BrandenburgScene,
+    n_boot: int,
+) -> dict[str, dict[str, Any]]:
+    """Polygon recall of every Sentinel-2 model variant and input choice on Brandenburg.
+
+    Rows: each model on the masked scene, the nine-band augmented model unmasked, the previous
+    default (when present), and the nine-band augmented model at 20 m.
+    """
+
+    def check(model: MapModel, da: xr.DataArray, ids: np.ndarray = bb.poly_ids) -> dict[str, Any]:
+        return polygon_check(model, da, ids, bb.poly_labels, n_boot)
+
+    m9 = models["s2-9", "augmented"]
+    runs = {f"{k[0]}/{k[1]}": check(m, bb.masked) for k, m in models.items() if k[0] != "landsat-6"}
+    runs["s2-9/augmented, unmasked"] = check(m9, bb.scene)
+    if gnn is not None:
+        runs[PREVIOUS] = check(gnn, bb.masked)
+    m9_20 = spectral.SpectralClassifier(**{**m9.__dict__, "segment_size": m9.segment_size / 4})
+    coarse = coarsen(bb.masked)
+    runs["s2-9/augmented, 20 m"] = check(
+        m9_20, coarse, bb.poly_ids[::2, ::2][: coarse.shape[1], : coarse.shape[2]]
+    )
+    return runs
+
+
+def recall_table(runs: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per run: recall and its 95 % interval per class."""
+    rows = {
+        run: {f"{k} recall": v["recall"] for k, v in r["per_class"].items()}
+        | {f"{k} CI": f"{v['ci95'][0]:.2f}–{v['ci95'][1]:.2f}" for k, v in r["per_class"].items()}
+        for run, r in runs.items()
+    }
+    return pd.DataFrame(rows).T
+
+
+def recall_summary(reference: Mapping[str, Any]) -> dict[str, tuple[float, list[float]]]:
+    """``class: (recall, [low, high])`` of a polygon check, rounded to three decimals."""
+    return {
+        k: (round(v["recall"], 3), [round(x, 3) for x in v["ci95"]])
+        for k, v in reference["per_class"].items()
+    }
+
+
+def brandenburg_figure(bb: BrandenburgScene, map_path: Path) -> Any:
+    """True colour, cloud/shadow mask and the map of the Brandenburg scene, one above another."""
+    rgb_bands = ["B02", "B03", "B04", "B08"]
+    rgb = viz.rgb(bb.scene.sel(band=rgb_bands).values, rgb_bands)
+    mask = bb.scene.isel(band=0).copy(data=bb.mask.masked.astype("float32"))
+    layout = (
+        viz.rgb_image(rgb, bb.scene.rio.bounds(), "Sentinel-2 L1C true colour, 2017-02-16")
+        + viz.value_map(mask, "Cloud / shadow mask", "gray")
+        + viz.class_map(predict.open_map(map_path)["class"], "LUCAS-trained map (masked = white)")
+    )
+    return layout.cols(1).opts(sublabel_format="", backend="matplotlib")
+
+
+def seam_check(
+    da: xr.DataArray,
+    model: spectral.SpectralClassifier,
+    tiling: Mapping[str, int],
+    margin: int = SEAM_MARGIN_PX,
+) -> dict[str, float]:
+    """Agreement of a single-tile and a tiled prediction near tile borders and elsewhere.
+
+    Seams would show as lower agreement within ``margin`` pixels of an internal tile border.
+
+    Args:
+        da: ``(band, y, x)`` scene in the model's bands.
+        model: the map model.
+        tiling: ``tile_size``, ``overlap`` and ``blocksize`` of the tiled run.
+        margin: distance (pixels) from an internal tile border counted as near it.
+    """
+    tile_size, overlap, blocksize = tiling["tile_size"], tiling["overlap"], tiling["blocksize"]
+    kw: dict[str, Any] = {"blocksize": blocksize, "progress": False}
+    tile_model = cast(predict.TileClassifier, model)
+    with tempfile.TemporaryDirectory() as tmp:
+        whole = max(da.sizes["x"], da.sizes["y"])
+        one = predict.predict_scene(da, tile_model, f"{tmp}/one.tif", tile_size=whole, **kw)
+        tiled = predict.predict_scene(
+            da, tile_model, f"{tmp}/tiled.tif", tile_size=tile_size, overlap=overlap, **kw
+        )
+        a, b = predict.read_map(one.path)[0], predict.read_map(tiled.path)[0]
+    valid = (a != legend.NODATA) & (b != legend.NODATA)
+    border = predict.tile_border_mask(tiled.width, tiled.height, tile_size, margin=margin)
+    return {
+        "agreement_near_borders": float((a == b)[border & valid].mean()),
+        "agreement_elsewhere": float((a == b)[~border & valid].mean()),
+        "border_margin_px": margin,
+    }
+
+
+def tiling_sensitivity(
+    da: xr.DataArray,
+    model: spectral.SpectralClassifier,
+    poly_ids: np.ndarray,
+    poly_labels: np.ndarray,
+    tile_size: int,
+    overlaps: Sequence[int],
+    n_boot: int,
+    blocksize: int = 512,
+) -> dict[str, dict[str, Any]]:
+    """Recall inside the reference polygons of the same model's map under several tilings.
+
+    Superpixels are cut per tile, so where tile borders and context margins fall changes the
+    segments and hence the map. The scene is mapped with ``tile_size`` tiles and each context
+    margin in ``overlaps``, and once as a single tile; the spread of the recalls is how much
+    the tiling alone moves them.
+
+    Args:
+        da: ``(band, y, x)`` scene in the model's bands.
+        model: the map model.
+        poly_ids: ``(y, x)`` polygon id (1-based, 0 outside every polygon).
+        poly_labels: legend index of each polygon.
+        tile_size: core tile size (pixels) of the tiled runs.
+        overlaps: context margins (pixels) compared.
+        n_boot: bootstrap resamples (over polygons) of the recall intervals.
+        blocksize: internal COG tile size.
+
+    Returns:
+        Per tiling (``"overlap N px"`` and ``"whole scene"``), the
+        :func:`lulcbook.mapcheck.polygon_recall` result.
+    """
+    whole = max(da.sizes["x"], da.sizes["y"])
+    runs = {f"overlap {o} px": (tile_size, o) for o in overlaps} | {"whole scene": (whole, 0)}
+    out: dict[str, dict[str, Any]] = {}
+    tile_model = cast(predict.TileClassifier, model)
+    labels = cast(Sequence[int], poly_labels)
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, (size, overlap)) in enumerate(runs.items()):
+            res = predict.predict_scene(
+                da, tile_model, f"{tmp}/{i}.tif", tile_size=size, overlap=overlap,
+                blocksize=blocksize, progress=False,
+            )  # fmt: skip
+            out[name] = mapcheck.polygon_recall(
+                predict.read_map(res.path)[0], poly_ids, labels, n_boot
+            )
+    return out
+
+
+def tiling_verdict(tiling: Mapping[str, Mapping[str, Any]]) -> tuple[str, None]:
+    """A sentence giving the range of each class's recall over the tilings compared."""
+    parts = []
+    for cls in next(iter(tiling.values()))["per_class"]:
+        r = [run["per_class"][cls]["recall"] for run in tiling.values()]
+        parts.append(f"{cls} {min(r):.3f}–{max(r):.3f}")
+    return (
+        f"Brandenburg recall over {len(tiling)} tilings of the same model: " + ", ".join(parts)
+        + " (the tiling alone moves the recall by this much)",
+        None,
+    )  # fmt: skip
+
+
+def polygon_area(
+    cls: np.ndarray,
+    poly_ids: np.ndarray,
+    poly_labels: np.ndarray,
+    resolution: float,
+    n_per_stratum: int,
+    seed: int,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Area estimate (stratified sample) and census inside the reference polygons.
+
+    Args:
+        cls: ``(y, x)`` mapped legend indices (nodata = :data:`lulcbook.legend.NODATA`).
+        poly_ids: ``(y, x)`` polygon id (0 outside).
+        poly_labels: legend index of each polygon.
+        resolution: pixel size in metres.
+        n_per_stratum: sampled pixels per map class.
+        seed: the sample's seed.
+
+    Returns:
+        ``(estimate as a dict (lulcbook.evaluate.AreaEstimate.to_dict), census km² per class)``.
+    """
+    inside = (poly_ids > 0) & (cls != legend.NODATA)
+    ref_px = poly_labels[poly_ids[inside] - 1]
+    px_km2 = (resolution**2) / 1e6
+    est, _ = evaluate.sample_area_estimate(
+        cls[inside], ref_px, legend.N_CLASSES, n_per_stratum, px_km2, seed=seed
+    )
+    census: np.ndarray = np.bincount(ref_px, minlength=legend.N_CLASSES) * px_km2
+    return est.to_dict(legend.KEYS), census
+
+
+def area_table(area: Mapping[str, Any], census: np.ndarray) -> pd.DataFrame:
+    """Census, estimate with its interval and mapped area of each class present."""
+    cl = area["classes"]
+    rows = {
+        k: {
+            "census_km2": census[i],
+            "estimate_km2": cl[k]["area"],
+            "ci95": "{:.3f}–{:.3f}".format(*cl[k]["area_ci95"]),
+            "mapped_km2": cl[k]["mapped_area"],
+        }
+        for i, k in enumerate(legend.KEYS)
+        if census[i] > 0 or cl[k]["mapped_area"] > 0
+    }
+    return pd.DataFrame(rows).T
+
+
+def patch_check(
+    model: MapModel, patches: Sequence[xr.DataArray], offset: Mapping[str, float]
+) -> dict[str, Any]:
+    """Majority agreement of ``model`` (with ``offset`` where it takes one) with patch labels."""
+    m = with_offset(model, offset) if isinstance(model, spectral.SpectralClassifier) else model
+    maps = [classify(m, d.sel(band=list(m.bands)).values) for d in patches]
+    return mapcheck.patch_agreement(maps, [d.attrs["legend_keys"] for d in patches])
+
+
+def bigearthnet_runs(
+    models: Mapping[ModelKey, spectral.SpectralClassifier],
+    gnn: SegmentClassifier | None,
+    patches: Sequence[xr.DataArray],
+) -> dict[str, dict[str, Any]]:
+    """Patch agreement of every Sentinel-2 model with each L2A offset, and the previous default."""
+    runs = {
+        f"{k[0]}/{k[1]}, offset {o}": patch_check(m, patches, off)
+        for k, m in models.items()
+        if k[0] != "landsat-6"
+        for o, off in L2A_OFFSETS.items()
+    }
+    if gnn is not None:
+        runs[PREVIOUS] = patch_check(gnn, patches, {})
+    return runs
+
+
+def agreement_table(runs: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Majority agreement, its interval and the pixel share in the label set, one row per run."""
+    rows = {
+        k: {
+            "majority agreement": v["majority_agreement"],
+            "CI": "{:.2f}–{:.2f}".format(*v["ci95"]),
+            "pixel share in label set": v["pixel_share"],
+        }
+        for k, v in runs.items()
+    }
+    return pd.DataFrame(rows).T
+
+
+@dataclass(frozen=True)
+class ExeterStability:
+    """Class changes between consecutive Exeter dates for every four-band candidate.
+
+    Attributes:
+        dates: ``YYYY-MM-DD`` of each scene.
+        masked_share: share of masked (SCL) pixels per date.
+        clear: indices of the clear dates.
+        candidates: the four-band settings compared (20 m segments, with or without offset).
+        runs: ``{"all"|"clear": {model: {"d1→d2": changed share}}}``.
+        table: the same as a table, with the mean over clear pairs.
+    """
+
+    dates: list[str]
+    masked_share: dict[str, float]
+    clear: list[int]
+    candidates: dict[str, spectral.SpectralClassifier]
+    runs: dict[str, dict[str, dict[str, float]]]
+    table: pd.DataFrame
+
+
+def exeter_stability(
+    exeter: Sequence[xr.DataArray],
+    models: Mapping[ModelKey, spectral.SpectralClassifier],
+    gnn: SegmentClassifier | None,
+    clear_max_masked: float,
+) -> ExeterStability:
+    """Share of pixels changing class between consecutive dates, all pairs and clear pairs.
+
+    A date is clear when at most ``clear_max_masked`` of its pixels are masked.
+    """
+    dates = [d.attrs["datetime"][:10] for d in exeter]
+    masked_share = {
+        d: float(np.isnan(a.values).any(axis=0).mean()) for d, a in zip(dates, exeter, strict=True)
+    }
+    candidates = {
+        f"s2-4/{v}, offset {o}": with_offset(models["s2-4", v], off, 4)
+        for v in ("none", "augmented")
+        for o, off in L2A_OFFSETS.items()
+    }
+    clear = [i for i, d in enumerate(dates) if masked_share[d] <= clear_max_masked]
+    pairs = {
+        "all": list(zip(range(len(dates) - 1), range(1, len(dates)), strict=True)),
+        "clear": list(zip(clear[:-1], clear[1:], strict=True)),
+    }
+    runs: dict[str, dict[str, dict[str, float]]] = {"all": {}, "clear": {}}
+    compared: list[tuple[str, MapModel]] = [*candidates.items()]
+    if gnn:
+        compared.append((PREVIOUS, gnn))
+    for name, model in compared:
+        maps = [classify(model, a.values) for a in exeter]
+        for kind, ps in pairs.items():
+            runs[kind][name] = {
+                f"{dates[i]}→{dates[j]}": mapcheck.change_share(maps[i], maps[j])["changed_share"]
+                for i, j in ps
+            }
+    table = pd.concat({k: pd.DataFrame(v).T for k, v in runs.items()}, axis=1)
+    table[("clear", "mean of clear pairs")] = pd.DataFrame(runs["clear"]).T.mean(axis=1)
+    return ExeterStability(dates, masked_share, clear, candidates, runs, table)
+
+
+def best_exeter_setting(stability: ExeterStability) -> str:
+    """The candidate with the lowest mean change between clear dates (previous default aside)."""
+    means = stability.table[("clear", "mean of clear pairs")]
+    return str(means.drop(PREVIOUS, errors="ignore").idxmin())
+
+
+def exeter_composite(
+    exeter: Sequence[xr.DataArray], model: spectral.SpectralClassifier, name: str
+) -> dict[str, Any]:
+    """Change between the June and the August median composites (empty without both months)."""
+    june = composite.select_dates(exeter, "2024-06-01", "2024-06-30")
+    august = composite.select_dates(exeter, "2024-08-01", "2024-08-31")
+    if not (june and august):
+        return {}
+    cm = [classify(model, composite.median_composite(s).values) for s in (june, august)]
+    return {
+        "model": name,
+        "june_dates": len(june),
+        "august_dates": len(august),
+        **mapcheck.change_share(cm[0], cm[1]),
+    }
+
+
+def predict_dates(
+    scenes: Sequence[xr.DataArray],
+    dates: Sequence[str],
+    model: spectral.SpectralClassifier,
+    out_dir: Path,
+    name: str,
+    run: Mapping[str, Any],
+) -> dict[str, predict.MapResult]:
+    """Map each Exeter date with :func:`lulcbook.predict.predict_scene` (``exeter-DATE.tif``)."""
+    return {
+        d: predict.predict_scene(
+            a,
+            cast(predict.TileClassifier, model),
+            out_dir / f"exeter-{d}.tif",
+            model_name=name,
+            progress=False,
+            **run,
+        )
+        for d, a in zip(dates, scenes, strict=True)
+    }
+
+
+def dates_figure(results: Mapping[str, predict.MapResult]) -> Any:
+    """The class map of every date, three per row."""
+    panels = [
+        viz.class_map(predict.open_map(r.path)["class"], f"Exeter {d}", width=360)
+        for d, r in results.items()
+    ]
+    return hv.Layout(panels).cols(3).opts(sublabel_format="", backend="matplotlib")
+
+
+def lausanne_shares(
+    chip: np.ndarray, model: spectral.SpectralClassifier
+) -> dict[str, dict[str, float]]:
+    """Class shares of the Landsat chip at 30 m (segments of a ninth), per L2A offset."""
+    return {
+        f"offset {o}": mapcheck.class_shares(classify(with_offset(model, off, 9), chip))
+        for o, off in L2A_OFFSETS.items()
+    }
+
+
+def ship_models(
+    ship: str,
+    models: Mapping[ModelKey, spectral.SpectralClassifier],
+    checks: Mapping[str, dict[str, Any]],
+    models_dir: Path,
+) -> dict[str, str]:
+    """Save and export the shipped models with cards generated from their own checks.
+
+    The nine-band augmented model ships as ``ship``, the four-band one as ``ship-10m``.
+
+    Returns:
+        Where each shipped model was exported, by name.
+    """
+    shipped = {}
+    pairs = ((ship, models["s2-9", "augmented"]), (f"{ship}-10m", models["s2-4", "augmented"]))
+    for name, model in pairs:
+        weights = model.save(models_dir / f"{name}.pt")
+        card = spectral_card.spectral_card(name, model, checks[name])
+        meta = spectral_card.spectral_metadata(model, checks[name], version="1")
+        shipped[name] = str(zoo.export_model(weights, name, card, meta))
+    return shipped
+
+
+def verdict(value: float, target: float, op: str, what: str) -> tuple[str, bool]:
+    """A sentence saying whether ``value`` meets ``target`` (``op`` is ``">="`` or ``"<="``)."""
+    ok = value >= target if op == ">=" else value <= target
+    return f"{what}: {value:.3f} ({'meets' if ok else 'MISSES'} the target {op} {target})", bool(ok)
+
+
+def map_verdicts(
+    reference: Mapping[str, Any],
+    clear_changes: Mapping[str, float],
+    best_ex: str,
+    ben_runs: Mapping[str, Mapping[str, Any]],
+    lausanne: Mapping[str, Mapping[str, float]],
+) -> list[tuple[str, bool | None]]:
+    """The verdict sentences of the notebook, with whether each target is met (``None``: none).
+
+    Targets: forest recall ≥ 0.8 and water recall ≥ 0.95 in the Brandenburg polygons, at most
+    10 % of pixels changing between consecutive clear Exeter dates (worst pair).
+    """
+    pc = reference["per_class"]
+    verdicts: list[tuple[str, bool | None]] = [
+        verdict(pc["woodland"]["recall"], 0.8, ">=", "Brandenburg forest recall (shipped map)"),
+        verdict(pc["water"]["recall"], 0.95, ">=", "Brandenburg water recall (shipped map)"),
+        verdict(
+            max(clear_changes.values(), default=float("nan")),
+            0.10,
+            "<=",
+            f"Exeter change between consecutive clear dates, worst pair ({best_ex})",
+        ),
+    ]
+    best = ben_runs["s2-9/augmented, offset path"]
+    gnn_ben = ben_runs.get(PREVIOUS, {}).get("majority_agreement", float("nan"))
+    verdicts.append(
+        (
+            f"BigEarthNet majority agreement {best['majority_agreement']:.2f} "
+            f"(CI {best['ci95'][0]:.2f}–{best['ci95'][1]:.2f}); previous default {gnn_ben:.2f}",
+            None,
+        )
+    )
+    wood = max(v["woodland"] for v in lausanne.values())
+    verdicts.append((f"Lausanne woodland share {wood:.1%} (previous maps: 0 %)", wood > 0))
+    return verdicts
+
+
+def verdict_lines(verdicts: Sequence[tuple[str, bool | None]]) -> str:
+    """The verdicts one a line, marked ✔ (met), ✘ (missed) or blank (no target)."""
+    marks = {None: "  ", True: "✔ ", False: "✘ "}
+    return "\n".join(marks[ok] + text for text, ok in verdicts)
+
+
+def brandenburg_metrics(
+    bb: BrandenburgScene,
+    threshold: float,
+    variants: Mapping[str, Any],
+    reference: Mapping[str, Any],
+    product: predict.MapResult,
+    cls: np.ndarray,
+    seams: Mapping[str, float],
+    area: Mapping[str, Any],
+    census: np.ndarray,
+) -> dict[str, Any]:
+    """The Brandenburg section of the notebook's metrics JSON.
+
+    Args:
+        bb: the masked scene (:func:`brandenburg_scene`).
+        threshold: the cloud probability threshold used.
+        variants: :func:`brandenburg_variants`.
+        reference: the polygon check of the shipped map product.
+        product: the map product of the scene.
+        cls: its ``(y, x)`` classes.
+        seams: :func:`seam_check`.
+        area: the area estimate in the polygons (:func:`polygon_area`).
+        census: census km² per class in the polygons.
+    """
+    return {
+        "cloud_mask": {
+            "shares": bb.mask.shares(),
+            "thresholds": bb.thresholds,
+            "threshold": threshold,
+        },
+        "variants": variants,
+        "reference": reference,
+        "area_km2": product.area_km2,
+        "runtime_s": product.seconds,
+        "n_tiles": product.n_tiles,
+        "class_area_km2": product.class_area_km2(),
+        "nodata_share": float((cls == legend.NODATA).mean()),
+        "seams": seams,
+        "area_estimate_in_polygons": dict(area)
+        | {"census_km2": dict(zip(legend.KEYS, census.tolist(), strict=True))},
+    }

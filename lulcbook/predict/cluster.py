@@ -1,0 +1,156 @@
+"""Where tiles run: in this process, or on a dask.distributed cluster (local or remote).
+
+A local cluster of ``workers`` processes (or threads) is started by default, or an existing
+cluster is used by its scheduler address. With one worker and no scheduler the tiles run in
+this process, one after another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import socket
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from lulcbook.predict.classifier import TileClassifier
+from lulcbook.predict.sources import Source
+from lulcbook.predict.tile import TileResult, predict_tile
+from lulcbook.tiling import Tile
+
+
+def iter_local(
+    tiles: Sequence[Tile], source: Source, model: TileClassifier, mc_samples: int, seed: int = 0
+) -> Iterator[TileResult]:
+    """Predict the tiles in this process, one after another."""
+    for t in tiles:
+        yield predict_tile(source, model, t, mc_samples, seed=seed)
+
+
+def iter_dask(
+    client: Any,
+    tiles: Sequence[Tile],
+    source: Source,
+    model: TileClassifier,
+    mc_samples: int,
+    in_flight: int,
+    seed: int = 0,
+) -> Iterator[TileResult]:
+    """Submit tiles to a dask.distributed client, at most ``in_flight`` at once, yield as done."""
+    from distributed import as_completed
+
+    src_f = client.scatter(source, broadcast=True, hash=False)
+    model_f = client.scatter(model, broadcast=True, hash=False)
+    todo = iter(tiles)
+    ac = as_completed()  # type: ignore[no-untyped-call]
+    for t in _take(todo, in_flight):
+        ac.add(client.submit(predict_tile, src_f, model_f, t, mc_samples, seed=seed, pure=False))  # type: ignore[no-untyped-call]
+    for fut in ac:
+        res = fut.result()
+        fut.release()
+        for t in _take(todo, 1):
+            ac.add(  # type: ignore[no-untyped-call]
+                client.submit(predict_tile, src_f, model_f, t, mc_samples, seed=seed, pure=False)
+            )
+        yield res
+
+
+def _take(it: Iterator[Tile], n: int) -> list[Tile]:
+    out = []
+    for _ in range(n):
+        try:
+            out.append(next(it))
+        except StopIteration:
+            break
+    return out
+
+
+def check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Check that a dask scheduler address is reachable (a TCP connection within ``timeout``).
+
+    Addresses of other protocols (e.g. ``inproc://``, ``ucx://``) are not checked.
+
+    Raises:
+        ValueError: for an address without a port.
+        ConnectionError: naming the address when nothing answers in time.
+    """
+    text = address.strip()
+    if "://" in text and not text.startswith(("tcp://", "tls://")):
+        return
+    m = re.match(r"^(?:(?:tcp|tls)://)?\[?([^\[\]/]+?)\]?:(\d+)/?$", text)
+    if m is None:
+        raise ValueError(f"--scheduler {address!r} is not an address like tcp://host:8786")
+    host, port = m.group(1), int(m.group(2))
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as err:
+        raise ConnectionError(
+            f"--scheduler {address}: no dask scheduler reachable within {timeout:g} s ({err})"
+        ) from err
+
+
+@contextlib.contextmanager
+def dask_client(
+    workers: int = 1,
+    scheduler: str | None = None,
+    processes: bool = True,
+    connect_timeout: float = 10.0,
+) -> Iterator[Any]:
+    """Yield a dask.distributed client: the cluster at ``scheduler``, else a local one.
+
+    Yields ``None`` when ``workers == 1`` and no scheduler is given (tiles then run in this
+    process, one after another).
+
+    Raises:
+        ConnectionError: if the scheduler does not answer within ``connect_timeout`` seconds.
+    """
+    if scheduler is None and workers <= 1:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        check_scheduler(scheduler, timeout=connect_timeout)
+        try:
+            client = Client(scheduler, timeout=connect_timeout)  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as err:
+            raise ConnectionError(
+                f"--scheduler {scheduler}: cannot connect within {connect_timeout:g} s ({err})"
+            ) from err
+        with client:
+            yield client
+        return
+    with (
+        local_worker_environ(),
+        LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
+    ):
+        yield client
+
+
+@contextlib.contextmanager
+def local_worker_environ() -> Iterator[None]:
+    """Start local dask workers without ``MALLOC_TRIM_THRESHOLD_`` (keeping one BLAS thread each).
+
+    dask.distributed sets ``MALLOC_TRIM_THRESHOLD_=65536`` in new workers so they return memory
+    to the OS early; with the many short-lived tile-sized arrays of GDAL reads, segmentation and
+    the GNN this made each task about four times slower (measured on the Brandenburg scene). Use
+    this context manager around your own ``LocalCluster`` as well.
+    """
+    import dask
+
+    key = "distributed.nanny.pre-spawn-environ"
+    env = {k: v for k, v in dict(dask.config.get(key, {})).items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    with dask.config.set({key: env}):
+        yield
+
+
+__all__ = ["check_scheduler", "dask_client", "iter_dask", "iter_local", "local_worker_environ"]

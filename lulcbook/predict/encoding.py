@@ -1,0 +1,61 @@
+"""Class probabilities → the map bands: legend class, confidence and normalised entropy."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from lulcbook import legend
+from lulcbook.cog import CONFIDENCE_SCALE
+
+
+def encode(
+    proba: np.ndarray, invalid: np.ndarray, class_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Turn probabilities ``(C, y, x)`` into the map bands and the uncertainty.
+
+    Returns:
+        ``(map, uncertainty)``: ``map`` is uint8 ``(2, y, x)`` — the legend index of the most
+        probable class and the confidence (maximum probability) as ``round(p /
+        CONFIDENCE_SCALE)`` — with :data:`lulcbook.legend.NODATA` where ``invalid`` or the
+        probabilities are not finite; ``uncertainty`` is float32 ``(y, x)``, the entropy
+        divided by log C (0 = certain, 1 = uniform), NaN there.
+    """
+    bad = invalid | ~np.isfinite(proba).all(axis=0)
+    p = np.clip(np.nan_to_num(proba.astype(np.float64), nan=0.0), 0.0, None)
+    total = p.sum(axis=0, keepdims=True)
+    p = np.divide(p, total, out=np.full_like(p, 1.0 / p.shape[0]), where=total > 0)
+    cls = class_values[p.argmax(axis=0)].astype(np.uint8)
+    conf = np.rint(np.clip(p.max(axis=0), 0, 1) / CONFIDENCE_SCALE).astype(np.uint8)
+    ent = -(p * np.log(np.where(p > 0, p, 1.0))).sum(axis=0) / math.log(max(p.shape[0], 2))
+    out = np.stack([cls, conf])
+    out[:, bad] = legend.NODATA
+    unc = np.round(np.clip(ent, 0, 1), 4).astype(np.float32)  # 4 decimals compress well
+    unc[bad] = np.nan
+    return out, unc
+
+
+def class_values(classes: Sequence[str | int]) -> np.ndarray:
+    """Legend indices of a model's classes (legend keys, names or indices).
+
+    Raises:
+        ValueError: for a class that is not in :mod:`lulcbook.legend`.
+    """
+    out = []
+    for c in classes:
+        if isinstance(c, (int, np.integer)) and 0 <= int(c) < legend.N_CLASSES:
+            out.append(int(c))
+        elif str(c) in legend.KEYS:
+            out.append(legend.index_of(str(c)))
+        elif str(c) in legend.NAMES:
+            out.append(legend.NAMES.index(str(c)))
+        else:
+            raise ValueError(
+                f"Model class {c!r} is not in the legend; expected one of {legend.KEYS}"
+            )
+    return np.asarray(out, dtype=np.int64)
+
+
+__all__ = ["class_values", "encode"]

@@ -1,0 +1,254 @@
+"""A whole scene → map COGs + STAC item: checks first, then tile by tile, all or nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+
+from lulcbook import cog, io, legend
+from lulcbook.predict.classifier import TileClassifier
+from lulcbook.predict.cluster import check_scheduler, dask_client, iter_dask, iter_local
+from lulcbook.predict.crs import check_projected
+from lulcbook.predict.encoding import class_values
+from lulcbook.predict.inputs import check_options, input_files, input_kind, open_source
+from lulcbook.predict.outputs import output_paths
+from lulcbook.predict.reflectance import SAMPLE_WHOLE_PIXELS, check_reflectance
+from lulcbook.predict.sources import MemorySource
+from lulcbook.predict.tile import TileResult
+from lulcbook.progress import progress as tqdm
+from lulcbook.tiling import tile_windows
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class MapResult:
+    """What :func:`predict_scene` wrote and measured.
+
+    ``seconds`` is the wall time of the whole call; ``task_seconds`` and ``task_cpu_seconds``
+    sum the wall and CPU time of the tile tasks (see :class:`TileResult`).
+    """
+
+    path: Path
+    uncertainty_path: Path
+    confidence_path: Path
+    stac_path: Path
+    width: int
+    height: int
+    resolution: float
+    n_tiles: int
+    class_pixels: dict[str, int]
+    seconds: float
+    task_seconds: float = 0.0
+    task_cpu_seconds: float = 0.0
+
+    @property
+    def area_km2(self) -> float:
+        """Area of the scene grid in km²."""
+        return self.width * self.height * self.resolution**2 / 1e6
+
+    def class_area_km2(self) -> dict[str, float]:
+        """Mapped area per legend class in km² (nodata excluded)."""
+        px = self.resolution**2 / 1e6
+        return {k: v * px for k, v in self.class_pixels.items()}
+
+
+def predict_scene(
+    input: Any,
+    model: TileClassifier,
+    out: PathLike,
+    *,
+    tile_size: int = 512,
+    overlap: int = 32,
+    blocksize: int = 512,
+    mc_samples: int = 0,
+    seed: int = 0,
+    workers: int = 1,
+    processes: bool = True,
+    scheduler: str | None = None,
+    progress: bool = True,
+    model_name: str = "",
+    model_version: str = "",
+    datetime_: str | None = None,
+    stac_path: PathLike | None = None,
+    allow_implausible: bool = False,
+    extra_inputs: Sequence[PathLike] = (),
+    derived_from: Sequence[str] = (),
+    properties: dict[str, Any] | None = None,
+    **source_kw: Any,
+) -> MapResult:
+    """Predict a whole scene tile by tile and write the map COGs + STAC item.
+
+    Writes the product of :mod:`lulcbook.cog`: ``out`` (uint8 ``class`` with the legend colour
+    table, nodata 255), its raster attribute table ``OUT.tif.aux.xml`` and QGIS style
+    ``OUT.qml``, ``OUT_confidence.tif`` (uint8, scale 1/250, nodata 255),
+    ``OUT_uncertainty.tif`` (float32 normalised entropy, nodata NaN) and the STAC item
+    ``stac_path`` (default: ``out`` with suffix ``.json``). They appear together only when complete
+    (:func:`lulcbook.io.output_set`); on any error, or SIGTERM, none is written and existing
+    files are left untouched.
+
+    Everything cheap is checked before the first tile: output paths (:func:`output_paths`),
+    ``datetime_``, the options for this kind of input, the CRS (:func:`check_projected`) and
+    the reflectance of a sample of pixels (:func:`check_reflectance`).
+
+    Args:
+        input: raster file, folder of band files, STAC item JSON, DataArray or a source.
+        model: a :class:`TileClassifier` (e.g. ``SegmentClassifier.load("models/gnn.pt")``).
+        out: the output ``.tif``; its folder must exist.
+        tile_size: core tile size in pixels (memory per task ∝ (tile_size + 2·overlap)²).
+        overlap: context pixels read around each tile and discarded after prediction.
+        blocksize: internal COG tile size (a multiple of 16, at least 128).
+        mc_samples: Monte-Carlo dropout samples passed to ``predict_proba``.
+        seed: seed of the MC-dropout draws (per tile: :func:`~lulcbook.predict.tile_seed`).
+        workers: local dask workers (1 = run in this process).
+        processes: local workers as processes (``False``: threads in this process).
+        scheduler: address of an existing dask.distributed scheduler (workers must see the input).
+        progress: show a tqdm progress bar.
+        model_name: the model's name, recorded in the STAC item as ``lulcbook:model`` (a
+            path is recorded by its file name only).
+        model_version: the model's version, recorded beside its name.
+        datetime_: acquisition time for the STAC item (default: from the input).
+        stac_path: where the STAC item goes.
+        allow_implausible: warn instead of failing when the input does not look like reflectance.
+        extra_inputs: further files the run reads (e.g. the model), which no output may replace.
+        derived_from: hrefs of the STAC items the map is made from (``derived_from`` links,
+            relative to the item when local); a STAC item input is used when empty.
+        properties: further STAC item properties.
+        **source_kw: passed to :func:`open_source` (band_names, preset, scale, offset, ...).
+
+    Raises:
+        FileNotFoundError: missing input or output folder.
+        ValueError: unreadable input, no CRS, a geographic CRS, a missing or duplicate band,
+            options that do not apply, outputs that coincide with inputs or each other,
+            implausible reflectance (each message names the file, band, option or value).
+        ConnectionError: an unreachable ``scheduler``.
+    """
+    t0 = time.perf_counter()
+    if blocksize % 16 or blocksize < 128:
+        raise ValueError(f"blocksize must be a multiple of 16 and >= 128 (COG), got {blocksize}")
+    check_options(input, **source_kw)
+    out, unc_out, stac_path = output_paths(
+        out, stac_path, [*input_files(input), *map(Path, extra_inputs)]
+    )
+    if datetime_ is not None:
+        cog.parse_datetime(datetime_)
+    values = class_values(model.classes)
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    source = open_source(input, list(model.bands), **source_kw)
+    metres = check_projected(source.crs, source.name)
+    tiles = tile_windows(source.width, source.height, tile_size, overlap)
+    if len(tiles) == 1 and source.width * source.height <= SAMPLE_WHOLE_PIXELS:
+        source = MemorySource.of(source)  # one read serves the check and the only tile
+    check_reflectance(source, allow=allow_implausible)
+    counts = np.zeros(legend.N_CLASSES, dtype=np.int64)
+    task_s = task_cpu = 0.0
+    grid = (source.crs, source.affine, source.width, source.height, blocksize)
+    tags = cog.map_tags(
+        [int(v) for v in values],
+        model_name=_public_name(model_name),
+        model_version=model_version,
+        source=_public_name(source.name),
+        tile_size=tile_size,
+        overlap=overlap,
+        mc_samples=mc_samples,
+        seed=seed,
+    )
+    paths = cog.product_paths(out, stac_path)
+    model_ref = cog.ModelRef(_public_name(model_name), model_version)
+    if not derived_from and input_kind(input) == "stac-item":
+        derived_from = [str(input)]
+    links = [
+        Path(os.path.relpath(Path(h).absolute(), paths.item.absolute().parent)).as_posix()
+        if "://" not in str(h)
+        else str(h)
+        for h in derived_from
+    ]
+    with io.output_set(paths.all) as outs:
+        tmp = cog.ProductPaths(*outs.tmp)
+        scratch = {b: outs.scratch / f"{b}.tif" for b in cog.PRODUCT_BANDS}
+        scratch[cog.CLASS_BAND] = outs.scratch / "map.tif"
+        with dask_client(workers, scheduler, processes) as client:
+            results: Iterable[TileResult]
+            if client is None:
+                results = iter_local(tiles, source, model, mc_samples, seed)
+            else:
+                in_flight = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
+                results = iter_dask(client, tiles, source, model, mc_samples, in_flight, seed)
+            with contextlib.ExitStack() as stack:
+                dst = {
+                    b: stack.enter_context(
+                        rasterio.open(p, "w", **cog.scratch_profile(*grid, band=b))
+                    )
+                    for b, p in scratch.items()
+                }
+                bar = stack.enter_context(
+                    tqdm(
+                        total=len(tiles),
+                        desc=f"predict {out.name}",
+                        unit="tile",
+                        disable=not progress,
+                    )
+                )
+                for b, d in dst.items():
+                    cog.describe(d, b, tags)
+                for res in results:
+                    dst[cog.CLASS_BAND].write(res.data[0], 1, window=res.window)
+                    dst[cog.CONFIDENCE_BAND].write(res.data[1], 1, window=res.window)
+                    dst[cog.UNCERTAINTY_BAND].write(res.uncertainty, 1, window=res.window)
+                    counts += res.counts
+                    task_s += res.seconds
+                    task_cpu += res.cpu_seconds
+                    bar.update(1)
+        cog.write_cog(scratch[cog.CLASS_BAND], tmp.classes, blocksize=blocksize)
+        cog.write_cog(scratch[cog.CONFIDENCE_BAND], tmp.confidence, blocksize=blocksize)
+        cog.write_cog(scratch[cog.UNCERTAINTY_BAND], tmp.uncertainty, blocksize=blocksize)
+        cog.write_class_sidecars(tmp.aux, tmp.style)
+        item = cog.product_item(
+            out.stem,
+            cog.map_assets(paths, tmp),
+            datetime_=datetime_ or source.datetime,
+            properties={
+                "lulcbook:model": model_ref.to_dict(),
+                "lulcbook:source": _public_name(source.name),
+                "lulcbook:mc_samples": mc_samples,
+                "lulcbook:seed": seed,
+                **(properties or {}),
+            },
+            derived_from=links,
+            self_href=str(paths.item.absolute()),
+        )
+        tmp.item.write_text(cog.item_json(item))
+    return MapResult(
+        path=out,
+        uncertainty_path=unc_out,
+        confidence_path=paths.confidence,
+        stac_path=stac_path,
+        width=source.width,
+        height=source.height,
+        resolution=source.resolution * metres,
+        n_tiles=len(tiles),
+        class_pixels={k: int(counts[i]) for i, k in enumerate(legend.KEYS)},
+        seconds=time.perf_counter() - t0,
+        task_seconds=task_s,
+        task_cpu_seconds=task_cpu,
+    )
+
+
+def _public_name(name: str) -> str:
+    """A name for the metadata: a file path is reduced to its file name (never a local path)."""
+    text = str(name)
+    if "/" in text or os.sep in text:
+        return Path(text).name
+    return text
+
+
+__all__ = ["MapResult", "predict_scene"]

@@ -1,0 +1,198 @@
+"""Tests for lulcbook.experiments.maps (the map study of 07-maps) on tiny models and scenes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rioxarray  # noqa: F401  (the .rio accessor)
+import torch
+import xarray as xr
+
+from lulcbook import legend
+from lulcbook.experiments import maps as X
+from lulcbook.models import spectral
+from lulcbook.sources import elc10
+
+SP = {"copies": 1, "hidden": 16, "dropout": 0.1, "epochs": 1, "seed": 0, "segment_size": 0,
+      "compactness": 0.05}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(sample_dir: Path) -> tuple[dict, dict]:
+    torch.set_num_threads(1)
+    lucas = elc10.read_elc10(sample_dir / elc10.SAMPLE_SUBDIR, s1=False, nrows=400)
+    return X.train_map_models(lucas, SP)
+
+
+def _scene(rng: np.random.Generator, date: str, nan_rows: int = 0) -> xr.DataArray:
+    values = rng.uniform(0.02, 0.3, size=(4, 12, 16)).astype("float32")
+    values[:, :nan_rows] = np.nan
+    return xr.DataArray(
+        values,
+        dims=("band", "y", "x"),
+        coords={"band": list(spectral.BANDS_10M), "y": np.arange(12.0)[::-1], "x": np.arange(16.0)},
+        attrs={"datetime": f"{date}T11:00:00Z"},
+    ).rio.write_crs("EPSG:32630")
+
+
+def test_train_map_models_band_sets_and_variants(trained) -> None:
+    models, seconds = trained
+    assert set(models) == {("s2-9", "none"), ("s2-9", "augmented"), ("s2-4", "none"),
+                           ("s2-4", "augmented"), ("landsat-6", "augmented")}  # fmt: skip
+    assert set(seconds) == {f"{k}/{v}" for k, v in models}
+    assert list(models["landsat-6", "augmented"].bands) == list(X.BAND_SETS["landsat-6"])
+    assert models["s2-4", "augmented"].info["augment"] == "augmented"
+
+
+def test_with_offset_copies_and_scales_segments(trained) -> None:
+    model = trained[0]["s2-4", "none"]
+    model = spectral.SpectralClassifier(**{**model.__dict__, "segment_size": 36.0})
+    shifted = X.with_offset(model, X.L2A_OFFSETS["path"], 9)
+    assert shifted.offset == X.L2A_OFFSETS["path"] and shifted.segment_size == 4.0
+    assert model.offset == {} and model.segment_size == 36.0
+    assert X.with_offset(model, {}).segment_size == 36.0
+
+
+def test_exeter_stability_identical_dates_do_not_change(trained) -> None:
+    rng = np.random.default_rng(0)
+    base = _scene(rng, "2024-06-02")
+    cloudy = _scene(rng, "2024-06-17", nan_rows=10)
+    scenes = [base, cloudy, base.copy().assign_attrs(datetime="2024-08-01T11:00:00Z")]
+    stab = X.exeter_stability(scenes, trained[0], None, clear_max_masked=0.5)
+    assert stab.dates == ["2024-06-02", "2024-06-17", "2024-08-01"]
+    assert stab.clear == [0, 2] and stab.masked_share["2024-06-17"] == pytest.approx(10 / 12)
+    assert set(stab.candidates) == {f"s2-4/{v}, offset {o}" for v in ("none", "augmented")
+                                    for o in ("none", "path")}  # fmt: skip
+    for changes in stab.runs["clear"].values():
+        assert changes == {"2024-06-02→2024-08-01": 0.0}
+    assert len(next(iter(stab.runs["all"].values()))) == 2
+    assert X.best_exeter_setting(stab) in stab.candidates
+    comp = X.exeter_composite(scenes, stab.candidates[X.best_exeter_setting(stab)], "m")
+    assert comp["june_dates"] == 2 and comp["august_dates"] == 1 and comp["model"] == "m"
+    assert X.exeter_composite(scenes[:2], stab.candidates["s2-4/none, offset none"], "m") == {}
+
+
+def test_lausanne_shares_per_offset(trained) -> None:
+    chip = np.random.default_rng(1).uniform(0.02, 0.3, size=(6, 9, 9)).astype("float32")
+    shares = X.lausanne_shares(chip, trained[0]["landsat-6", "augmented"])
+    assert set(shares) == {"offset none", "offset path"}
+    for s in shares.values():
+        assert sum(s.values()) == pytest.approx(1.0)
+
+
+def test_polygon_area_matches_census_for_a_perfect_map() -> None:
+    ids = np.zeros((20, 20), dtype=np.int64)
+    ids[:10, :10], ids[10:, 10:] = 1, 2
+    labels = np.array([legend.index_of("woodland"), legend.index_of("water")])
+    cls = np.full(ids.shape, legend.index_of("cropland"), dtype=np.uint8)
+    cls[ids > 0] = labels[ids[ids > 0] - 1]
+    area, census = X.polygon_area(cls, ids, labels, resolution=10.0, n_per_stratum=30, seed=0)
+    assert census[legend.index_of("woodland")] == pytest.approx(100 * 1e-4)
+    assert area["classes"]["water"]["area"] == pytest.approx(100 * 1e-4)
+    table = X.area_table(area, census)
+    assert list(table.index) == ["woodland", "water"]
+
+
+def test_tables_from_runs() -> None:
+    runs = {"a": {"per_class": {"water": {"recall": 0.9, "ci95": [0.8, 0.95]}}}}
+    assert X.recall_table(runs).loc["a", "water CI"] == "0.80–0.95"
+    assert X.recall_summary(runs["a"]) == {"water": (0.9, [0.8, 0.95])}
+    agree = {"b": {"majority_agreement": 0.5, "ci95": [0.2, 0.8], "pixel_share": 0.4}}
+    assert X.agreement_table(agree).loc["b", "CI"] == "0.20–0.80"
+
+
+def test_map_verdicts_follow_the_numbers() -> None:
+    ref = {"per_class": {"woodland": {"recall": 0.85}, "water": {"recall": 0.9}}}
+    ben = {"s2-9/augmented, offset path": {"majority_agreement": 0.6, "ci95": [0.3, 0.8]}}
+    verdicts = X.map_verdicts(ref, {"d1→d2": 0.2, "d2→d3": 0.05}, "best", ben,
+                              {"offset none": {"woodland": 0.0}, "offset path": {"woodland": 0.2}})  # fmt: skip
+    assert [ok for _, ok in verdicts] == [True, False, False, None, True]
+    assert "0.200 (MISSES the target <= 0.1)" in verdicts[2][0]
+    assert "previous default nan" in verdicts[3][0]
+    lines = X.verdict_lines(verdicts).splitlines()
+    assert lines[0].startswith("✔ ") and lines[1].startswith("✘ ") and lines[3].startswith("  ")
+    assert isinstance(X.recall_table({}), pd.DataFrame)
+
+
+def test_bigearthnet_runs_every_model_and_offset(trained) -> None:
+    rng = np.random.default_rng(2)
+    patches = [
+        xr.DataArray(
+            rng.uniform(0.02, 0.3, size=(9, 8, 8)).astype("float32"),
+            dims=("band", "y", "x"),
+            coords={"band": list(spectral.BANDS_ALL)},
+            attrs={"legend_keys": keys},
+        )  # fmt: skip
+        for keys in (["woodland"], ["cropland", "water"])
+    ]
+    runs = X.bigearthnet_runs(trained[0], None, patches)
+    assert len(runs) == 8 and X.PREVIOUS not in runs
+    for r in runs.values():
+        assert 0.0 <= r["majority_agreement"] <= 1.0
+
+
+def test_brandenburg_variants_rows(trained) -> None:
+    rng = np.random.default_rng(3)
+    bands = sorted(spectral.BANDS_ALL)
+    scene = xr.DataArray(
+        rng.uniform(0.02, 0.3, size=(len(bands), 16, 16)).astype("float32"),
+        dims=("band", "y", "x"),
+        coords={"band": bands, "y": np.arange(16.0)[::-1] * 10, "x": np.arange(16.0) * 10},
+    ).rio.write_crs("EPSG:32633")
+    ids = np.zeros((16, 16), dtype=np.int64)
+    ids[:8], ids[8:] = 1, 2
+    labels = np.array([legend.index_of("woodland"), legend.index_of("water")])
+    mask = np.zeros((16, 16), dtype=bool)
+    mask[:2] = True
+    masked = scene.where(~mask)
+    cm = X.cloudmask.CloudMask(mask, np.zeros_like(mask))
+    bb = X.BrandenburgScene(scene, bands, ids, labels, cm, masked, {})
+    runs = X.brandenburg_variants(trained[0], None, bb, n_boot=10)
+    assert list(runs) == ["s2-9/none", "s2-9/augmented", "s2-4/none", "s2-4/augmented",
+                          "s2-9/augmented, unmasked", "s2-9/augmented, 20 m"]  # fmt: skip
+    assert runs["s2-9/augmented, unmasked"]["per_class"]["woodland"]["masked_pixels"] == 0
+    assert runs["s2-9/augmented"]["per_class"]["woodland"]["masked_pixels"] == 32
+    assert X.coarsen(scene).shape == (len(bands), 8, 8)
+
+
+def test_seam_check_compares_tiled_and_untiled_maps(trained) -> None:
+    rng = np.random.default_rng(4)
+    bands = list(spectral.BANDS_10M)
+    da = xr.DataArray(
+        rng.uniform(0.02, 0.3, size=(4, 48, 48)).astype("float32"),
+        dims=("band", "y", "x"),
+        coords={"band": bands, "y": 5e6 - np.arange(48.0) * 10, "x": 4e5 + np.arange(48.0) * 10},
+    ).rio.write_crs("EPSG:32633")
+    model = trained[0]["s2-4", "augmented"]  # per-pixel: tiling cannot change a pixel's class
+    seams = X.seam_check(da, model, {"tile_size": 24, "overlap": 4, "blocksize": 128}, margin=3)
+    assert seams == {
+        "agreement_near_borders": 1.0,
+        "agreement_elsewhere": 1.0,
+        "border_margin_px": 3,
+    }
+
+
+def test_tiling_sensitivity_runs_every_tiling_and_the_verdict_gives_the_range(trained) -> None:
+    rng = np.random.default_rng(5)
+    bands = list(spectral.BANDS_10M)
+    da = xr.DataArray(
+        rng.uniform(0.02, 0.3, size=(4, 48, 48)).astype("float32"),
+        dims=("band", "y", "x"),
+        coords={"band": bands, "y": 5e6 - np.arange(48.0) * 10, "x": 4e5 + np.arange(48.0) * 10},
+    ).rio.write_crs("EPSG:32633")
+    ids = np.zeros((48, 48), dtype=np.int64)
+    ids[:24], ids[24:] = 1, 2
+    labels = np.array([legend.index_of("woodland"), legend.index_of("water")])
+    model = trained[0]["s2-4", "augmented"]  # per-pixel: every tiling gives the same map
+    tiling = X.tiling_sensitivity(da, model, ids, labels, 24, [0, 4], n_boot=10, blocksize=128)
+    assert list(tiling) == ["overlap 0 px", "overlap 4 px", "whole scene"]
+    recalls = {k: {c: v["recall"] for c, v in r["per_class"].items()} for k, r in tiling.items()}
+    assert recalls["overlap 0 px"] == recalls["overlap 4 px"] == recalls["whole scene"]
+    text, met = X.tiling_verdict(tiling)
+    w = recalls["whole scene"]["woodland"]
+    assert met is None and f"woodland {w:.3f}–{w:.3f}" in text and "3 tilings" in text
+    tiling["whole scene"]["per_class"]["water"]["recall"] = 2.0  # the range follows the numbers
+    assert "–2.000" in X.tiling_verdict(tiling)[0]

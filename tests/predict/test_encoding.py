@@ -1,0 +1,30 @@
+"""Tests for lulcbook.predict.encoding: probabilities → class, confidence, entropy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lulcbook import legend, predict
+
+
+def test_encode_class_confidence_entropy_and_nodata() -> None:
+    p = np.zeros((4, 1, 4), np.float32)
+    p[2, 0, 0] = 1.0  # certain
+    p[:, 0, 1] = 0.25  # uniform
+    p[:, 0, 2] = [0.1, 0.6, 0.2, 0.1]
+    p[:, 0, 3] = np.nan
+    values = np.array([6, 2, 1, 0])
+    m, unc = predict.encode(p, np.zeros((1, 4), bool), values)
+    assert m.dtype == np.uint8 and m.shape == (2, 1, 4)
+    assert m[0].tolist() == [[1, 6, 2, legend.NODATA]]
+    assert m[1, 0, 0] == 250 and m[1, 0, 2] == 150 and m[1, 0, 3] == legend.NODATA
+    ent = -(np.array([0.1, 0.6, 0.2, 0.1]) * np.log([0.1, 0.6, 0.2, 0.1])).sum() / np.log(4)
+    assert unc[0, 0] == pytest.approx(0.0) and unc[0, 1] == pytest.approx(1.0)
+    assert unc[0, 2] == pytest.approx(ent, abs=1e-4) and np.isnan(unc[0, 3])
+
+
+def test_class_values_accepts_keys_names_indices() -> None:
+    assert predict.class_values(["water", "Woodland", 1]).tolist() == [6, 2, 1]
+    with pytest.raises(ValueError, match="'forest' is not in the legend"):
+        predict.class_values(["forest"])
