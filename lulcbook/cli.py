@@ -284,7 +284,7 @@ def check_predict_args(args: argparse.Namespace) -> tuple[Path, Path, Path]:
     Raises:
         UsageError: naming the option and value that are wrong.
     """
-    from lulcbook import cog, predict
+    from lulcbook import predict, product_stac
 
     for name, value, low in (
         ("--tile-size", args.tile_size, 1),
@@ -326,7 +326,7 @@ def check_predict_args(args: argparse.Namespace) -> tuple[Path, Path, Path]:
             raise UsageError(str(err)) from None
         if args.datetime is not None:
             try:
-                cog.parse_datetime(args.datetime)
+                product_stac.parse_datetime(args.datetime)
             except ValueError as err:
                 raise UsageError(str(err)) from None
         inputs = predict.input_files(src)

@@ -36,8 +36,8 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
 from lulcbook import cog, lai
-from lulcbook.cog import AssetSpec, BandSpec, parse_datetime, product_item
 from lulcbook.io import output_set
+from lulcbook.product_stac import AssetSpec, BandSpec, parse_datetime, product_item
 
 PathLike = str | os.PathLike[str]
 LAI_BANDS: tuple[str, str] = ("lai", "lai_sigma")
@@ -146,7 +146,7 @@ def lai_stac_item(
     grid: dict[str, Any],
     properties: dict[str, Any],
 ) -> pystac.Item:
-    """The STAC item of an LAI product, built by :func:`lulcbook.cog.product_item`.
+    """The STAC item of an LAI product, built by :func:`lulcbook.product_stac.product_item`.
 
     Args:
         lai_tif: the LAI COG (may still be temporary).

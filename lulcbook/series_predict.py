@@ -34,7 +34,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from lulcbook import cog, io, legend, temporal
+from lulcbook import class_style, cog, io, legend, product_stac, temporal
 from lulcbook.cli_options import (
     add_command,
     add_model_options,
@@ -274,7 +274,7 @@ def change_colours(n_periods: int) -> dict[int, tuple[int, int, int, int]]:
     return out
 
 
-def change_asset(href: str, path: Path, periods: Sequence[str]) -> cog.AssetSpec:
+def change_asset(href: str, path: Path, periods: Sequence[str]) -> product_stac.AssetSpec:
     """The STAC asset of the change layer (one uint8 ``change`` band).
 
     Args:
@@ -283,17 +283,17 @@ def change_asset(href: str, path: Path, periods: Sequence[str]) -> cog.AssetSpec
         periods: the period labels in time order.
 
     Returns:
-        The asset spec for :func:`lulcbook.cog.product_item`.
+        The asset spec for :func:`lulcbook.product_stac.product_item`.
     """
     meaning = "; ".join(f"{i} = {periods[i - 1]} to {periods[i]}" for i in range(1, len(periods)))
-    return cog.AssetSpec(
+    return product_stac.AssetSpec(
         key=CHANGE_BAND,
         href=href,
         title="Land-cover change between periods",
         description="uint8: 0 = the same class in every period; i = the first change of class, "
         f"between period i-1 and period i ({meaning or 'one period only'}); 255 = no data. "
         "A change is kept only where the sticky hidden Markov rule of lulcbook.temporal accepts it.",
-        bands=(cog.BandSpec(CHANGE_BAND, "uint8", nodata=legend.NODATA),),
+        bands=(product_stac.BandSpec(CHANGE_BAND, "uint8", nodata=legend.NODATA),),
         path=path,
         roles=("data",),
     )
@@ -379,7 +379,7 @@ def predict_series(
     h, w = smooth.shape[1:]
     grid = (series.crs, series.transform, w, h, blocksize)
     groups = temporal.group_periods(series.dates, period)
-    ref = cog.ModelRef(Path(model_name).name if model_name else "")
+    ref = product_stac.ModelRef(Path(model_name).name if model_name else "")
     values = [int(v) for v in class_values(model.classes)]
     with io.output_set(targets) as outs:
         tmp_of = dict(zip(targets, outs.tmp, strict=True))
@@ -412,11 +412,11 @@ def predict_series(
                     cog.UNCERTAINTY_BAND: tmp.uncertainty,
                 }[band]
                 cog.write_cog(scratch, target, blocksize=blocksize)
-            cog.write_class_sidecars(tmp.aux, tmp.style)
+            class_style.write_class_sidecars(tmp.aux, tmp.style)
             period_dates = [series.dates[i] for i in groups[lab]]
-            item = cog.product_item(
+            item = product_stac.product_item(
                 final.classes.stem,
-                cog.map_assets(final, tmp),
+                product_stac.map_assets(final, tmp),
                 datetime_=f"{period_dates[0]}T00:00:00Z",
                 properties={
                     "lulcbook:model": ref.to_dict(),
@@ -428,7 +428,7 @@ def predict_series(
                 },
                 self_href=str(final.item.absolute()),
             )
-            tmp.item.write_text(cog.item_json(item))
+            tmp.item.write_text(product_stac.item_json(item))
         scratch = outs.scratch / "change.tif"
         with rasterio.open(scratch, "w", **cog.scratch_profile(*grid, band=cog.CLASS_BAND)) as dst:
             dst.set_band_description(1, CHANGE_BAND)
@@ -436,7 +436,7 @@ def predict_series(
             dst.update_tags(PERIODS=",".join(labels), CHANGE_PRIOR=str(change_prior))
             dst.write(change, 1)
         cog.write_cog(scratch, tmp_of[change_tif], blocksize=blocksize)
-        item = cog.product_item(
+        item = product_stac.product_item(
             change_tif.stem,
             [change_asset(change_tif.name, tmp_of[change_tif], labels)],
             datetime_=f"{series.dates[-1]}T00:00:00Z",
@@ -451,7 +451,7 @@ def predict_series(
             derived_from=[products[lab].item.name for lab in labels],
             self_href=str(change_item.absolute()),
         )
-        tmp_of[change_item].write_text(cog.item_json(item))
+        tmp_of[change_item].write_text(product_stac.item_json(item))
     maps = {lab: products[lab].classes for lab in labels}
     items = {lab: products[lab].item for lab in labels}
     items["change"] = change_item

@@ -15,7 +15,9 @@ as are its final model (:func:`fit_final`, :func:`segment_classifier`), the scen
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -29,8 +31,16 @@ from torch_geometric.data import Data
 
 from lulcbook import evaluate, legend, splits, viz
 from lulcbook.bootstrap import Estimate, Metric, seeded_bootstrap
-from lulcbook.experiments.folds import Fold, FoldResult, Patches, gnn_experiment, run_folds
+from lulcbook.experiments.folds import (
+    Fold,
+    FoldResult,
+    Patches,
+    gnn_experiment,
+    run_fold,
+    run_folds,
+)
 from lulcbook.models.gnn import SegmentClassifier
+from lulcbook.progress import progress as tqdm
 
 Runs: TypeAlias = Mapping[int, Sequence[FoldResult]]
 """Fold results per training seed (the output of :func:`run_seeds`)."""
@@ -116,7 +126,8 @@ def run_seeds(
         params: the ``gnn`` section of ``params.yaml``.
         n_classes: number of legend classes.
         seeds: training seeds.
-        n_jobs: folds trained in parallel worker processes.
+        n_jobs: worker processes; every (seed, fold) is one task of a single pool, and the
+            results equal a sequential run's because each task is seeded on its own.
 
     Returns:
         ``{seed: fold results}``, in the order of ``seeds``.
@@ -126,9 +137,23 @@ def run_seeds(
     """
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and non-empty, got {list(seeds)}")
+    if n_jobs <= 1:
+        return {
+            int(s): run_folds(folds, patches, params, n_classes, seed=int(s), n_jobs=1)
+            for s in seeds
+        }
+    # One pool for every (seed, fold): workers start once and stay busy across seeds.
+    tasks = [(int(s), k, Fold(*f)) for s in seeds for k, f in enumerate(folds)]
+    with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = {
+            (s, k): pool.submit(run_fold, fold, patches, dict(params), n_classes, s, 1)
+            for s, k, fold in tasks
+        }
+        bar = tqdm(as_completed(futures.values()), total=len(tasks), desc="seed × fold")
+        for fut in bar:
+            fut.result()
     return {
-        int(s): run_folds(folds, patches, params, n_classes, seed=int(s), n_jobs=n_jobs)
-        for s in seeds
+        int(s): [r for k in range(len(folds)) for r in futures[int(s), k].result()] for s in seeds
     }
 
 

@@ -595,7 +595,10 @@ def ship_models(
 def verdict(value: float, target: float, op: str, what: str) -> tuple[str, bool]:
     """A sentence saying whether ``value`` meets ``target`` (``op`` is ``">="`` or ``"<="``)."""
     ok = value >= target if op == ">=" else value <= target
-    return f"{what}: {value:.3f} ({'meets' if ok else 'MISSES'} the target {op} {target})", bool(ok)
+    shown = f"{value:.3f}"
+    if float(shown) == target and value != target:  # 0.9498 would print as the target
+        shown = f"{value:.4f}"
+    return f"{what}: {shown} ({'meets' if ok else 'MISSES'} the target {op} {target})", bool(ok)
 
 
 def map_verdicts(

@@ -8,7 +8,7 @@ uncertainty (normalised entropy) into scratch files as tiles complete. The finis
 converted to two COGs (``OUT.tif`` with class + confidence, ``OUT_uncertainty.tif``: GDAL's
 GeoTIFF driver drops the colour table of a three-band file, and one file cannot mix uint8 and
 float32)
-and described by a STAC item (:mod:`lulcbook.cog`); all appear only when complete.
+and described by a STAC item (:mod:`lulcbook.product_stac`); all appear only when complete.
 
 Inputs (:func:`open_source`):
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import rasterio
 
-from lulcbook import cog, io, legend
+from lulcbook import class_style, cog, io, legend, product_stac
 from lulcbook.predict.classifier import TileClassifier
 from lulcbook.predict.cluster import check_scheduler, dask_client, iter_dask, iter_local
 from lulcbook.predict.crs import check_projected
@@ -139,7 +139,7 @@ def predict_scene(
         out, stac_path, [*input_files(input), *map(Path, extra_inputs)]
     )
     if datetime_ is not None:
-        cog.parse_datetime(datetime_)
+        product_stac.parse_datetime(datetime_)
     values = class_values(model.classes)
     if scheduler is not None:
         check_scheduler(scheduler)
@@ -163,7 +163,7 @@ def predict_scene(
         seed=seed,
     )
     paths = cog.product_paths(out, stac_path)
-    model_ref = cog.ModelRef(_public_name(model_name), model_version)
+    model_ref = product_stac.ModelRef(_public_name(model_name), model_version)
     if not derived_from and input_kind(input) == "stac-item":
         derived_from = [str(input)]
     links = [
@@ -211,10 +211,10 @@ def predict_scene(
         cog.write_cog(scratch[cog.CLASS_BAND], tmp.classes, blocksize=blocksize)
         cog.write_cog(scratch[cog.CONFIDENCE_BAND], tmp.confidence, blocksize=blocksize)
         cog.write_cog(scratch[cog.UNCERTAINTY_BAND], tmp.uncertainty, blocksize=blocksize)
-        cog.write_class_sidecars(tmp.aux, tmp.style)
-        item = cog.product_item(
+        class_style.write_class_sidecars(tmp.aux, tmp.style)
+        item = product_stac.product_item(
             out.stem,
-            cog.map_assets(paths, tmp),
+            product_stac.map_assets(paths, tmp),
             datetime_=datetime_ or source.datetime,
             properties={
                 "lulcbook:model": model_ref.to_dict(),
@@ -226,7 +226,7 @@ def predict_scene(
             derived_from=links,
             self_href=str(paths.item.absolute()),
         )
-        tmp.item.write_text(cog.item_json(item))
+        tmp.item.write_text(product_stac.item_json(item))
     return MapResult(
         path=out,
         uncertainty_path=unc_out,

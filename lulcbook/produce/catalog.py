@@ -25,7 +25,7 @@ import rasterio
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
-from lulcbook.cog import parse_datetime
+from lulcbook.product_stac import parse_datetime
 
 PathLike = str | os.PathLike[str]
 

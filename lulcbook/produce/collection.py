@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 import pystac
 import rasterio
 
-from lulcbook import cog, legend
+from lulcbook import class_style, cog, legend, product_stac
 from lulcbook.io import atomic_path
 from lulcbook.produce.grid import GRID_CRS
 
@@ -71,8 +71,8 @@ def write_collection(
         extent=pystac.Extent(
             pystac.SpatialExtent([bbox]), pystac.TemporalExtent([[period[0], period[1]]])
         ),
-        license=cog.PRODUCT_LICENSE,
-        providers=[pystac.Provider.from_dict(p) for p in cog.PROVIDERS],
+        license=product_stac.PRODUCT_LICENSE,
+        providers=[pystac.Provider.from_dict(p) for p in product_stac.PROVIDERS],
         summaries=pystac.Summaries({"proj:code": [GRID_CRS]}),
     )
     d = coll.to_dict(include_self_link=False, transform_hrefs=False)
@@ -141,7 +141,7 @@ def write_mosaic(out: PathLike, tifs: Sequence[PathLike], band: str) -> Path:
         lines += [f"      <Category>{escape(k)}</Category>" for k in legend.KEYS]
         lines.append("    </CategoryNames>")
         lines.append("    <ColorTable>")
-        table = cog.colour_table()
+        table = class_style.colour_table()
         for i in range(256):
             r, g, b, a = table.get(i, (0, 0, 0, 0))
             lines.append(f'      <Entry c1="{r}" c2="{g}" c3="{b}" c4="{a}"/>')

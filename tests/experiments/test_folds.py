@@ -89,3 +89,24 @@ def test_run_folds_trains_every_model_of_the_spec() -> None:
     assert (res[3].test_idx == np.arange(6)).all() and res[5].maps.shape == (6, 32, 32)
     again = run_folds(folds[:1], data, spec, n_classes=2, progress=False)
     np.testing.assert_array_equal(again[0].proba, res[0].proba)  # every fold is seeded alone
+
+
+def test_run_seeds_in_one_pool_equals_the_sequential_run() -> None:
+    data = _patches(8)
+    spec = {
+        "models": {"g": {"cls": "GNN", "model": {"hidden": 8, "depth": 1}}},
+        "fit": {"epochs": 2, "batch_size": 4},
+        "semi": {},
+        "cnn": {"model": {"hidden": 4, "depth": 1}, "fit": {"epochs": 1, "batch_size": 4}},
+        "rf": {"n_estimators": 5},
+    }
+    folds = [("a", np.arange(3), np.arange(3, 4), np.arange(4, 8)),
+             ("b", np.arange(4, 7), np.arange(7, 8), np.arange(4))]  # fmt: skip
+    seq = exp.run_seeds(folds, data, spec, 2, seeds=[3, 1], n_jobs=1)
+    par = exp.run_seeds(folds, data, spec, 2, seeds=[3, 1], n_jobs=2)
+    assert list(par) == [3, 1]
+    for s in (3, 1):
+        assert [(r.region, r.model) for r in par[s]] == [(r.region, r.model) for r in seq[s]]
+        for a, b in zip(par[s], seq[s], strict=True):
+            np.testing.assert_allclose(a.proba, b.proba, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(par[3][0].proba, par[1][0].proba)  # the seeds differ

@@ -196,3 +196,9 @@ def test_tiling_sensitivity_runs_every_tiling_and_the_verdict_gives_the_range(tr
     assert met is None and f"woodland {w:.3f}–{w:.3f}" in text and "3 tilings" in text
     tiling["whole scene"]["per_class"]["water"]["recall"] = 2.0  # the range follows the numbers
     assert "–2.000" in X.tiling_verdict(tiling)[0]
+
+
+def test_verdict_never_prints_a_miss_as_the_target() -> None:
+    text, ok = X.verdict(0.94984, 0.95, ">=", "water recall")
+    assert not ok and "0.9498 (MISSES" in text
+    assert X.verdict(0.8117, 0.8, ">=", "forest")[0].startswith("forest: 0.812 (meets")

@@ -21,7 +21,7 @@ from predict_helpers import (
 )
 from rasterio.transform import from_origin
 
-from lulcbook import cog, legend, predict
+from lulcbook import cog, legend, predict, product_stac
 
 
 def test_predict_scene_writes_cog_uncertainty_and_stac(
@@ -83,7 +83,7 @@ def test_predict_scene_writes_cog_uncertainty_and_stac(
     assert item["properties"]["proj:code"] == "EPSG:32633"
     assert item["properties"]["proj:shape"] == [200, 260]
     assert item["properties"]["lulcbook:model"] == {"name": "m.pt", "version": "3"}
-    assert item["properties"]["license"] == cog.PRODUCT_LICENSE
+    assert item["properties"]["license"] == product_stac.PRODUCT_LICENSE
     assert {"processor", "licensor"} <= {
         r for p in item["properties"]["providers"] for r in p["roles"]
     }

@@ -27,7 +27,7 @@ import pystac
 import pytest
 import rasterio
 
-from lulcbook import cli, cog, io, legend
+from lulcbook import class_style, cli, io, legend, product_stac
 from lulcbook.produce import StaticCatalog, parse_period, produce
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -58,13 +58,13 @@ def test_run_writes_every_cell_collection_and_mosaics(setup: dict[str, Any]) -> 
     coll = json.loads((ref / "collection.json").read_text())
     hrefs = [lk["href"] for lk in coll["links"] if lk["rel"] == "item"]
     assert len(hrefs) == len(setup["cells"]) and all((ref / h).exists() for h in hrefs)
-    assert coll["license"] == cog.PRODUCT_LICENSE and coll["providers"]
+    assert coll["license"] == product_stac.PRODUCT_LICENSE and coll["providers"]
     assert set(coll["item_assets"]) == {"class", "confidence", "uncertainty", "style"}
     pystac.Collection.from_file(str(ref / "collection.json"))  # readable by pystac
     item = json.loads((ref / hrefs[0]).read_text())
     assert item["properties"]["lulcbook:model"] == {"name": "centroid.json", "version": ""}
     assert item["properties"]["start_datetime"].startswith("2017-02-01")
-    assert item["properties"]["license"] == cog.PRODUCT_LICENSE
+    assert item["properties"]["license"] == product_stac.PRODUCT_LICENSE
     (derived,) = [lk for lk in item["links"] if lk["rel"] == "derived_from"]
     source_item = (ref / hrefs[0]).parent / derived["href"]
     assert not Path(derived["href"]).is_absolute() and source_item.exists()
@@ -74,7 +74,7 @@ def test_run_writes_every_cell_collection_and_mosaics(setup: dict[str, Any]) -> 
     # the mosaic holds every cell at its place on the grid
     with rasterio.open(ref / "mosaic_class.vrt") as vrt:
         assert vrt.crs.to_epsg() == 3035 and vrt.nodata == legend.NODATA
-        assert vrt.colormap(1)[6][:3] == cog.colour_table()[6][:3]
+        assert vrt.colormap(1)[6][:3] == class_style.colour_table()[6][:3]
         mosaic, t = vrt.read(1), vrt.transform
     for cell in setup["cells"]:
         with rasterio.open(ref / "cells" / cell.id / f"{cell.id}.tif") as src:
