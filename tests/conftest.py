@@ -1,15 +1,26 @@
-"""Shared fixtures: the offline sample folder and tiny georeferenced rasters made by code."""
+"""Shared fixtures: the offline sample folder, tiny georeferenced rasters made by code, one torch thread."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
+import torch
 from rasterio.transform import from_origin
 
 from lulcbook import config
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Run a test on one torch thread: tiny models and bicubic upsampling only spin-wait on more."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

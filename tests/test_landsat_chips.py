@@ -10,14 +10,7 @@ import xarray as xr
 from lulcbook import landsat_chips as C
 from lulcbook.models.translate import TranslateUNet
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Bicubic upsampling runs in torch; one thread avoids spin-waiting on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_dn_to_toa_and_translate_chip():

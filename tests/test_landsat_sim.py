@@ -6,19 +6,11 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from lulcbook import harmonise
 from lulcbook import landsat_sim as S
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Bicubic upsampling runs in torch; one thread avoids spin-waiting on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_psf_sigma_matches_mtf_at_nyquist():

@@ -158,14 +158,22 @@ def test_brandenburg_variants_rows(trained) -> None:
     assert X.coarsen(scene).shape == (len(bands), 8, 8)
 
 
-def test_seam_check_compares_tiled_and_untiled_maps(trained) -> None:
-    rng = np.random.default_rng(4)
-    bands = list(spectral.BANDS_10M)
-    da = xr.DataArray(
-        rng.uniform(0.02, 0.3, size=(4, 48, 48)).astype("float32"),
+def _utm_scene(seed: int, size: int = 48) -> xr.DataArray:
+    """A random four-band scene on a 10 m UTM grid."""
+    rng = np.random.default_rng(seed)
+    return xr.DataArray(
+        rng.uniform(0.02, 0.3, size=(4, size, size)).astype("float32"),
         dims=("band", "y", "x"),
-        coords={"band": bands, "y": 5e6 - np.arange(48.0) * 10, "x": 4e5 + np.arange(48.0) * 10},
+        coords={
+            "band": list(spectral.BANDS_10M),
+            "y": 5e6 - np.arange(float(size)) * 10,
+            "x": 4e5 + np.arange(float(size)) * 10,
+        },
     ).rio.write_crs("EPSG:32633")
+
+
+def test_seam_check_compares_tiled_and_untiled_maps(trained) -> None:
+    da = _utm_scene(4)
     model = trained[0]["s2-4", "augmented"]  # per-pixel: tiling cannot change a pixel's class
     seams = X.seam_check(da, model, {"tile_size": 24, "overlap": 4, "blocksize": 128}, margin=3)
     assert seams == {
@@ -176,13 +184,7 @@ def test_seam_check_compares_tiled_and_untiled_maps(trained) -> None:
 
 
 def test_tiling_sensitivity_runs_every_tiling_and_the_verdict_gives_the_range(trained) -> None:
-    rng = np.random.default_rng(5)
-    bands = list(spectral.BANDS_10M)
-    da = xr.DataArray(
-        rng.uniform(0.02, 0.3, size=(4, 48, 48)).astype("float32"),
-        dims=("band", "y", "x"),
-        coords={"band": bands, "y": 5e6 - np.arange(48.0) * 10, "x": 4e5 + np.arange(48.0) * 10},
-    ).rio.write_crs("EPSG:32633")
+    da = _utm_scene(5)
     ids = np.zeros((48, 48), dtype=np.int64)
     ids[:24], ids[24:] = 1, 2
     labels = np.array([legend.index_of("woodland"), legend.index_of("water")])

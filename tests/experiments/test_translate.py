@@ -8,7 +8,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-import torch
 import xarray as xr
 
 from lulcbook import harmonise, legend
@@ -19,12 +18,9 @@ MSI = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B1
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny models train much faster on one thread (no spin-waiting on a shared machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread_and_no_open_figures(one_torch_thread: None) -> Iterator[None]:
+    """One torch thread (tiny models), and the figures a test made are closed after it."""
     yield
-    torch.set_num_threads(before)
     plt.close("all")
 
 

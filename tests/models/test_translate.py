@@ -9,14 +9,7 @@ import torch
 from lulcbook import evaluate
 from lulcbook.models import translate as T
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models train much faster on one thread (no spin-waiting on a shared machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_translate_unet_starts_at_identity_and_handles_any_size():
