@@ -12,7 +12,7 @@ from lulcbook.models.semantic_encoder import SemanticEncoder
 torch.set_num_threads(1)
 
 
-def tiny_model(prediction: str = "v", seed: int = 0) -> D.ClimateDiffusion:
+def tiny_model(prediction: str = "v", seed: int = 0, **extra: int) -> D.ClimateDiffusion:
     return D.build_diffusion(
         in_channels=4,
         base=8,
@@ -22,6 +22,7 @@ def tiny_model(prediction: str = "v", seed: int = 0) -> D.ClimateDiffusion:
         timesteps=200,
         prediction=prediction,
         seed=seed,
+        **extra,
     )
 
 
@@ -206,18 +207,7 @@ def test_eps_sampling_from_pure_noise_stays_bounded() -> None:
 
 # --------------------------------------------------------------------------- autoencoder
 def tiny_autoencoder(seed: int = 0) -> D.ClimateDiffusion:
-    return D.build_diffusion(
-        in_channels=4,
-        base=8,
-        mults=(1, 2),
-        climate_dim=5,
-        time_dim=16,
-        timesteps=200,
-        seed=seed,
-        semantic_dim=6,
-        encoder_base=8,
-        map_channels=3,
-    )
+    return tiny_model(seed=seed, semantic_dim=6, encoder_base=8, map_channels=3)
 
 
 def lc_maps(n: int = 4, size: int = 8, seed: int = 0) -> torch.Tensor:
