@@ -211,7 +211,9 @@ def write_cog(scratch: PathLike, dst: PathLike, blocksize: int = 512) -> Path:
     """Copy a single-band GeoTIFF written with :func:`scratch_profile` to a COG at ``dst``.
 
     Overviews are built by the COG driver down to one block: mode resampling for the class band
-    (majority class), average for confidence and uncertainty.
+    (majority class), average for confidence and uncertainty. No predictor: the map bands are
+    constant over each superpixel, and the floating-point predictor made the uncertainty COG
+    both larger and twice as slow to write.
 
     Args:
         scratch: the uncompressed GeoTIFF.
@@ -222,13 +224,12 @@ def write_cog(scratch: PathLike, dst: PathLike, blocksize: int = 512) -> Path:
         ``dst``.
     """
     with rasterio.open(scratch) as src:
-        is_float = src.dtypes[0].startswith("float")
         categorical = src.colorinterp[0] == rasterio.enums.ColorInterp.palette
     return copy_to_cog(
         scratch,
         dst,
         resampling="MODE" if categorical else "AVERAGE",
-        predictor=is_float,
+        predictor=False,
         blocksize=blocksize,
     )
 

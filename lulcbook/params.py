@@ -259,6 +259,8 @@ class MapsSpectral(Strict):
     dropout: Rate
     segment_size: NonNegativeFloat
     compactness: PositiveFloat
+    segmentation: Literal["grid", "slic"] = "grid"
+    iterations: NonNegativeInt = 3
     seed: int = 0
 
 
@@ -282,7 +284,7 @@ class MapsSection(Strict):
     blocksize: PositiveInt
     mc_samples: NonNegativeInt
     workers: PositiveInt
-    tiling_overlaps: list[NonNegativeInt]
+    tiling_tile_sizes: list[PositiveInt]
     brandenburg_preset: str
     exeter_dates: PositiveInt | None = None
     brandenburg_rows: PositiveInt | None = None

@@ -219,3 +219,22 @@ def local_item(folder: Path, dn: np.ndarray, day: int) -> dict:
     with rasterio.open(folder / f"B02_{day}.tif") as ds:
         proj.epsg, proj.shape, proj.transform = 32633, list(ds.shape), list(ds.transform)[:6]
     return item.to_dict(include_self_link=False)
+
+
+def random_spectral_model(segment_size: float = 64.0, seed: int = 0):
+    """An untrained four-band :class:`~lulcbook.models.spectral.SpectralClassifier` (grid superpixels).
+
+    Its probabilities are arbitrary but deterministic, which is all a tiling test needs.
+    """
+    import torch
+
+    from lulcbook import legend
+    from lulcbook.models import spectral
+
+    torch.manual_seed(seed)
+    names = spectral.feature_names(spectral.BANDS_10M)
+    net = spectral.SpectralMLP(len(names), legend.N_CLASSES, hidden=16, dropout=0.2).eval()
+    return spectral.SpectralClassifier(
+        bands=list(spectral.BANDS_10M), classes=list(legend.KEYS), mean=np.zeros(len(names)),
+        std=np.full(len(names), 0.3), net=net, segment_size=segment_size,
+    )  # fmt: skip

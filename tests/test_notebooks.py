@@ -41,6 +41,13 @@ def test_committed_without_outputs(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_cell_has_a_unique_id(path: Path) -> None:
+    ids = [cell.get("id") for cell in _cells(path)]
+    assert None not in ids, f"{path.name}: cell {ids.index(None)} has no id (nbformat 4.5)"
+    assert len(set(ids)) == len(ids), f"{path.name}: duplicate cell ids"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_parameters_cell_then_the_setup_helper(path: Path) -> None:
     code = [c for c in _cells(path) if c["cell_type"] == "code"]
     assert "parameters" in code[0].get("metadata", {}).get("tags", []), path.name

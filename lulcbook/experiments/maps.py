@@ -69,7 +69,7 @@ def train_map_models(
     Args:
         lucas: the LUCAS table (:func:`load_lucas`).
         sp: the ``spectral`` parameters (copies, hidden, dropout, epochs, seed, segment_size,
-            compactness).
+            compactness, segmentation, iterations).
 
     Returns:
         ``(models by (band set, variant), training seconds by "band set/variant")``.
@@ -85,7 +85,8 @@ def train_map_models(
                 refl, labels, bands, augment=aug, seasons=seasons if aug else None,
                 copies=sp["copies"], hidden=sp["hidden"], dropout=sp["dropout"],
                 epochs=sp["epochs"], seed=sp["seed"], segment_size=sp["segment_size"],
-                compactness=sp["compactness"],
+                compactness=sp["compactness"], segmentation=sp["segmentation"],
+                iterations=sp["iterations"],
                 info={"n_points": len(lucas), "augment": variant, "band_set": name},
             )  # fmt: skip
             train_s[f"{name}/{variant}"] = time.perf_counter() - t0
@@ -299,63 +300,104 @@ def seam_check(
 
 def tiling_sensitivity(
     da: xr.DataArray,
-    model: spectral.SpectralClassifier,
+    models: Mapping[str, spectral.SpectralClassifier],
     poly_ids: np.ndarray,
     poly_labels: np.ndarray,
-    tile_size: int,
-    overlaps: Sequence[int],
+    tile_sizes: Sequence[int],
+    overlap: int,
     n_boot: int,
     blocksize: int = 512,
 ) -> dict[str, dict[str, Any]]:
-    """Recall inside the reference polygons of the same model's map under several tilings.
+    """Recall inside the reference polygons of each model's map under several tilings.
 
-    Superpixels are cut per tile, so where tile borders and context margins fall changes the
-    segments and hence the map. The scene is mapped with ``tile_size`` tiles and each context
-    margin in ``overlaps``, and once as a single tile; the spread of the recalls is how much
-    the tiling alone moves them.
+    The scene is mapped with each core tile size in ``tile_sizes`` and once as a single tile.
+    With superpixels cut per tile (scikit-image SLIC), where tile borders fall changes the
+    segments and hence the map; with the grid superpixels and the model's context margin, the
+    maps must be identical. The spread of the recalls is how much the tiling alone moves them.
 
     Args:
-        da: ``(band, y, x)`` scene in the model's bands.
-        model: the map model.
+        da: ``(band, y, x)`` scene in the models' bands.
+        models: the map models compared, by name.
         poly_ids: ``(y, x)`` polygon id (1-based, 0 outside every polygon).
         poly_labels: legend index of each polygon.
-        tile_size: core tile size (pixels) of the tiled runs.
-        overlaps: context margins (pixels) compared.
+        tile_sizes: core tile sizes (pixels) of the tiled runs.
+        overlap: the context margin asked for (raised to a model's ``context_px``).
         n_boot: bootstrap resamples (over polygons) of the recall intervals.
         blocksize: internal COG tile size.
 
     Returns:
-        Per tiling (``"overlap N px"`` and ``"whole scene"``), the
-        :func:`lulcbook.mapcheck.polygon_recall` result.
+        Per ``"MODEL, tiles N px (margin M px)"`` and ``"MODEL, whole scene"``, the
+        :func:`lulcbook.mapcheck.polygon_recall` result plus ``"pixels_differing"``, the share
+        of pixels whose class differs from the whole-scene map.
     """
     whole = max(da.sizes["x"], da.sizes["y"])
-    runs = {f"overlap {o} px": (tile_size, o) for o in overlaps} | {"whole scene": (whole, 0)}
-    out: dict[str, dict[str, Any]] = {}
-    tile_model = cast(predict.TileClassifier, model)
     labels = cast(Sequence[int], poly_labels)
+    out: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (name, (size, overlap)) in enumerate(runs.items()):
-            res = predict.predict_scene(
-                da, tile_model, f"{tmp}/{i}.tif", tile_size=size, overlap=overlap,
-                blocksize=blocksize, progress=False,
-            )  # fmt: skip
-            out[name] = mapcheck.polygon_recall(
-                predict.read_map(res.path)[0], poly_ids, labels, n_boot
-            )
+        for name, model in models.items():
+            tile_model = cast(predict.TileClassifier, model)
+            margin = predict.context_overlap(model, overlap)
+            runs = {f"{name}, tiles {t} px (margin {margin} px)": t for t in tile_sizes}
+            maps = {}
+            for i, (run, size) in enumerate({**runs, f"{name}, whole scene": whole}.items()):
+                res = predict.predict_scene(
+                    da, tile_model, f"{tmp}/{name}-{i}.tif", tile_size=size, overlap=overlap,
+                    blocksize=blocksize, progress=False,
+                )  # fmt: skip
+                maps[run] = predict.read_map(res.path)[0]
+                out[run] = mapcheck.polygon_recall(maps[run], poly_ids, labels, n_boot)
+            ref = maps[f"{name}, whole scene"]
+            for run, m in maps.items():
+                out[run]["pixels_differing"] = float((m != ref).mean())
     return out
 
 
-def tiling_verdict(tiling: Mapping[str, Mapping[str, Any]]) -> tuple[str, None]:
-    """A sentence giving the range of each class's recall over the tilings compared."""
+def per_tile_slic(
+    model: spectral.SpectralClassifier, segment_size: float = 48.0
+) -> spectral.SpectralClassifier:
+    """The same model with scikit-image's SLIC run per tile (the previous maps' segmentation)."""
+    return spectral.SpectralClassifier(
+        **{**model.__dict__, "segmentation": "slic", "segment_size": segment_size}
+    )
+
+
+def tiling_table(tiling: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """:func:`recall_table` of the tiling study plus the share of pixels that differ."""
+    table = recall_table(tiling).round(3)
+    table["pixels_differing"] = [r["pixels_differing"] for r in tiling.values()]
+    return table
+
+
+def tiling_verdict(tiling: Mapping[str, Mapping[str, Any]], shipped: str) -> tuple[str, bool]:
+    """A sentence per model: identical maps over its tilings, or the range of each class's recall.
+
+    Args:
+        tiling: the result of :func:`tiling_sensitivity`.
+        shipped: the name of the shipped model in it.
+
+    Returns:
+        ``(sentence, whether the shipped model's maps are identical over its tilings)``.
+    """
+    by_model: dict[str, list[Mapping[str, Any]]] = {}
+    for run, res in tiling.items():
+        by_model.setdefault(run.rsplit(", ", 1)[0], []).append(res)
+    if shipped not in by_model:
+        raise ValueError(f"shipped model {shipped!r} is not in the tiling study {list(by_model)}")
     parts = []
-    for cls in next(iter(tiling.values()))["per_class"]:
-        r = [run["per_class"][cls]["recall"] for run in tiling.values()]
-        parts.append(f"{cls} {min(r):.3f}–{max(r):.3f}")
-    return (
-        f"Brandenburg recall over {len(tiling)} tilings of the same model: " + ", ".join(parts)
-        + " (the tiling alone moves the recall by this much)",
-        None,
-    )  # fmt: skip
+    for name, runs in by_model.items():
+        differ = max(r["pixels_differing"] for r in runs)
+        if differ == 0:
+            parts.append(f"{name}: the {len(runs)} tilings give identical maps")
+            continue
+        ranges = []
+        for cls in runs[0]["per_class"]:
+            r = [run["per_class"][cls]["recall"] for run in runs]
+            ranges.append(f"{cls} recall {min(r):.3f}–{max(r):.3f}")
+        parts.append(
+            f"{name}: up to {differ:.1%} of pixels change with the tiling, " + ", ".join(ranges)
+        )
+    same = max(r["pixels_differing"] for r in by_model[shipped]) == 0
+    return f"Tiling of the Brandenburg map (shipped: {shipped}) — " + "; ".join(parts), same
 
 
 def polygon_area(

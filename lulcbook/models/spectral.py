@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lulcbook import legend
+from lulcbook import legend, superpixels
 from lulcbook.bands import NORMALISED_DIFFERENCES
 from lulcbook.graphs import fill_invalid, segment
 from lulcbook.models.bundle import Bundle
@@ -47,7 +47,10 @@ BANDS_ALL: tuple[str, ...] = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "
 """Bands the LUCAS table carries (annual L1C medians)."""
 
 BANDS_10M: tuple[str, ...] = ("B02", "B03", "B04", "B08")
-"""The four 10 m bands every sample scene shares."""
+"""The four 10 m bands every sample scene shares (and the bands the grid segmentation uses)."""
+
+SEGMENTATIONS: tuple[str, ...] = ("grid", "slic")
+"""Superpixel methods of :class:`SpectralClassifier` (see the module docstring)."""
 
 PATH_PROFILE: dict[str, float] = {
     "B02": 0.040,
@@ -65,6 +68,23 @@ falling steeply with wavelength). Used as the *shape* of the augmentation offset
 optional map-time offset; its effect is measured on the references, not assumed."""
 
 REFLECTANCE_FLOOR: float = 1e-3
+
+MC_SEED: int = 0
+"""Seed of the table of dropout masks of :meth:`SpectralClassifier.predict_keyed`."""
+
+MC_TABLE: int = 4096
+"""Number of mask sets in that table."""
+
+
+def _row_keys(values: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row's exact float64 bytes (non-negative int64)."""
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+    primes = np.array([0x9E3779B97F4A7C15 >> i for i in range(bits.shape[1])], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = bits * primes[None, :]
+        h = np.bitwise_xor.reduce(mixed ^ (mixed >> np.uint64(29)), axis=1)
+    keys: np.ndarray = (h >> np.uint64(1)).astype(np.int64)
+    return keys
 
 
 def feature_names(bands: Sequence[str]) -> list[str]:
@@ -188,10 +208,15 @@ class SpectralClassifier(Bundle):
         classes: legend key of each output.
         mean, std: feature standardisation.
         net: the MLP.
-        segment_size: SLIC mean segment size in pixels (0 = per pixel).
+        segment_size: mean superpixel size in pixels (0 = per pixel); the grid segmentation's
+            cell is ``round(√segment_size)`` pixels.
         compactness: SLIC compactness (reflectance units).
         offset: per-band value added to the input before classification (harmonisation).
         info: training description and metrics (JSON-able).
+        segmentation: ``"grid"`` or ``"slic"`` (:data:`SEGMENTATIONS`).
+        iterations: SLIC iterations of the grid segmentation.
+        coarsen: the grid segmentation runs on block means of this many pixels a side when the
+            cell is at least four blocks wide (2: 20 m blocks of a 10 m scene).
     """
 
     FORMAT: ClassVar[str] = FORMAT
@@ -200,10 +225,41 @@ class SpectralClassifier(Bundle):
     mean: np.ndarray
     std: np.ndarray
     net: SpectralMLP
-    segment_size: float = 48.0
+    segment_size: float = 64.0
     compactness: float = 0.05
     offset: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    segmentation: str = "grid"
+    iterations: int = 3
+    coarsen: int = 2
+
+    def __post_init__(self) -> None:
+        """Refuse an unknown segmentation or a grid that cannot be built."""
+        if self.segmentation not in SEGMENTATIONS:
+            raise ValueError(
+                f"segmentation must be one of {SEGMENTATIONS}; got {self.segmentation!r}"
+            )
+        if self.segmentation == "grid" and self.segment_size > 1:
+            superpixels.check_grid(*self.grid(), self.iterations)
+
+    def grid(self) -> tuple[int, int]:
+        """``(cell, coarsen)`` of the grid segmentation: the cell edge in pixels and the block size."""
+        cell = max(1, round(float(np.sqrt(self.segment_size))))
+        coarsen = self.coarsen if cell % self.coarsen == 0 and cell // self.coarsen >= 4 else 1
+        return cell, coarsen
+
+    @property
+    def context_px(self) -> int:
+        """Margin (pixels) a tile needs for its core to equal the whole map (0: no such margin).
+
+        Exact for the grid segmentation and per-pixel classification; SLIC on a tile depends on
+        the whole tile, so no margin makes it exact and this is 0.
+        """
+        if self.segment_size <= 1:
+            return 0
+        if self.segmentation == "grid":
+            return superpixels.context_px(self.grid()[0], self.iterations)
+        return 0
 
     def features(self, refl: np.ndarray) -> np.ndarray:
         """Standardised features of ``(n, n_bands)`` reflectance (after the input offset)."""
@@ -217,34 +273,90 @@ class SpectralClassifier(Bundle):
         x = torch.from_numpy(self.features(refl))
         return mc_softmax(self.net, lambda: self.net(x), mc_samples).numpy()
 
-    def predict_proba(self, tile: np.ndarray, mc_samples: int = 0) -> np.ndarray:
+    @torch.no_grad()
+    def predict_keyed(self, refl: np.ndarray, mc_samples: int) -> np.ndarray:
+        """MC-dropout probabilities ``(n, n_classes)`` whose draws depend only on each row's values.
+
+        Every row gets the dropout masks of entry ``hash(row) mod`` :data:`MC_TABLE` of a table
+        drawn once from :data:`MC_SEED`, so a superpixel gets the same draws, and the same
+        probabilities, whichever tile, scene or cell it is predicted in (its mean reflectance is
+        bit-identical there, see :mod:`lulcbook.superpixels`).
+        """
+        x = torch.from_numpy(self.features(refl))
+        layers = [m for m in self.net.net if isinstance(m, nn.Linear)]
+        width, p = self.net.hidden, self.net.dropout
+        gen = torch.Generator().manual_seed(MC_SEED)
+        table = torch.rand((MC_TABLE, mc_samples, 2, width), generator=gen) >= p
+        masks = table[torch.from_numpy(_row_keys(refl) % MC_TABLE)].transpose(0, 1).float()
+        h = torch.relu(layers[0](x))[None] * masks[:, :, 0] / (1 - p)
+        h = torch.relu(layers[1](h)) * masks[:, :, 1] / (1 - p)
+        result: np.ndarray = torch.softmax(layers[2](h), dim=-1).mean(0).numpy()
+        return result
+
+    def segments(self, tile: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """Superpixel labels ``(y, x)`` of a ``(band, y, x)`` tile (NaN = invalid).
+
+        Args:
+            tile: reflectance in the order of :attr:`bands`.
+            origin: ``(row, col)`` of the tile's first pixel on the map grid (grid segmentation).
+        """
+        _, h, w = tile.shape
+        if not self.segment_size or self.segment_size <= 1:
+            return np.arange(h * w, dtype=np.int64).reshape(h, w)
+        if self.segmentation == "grid":
+            use = [i for i, b in enumerate(self.bands) if b in BANDS_10M] or list(
+                range(len(self.bands))
+            )
+            image = tile[use]
+            valid = np.isfinite(tile).all(axis=0)
+            if not valid.all():
+                image = np.where(valid[None], image, np.float32(np.nan))
+            cell, coarsen = self.grid()
+            return superpixels.grid_slic(
+                image, cell, self.compactness, self.iterations, coarsen, origin
+            )
+        filled, _ = fill_invalid(tile)
+        return segment(filled, "slic", self.segment_size, self.compactness).astype(np.int64)
+
+    def predict_segments(
+        self, tile: np.ndarray, mc_samples: int = 0, origin: tuple[int, int] = (0, 0)
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities of each superpixel of a tile and where the superpixels are.
+
+        Args:
+            tile: ``(band, y, x)`` reflectance in the order of :attr:`bands`; NaN = invalid.
+            mc_samples: Monte-Carlo dropout samples (0 = deterministic).
+            origin: ``(row, col)`` of the tile's first pixel on the map grid.
+
+        Returns:
+            ``(index, proba)``: ``index`` ``(y, x)`` is the row of ``proba`` ``(n, n_classes)``
+            of each pixel, -1 where the pixel is invalid.
+        """
+        tile = self._check_tile(tile)
+        means, index, _ = superpixels.segment_means(tile, self.segments(tile, origin))
+        if len(means) == 0:
+            return index, np.zeros((0, len(self.classes)), dtype=np.float32)
+        if mc_samples > 0:
+            return index, self.predict_keyed(means, mc_samples)
+        return index, self.predict_vectors(means)
+
+    def predict_proba(
+        self, tile: np.ndarray, mc_samples: int = 0, origin: tuple[int, int] = (0, 0)
+    ) -> np.ndarray:
         """Class probabilities ``(n_classes, y, x)`` of a ``(band, y, x)`` tile; NaN where invalid."""
+        index, p = self.predict_segments(tile, mc_samples, origin)
+        out = np.full((len(self.classes), *index.shape), np.nan, dtype=np.float32)
+        valid = index >= 0
+        out[:, valid] = p[index[valid]].T
+        return out
+
+    def _check_tile(self, tile: np.ndarray) -> np.ndarray:
         tile = np.asarray(tile, dtype=np.float32)
         if tile.ndim != 3 or tile.shape[0] != len(self.bands):
             raise ValueError(
                 f"tile must be ({len(self.bands)}, y, x) for bands {self.bands}; got {tile.shape}"
             )
-        _, h, w = tile.shape
-        out = np.full((len(self.classes), h, w), np.nan, dtype=np.float32)
-        filled, valid = fill_invalid(tile)
-        if not valid.any():
-            return out
-        if self.segment_size and self.segment_size > 1:
-            seg = segment(filled, "slic", self.segment_size, self.compactness)
-            # a separate label for invalid pixels so segments only average valid ones
-            seg = np.where(valid, seg, -1)
-            ids, inv = np.unique(seg[valid], return_inverse=True)
-            counts = np.bincount(inv)
-            means = np.stack(
-                [np.bincount(inv, weights=tile[b][valid]) / counts for b in range(tile.shape[0])],
-                axis=1,
-            )
-            p = self.predict_vectors(means, mc_samples)
-            out[:, valid] = p[inv].T
-        else:
-            p = self.predict_vectors(tile[:, valid].T, mc_samples)
-            out[:, valid] = p.T
-        return out
+        return tile
 
     # ------------------------------------------------------------------ persistence
     def state(self) -> dict[str, Any]:
@@ -262,6 +374,9 @@ class SpectralClassifier(Bundle):
             "compactness": float(self.compactness),
             "offset": {k: float(v) for k, v in self.offset.items()},
             "info": self.info,
+            "segmentation": self.segmentation,
+            "iterations": int(self.iterations),
+            "coarsen": int(self.coarsen),
         }
 
     @classmethod
@@ -283,6 +398,10 @@ class SpectralClassifier(Bundle):
             compactness=state["compactness"],
             offset=dict(state["offset"]),
             info=dict(state["info"]),
+            # models saved before the grid segmentation used scikit-image's SLIC
+            segmentation=str(state.get("segmentation", "slic")),
+            iterations=int(state.get("iterations", 3)),
+            coarsen=int(state.get("coarsen", 2)),
         )
 
 
@@ -322,8 +441,10 @@ def train_spectral(
     batch_size: int = 512,
     lr: float = 3e-3,
     seed: int = 0,
-    segment_size: float = 48.0,
+    segment_size: float = 64.0,
     compactness: float = 0.05,
+    segmentation: str = "grid",
+    iterations: int = 3,
     offset: dict[str, float] | None = None,
     seasons: np.ndarray | None = None,
     info: dict[str, Any] | None = None,
@@ -342,8 +463,10 @@ def train_spectral(
         batch_size: Adam mini-batch size.
         lr: Adam learning rate.
         seed: seeds NumPy and torch.
-        segment_size: map-time SLIC mean segment size in pixels (0 = per pixel).
+        segment_size: map-time mean superpixel size in pixels (0 = per pixel).
         compactness: map-time SLIC compactness (reflectance units).
+        segmentation: map-time superpixels, ``"grid"`` or ``"slic"`` (:data:`SEGMENTATIONS`).
+        iterations: SLIC iterations of the grid segmentation.
         offset: map-time input offset per band.
         seasons: ``(n, k)`` seasonal NDVI per point; augmented copies are moved to a random
             season (:func:`seasonal_reflectance`).
@@ -397,6 +520,8 @@ def train_spectral(
         net=net,
         segment_size=segment_size,
         compactness=compactness,
+        segmentation=segmentation,
+        iterations=iterations,
         offset=dict(offset or {}),
         info=dict(info or {}),
     )
@@ -405,7 +530,10 @@ def train_spectral(
 __all__ = [
     "BANDS_10M",
     "BANDS_ALL",
+    "MC_SEED",
+    "MC_TABLE",
     "PATH_PROFILE",
+    "SEGMENTATIONS",
     "SpectralClassifier",
     "SpectralMLP",
     "augment_reflectance",

@@ -61,7 +61,7 @@ from lulcbook.predict.bands import canonical_band, check_unique_bands, match_ban
 from lulcbook.predict.classifier import TileClassifier, load_classifier
 from lulcbook.predict.cluster import check_scheduler, dask_client, local_worker_environ
 from lulcbook.predict.crs import check_projected
-from lulcbook.predict.encoding import class_values, encode
+from lulcbook.predict.encoding import class_values, encode, encode_segments
 from lulcbook.predict.inputs import (
     APPLICABLE_OPTIONS,
     OPTION_NAMES,
@@ -85,7 +85,7 @@ from lulcbook.predict.scene import MapResult, predict_scene
 from lulcbook.predict.seeding import seeded, tile_seed
 from lulcbook.predict.sources import ArraySource, BandRef, MemorySource, RasterSource, Source
 from lulcbook.predict.stac import search_items, source_from_stac_item, source_from_stac_search
-from lulcbook.predict.tile import TileResult, predict_tile
+from lulcbook.predict.tile import TileResult, context_overlap, map_origin, predict_tile
 from lulcbook.tiling import Tile, tile_border_mask, tile_windows
 
 __all__: list[str] = [
@@ -114,13 +114,16 @@ __all__: list[str] = [
     "check_scheduler",
     "check_unique_bands",
     "class_values",
+    "context_overlap",
     "dask_client",
     "date_from",
     "encode",
+    "encode_segments",
     "input_files",
     "input_kind",
     "load_classifier",
     "local_worker_environ",
+    "map_origin",
     "match_bands",
     "open_map",
     "open_source",

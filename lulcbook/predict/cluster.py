@@ -138,18 +138,21 @@ def dask_client(
 
 @contextlib.contextmanager
 def local_worker_environ() -> Iterator[None]:
-    """Start local dask workers without ``MALLOC_TRIM_THRESHOLD_`` (keeping one BLAS thread each).
+    """Start local dask workers without ``MALLOC_TRIM_THRESHOLD_`` and without the profiler.
 
     dask.distributed sets ``MALLOC_TRIM_THRESHOLD_=65536`` in new workers so they return memory
     to the OS early; with the many short-lived tile-sized arrays of GDAL reads, segmentation and
-    the GNN this made each task about four times slower (measured on the Brandenburg scene). Use
-    this context manager around your own ``LocalCluster`` as well.
+    the GNN this made each task about four times slower (measured on the Brandenburg scene). Its
+    statistical profiler samples every worker's stack every 10 ms; on the production benchmark
+    (``benchmarks/bench_produce.py``) it took about a fifth of the workers' CPU time. One BLAS
+    thread per worker is kept. Use this context manager around your own ``LocalCluster`` as well.
     """
     import dask
+    import distributed  # noqa: F401  (its configuration defaults exist once it is imported)
 
     key = "distributed.nanny.pre-spawn-environ"
     env = {k: v for k, v in dict(dask.config.get(key, {})).items() if k != "MALLOC_TRIM_THRESHOLD_"}
-    with dask.config.set({key: env}):
+    with dask.config.set({key: env, "distributed.worker.profile.enabled": False}):
         yield
 
 

@@ -37,6 +37,37 @@ def encode(
     return out, unc
 
 
+def encode_segments(
+    index: np.ndarray, proba: np.ndarray, class_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`encode` for probabilities given per superpixel: each superpixel is encoded once.
+
+    Args:
+        index: ``(y, x)`` row of ``proba`` of each pixel, -1 for no data.
+        proba: ``(n, C)`` class probabilities of the superpixels.
+        class_values: legend index of each class.
+
+    Returns:
+        What :func:`encode` returns for the painted probabilities (the same bytes).
+    """
+    valid = index >= 0
+    h, w = index.shape
+    if len(proba) == 0 or not valid.any():
+        return (
+            np.full((2, h, w), legend.NODATA, dtype=np.uint8),
+            np.full((h, w), np.nan, dtype=np.float32),
+        )
+    seg, seg_unc = encode(
+        np.asarray(proba).T[:, :, None], np.zeros((len(proba), 1), dtype=bool), class_values
+    )
+    safe = np.where(valid, index, 0)
+    data = seg[:, safe, 0]
+    data[:, ~valid] = legend.NODATA
+    unc = seg_unc[safe, 0]
+    unc[~valid] = np.nan
+    return data, unc
+
+
 def class_values(classes: Sequence[str | int]) -> np.ndarray:
     """Legend indices of a model's classes (legend keys, names or indices).
 
@@ -58,4 +89,4 @@ def class_values(classes: Sequence[str | int]) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-__all__ = ["class_values", "encode"]
+__all__ = ["class_values", "encode", "encode_segments"]

@@ -22,7 +22,7 @@ from lulcbook.predict.inputs import check_options, input_files, input_kind, open
 from lulcbook.predict.outputs import output_paths
 from lulcbook.predict.reflectance import SAMPLE_WHOLE_PIXELS, check_reflectance
 from lulcbook.predict.sources import MemorySource
-from lulcbook.predict.tile import TileResult
+from lulcbook.predict.tile import TileResult, context_overlap
 from lulcbook.progress import progress as tqdm
 from lulcbook.tiling import tile_windows
 
@@ -104,7 +104,8 @@ def predict_scene(
         model: a :class:`TileClassifier` (e.g. ``SegmentClassifier.load("models/gnn.pt")``).
         out: the output ``.tif``; its folder must exist.
         tile_size: core tile size in pixels (memory per task ∝ (tile_size + 2·overlap)²).
-        overlap: context pixels read around each tile and discarded after prediction.
+        overlap: context pixels read around each tile and discarded after prediction; raised to
+            the model's ``context_px`` when it has one, so the map does not depend on the tiling.
         blocksize: internal COG tile size (a multiple of 16, at least 128).
         mc_samples: Monte-Carlo dropout samples passed to ``predict_proba``.
         seed: seed of the MC-dropout draws (per tile: :func:`~lulcbook.predict.tile_seed`).
@@ -145,9 +146,10 @@ def predict_scene(
         check_scheduler(scheduler)
     source = open_source(input, list(model.bands), **source_kw)
     metres = check_projected(source.crs, source.name)
+    overlap = context_overlap(model, overlap)
     tiles = tile_windows(source.width, source.height, tile_size, overlap)
-    if len(tiles) == 1 and source.width * source.height <= SAMPLE_WHOLE_PIXELS:
-        source = MemorySource.of(source)  # one read serves the check and the only tile
+    if source.width * source.height <= SAMPLE_WHOLE_PIXELS:
+        source = MemorySource.of(source)  # one read serves the check and every tile
     check_reflectance(source, allow=allow_implausible)
     counts = np.zeros(legend.N_CLASSES, dtype=np.int64)
     task_s = task_cpu = 0.0

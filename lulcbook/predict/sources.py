@@ -20,6 +20,9 @@ from rasterio.errors import RasterioIOError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
+from lulcbook.predict.datasets import open_dataset
+from lulcbook.predict.upsample import integer_factor, read_upsampled
+
 
 @dataclass(frozen=True)
 class BandRef:
@@ -48,6 +51,9 @@ class RasterSource:
             no data (e.g. Sentinel-2 SCL cloud classes).
         name: the input as given (for messages and metadata).
         datetime: ISO acquisition time if known.
+        resampling: how bands on another grid are resampled: ``"bilinear"`` (default) or
+            ``"nearest"`` (each target pixel takes one source pixel's value, as odc-stac and
+            stackstac load by default; several times cheaper to reproject).
     """
 
     bands: tuple[BandRef, ...]
@@ -61,6 +67,12 @@ class RasterSource:
     mask: tuple[BandRef, tuple[int, ...]] | None = None
     name: str = ""
     datetime: str | None = None
+    resampling: str = "bilinear"
+
+    def __post_init__(self) -> None:
+        """Refuse a resampling other than bilinear or nearest."""
+        if self.resampling not in ("bilinear", "nearest"):
+            raise ValueError(f"resampling must be 'bilinear' or 'nearest'; got {self.resampling!r}")
 
     @property
     def band_names(self) -> list[str]:
@@ -92,33 +104,37 @@ class RasterSource:
     def _read_unchecked(
         self, ref: BandRef, window: Window, resampling: Resampling
     ) -> tuple[np.ndarray, float | None]:
-        with rasterio.open(ref.path) as src:
-            nodata = self.nodata if self.nodata is not None else src.nodata
-            same = (
-                src.crs is not None
-                and src.crs.to_wkt() == self.crs
-                and src.transform.almost_equals(self.affine)
-                and (src.width, src.height) == (self.width, self.height)
-            )
-            if same:
-                return src.read(ref.index, window=window), nodata
-            with WarpedVRT(
-                src,
-                crs=self.crs,
-                transform=self.affine,
-                width=self.width,
-                height=self.height,
-                resampling=resampling,
-                src_nodata=nodata,
-                nodata=nodata,
-            ) as vrt:
-                return vrt.read(ref.index, window=window), nodata
+        src = open_dataset(ref.path)  # kept open: GDAL's block cache serves the next read
+        nodata = self.nodata if self.nodata is not None else src.nodata
+        same = (
+            src.crs is not None
+            and src.crs.to_wkt() == self.crs
+            and src.transform.almost_equals(self.affine)
+            and (src.width, src.height) == (self.width, self.height)
+        )
+        if same:
+            return src.read(ref.index, window=window), nodata
+        factor = integer_factor(src, self.crs, self.affine)
+        if factor is not None and resampling == Resampling.bilinear:
+            # NaN marks no data in the interpolated band
+            return read_upsampled(src, ref.index, window, factor, nodata), None
+        with WarpedVRT(
+            src,
+            crs=self.crs,
+            transform=self.affine,
+            width=self.width,
+            height=self.height,
+            resampling=resampling,
+            src_nodata=nodata,
+            nodata=nodata,
+        ) as vrt:
+            return vrt.read(ref.index, window=window), nodata
 
     def read(self, window: Window) -> np.ndarray:
         """Read ``window`` of the target grid as float32 reflectance ``(band, y, x)``, NaN = no data."""
         out = np.empty((len(self.bands), int(window.height), int(window.width)), dtype=np.float32)
         for i, ref in enumerate(self.bands):
-            arr, nodata = self._read(ref, window, Resampling.bilinear)
+            arr, nodata = self._read(ref, window, Resampling[self.resampling])
             band = arr.astype(np.float32)
             if nodata is not None and not np.isnan(nodata):
                 band[arr == nodata] = np.nan

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from rasterio.windows import Window
@@ -12,7 +14,7 @@ from rasterio.windows import Window
 from lulcbook import legend
 from lulcbook.cog import MAP_BANDS
 from lulcbook.predict.classifier import TileClassifier
-from lulcbook.predict.encoding import class_values, encode
+from lulcbook.predict.encoding import class_values, encode, encode_segments
 from lulcbook.predict.seeding import accepts_seed, seeded, tile_seed
 from lulcbook.predict.sources import Source
 from lulcbook.tiling import Tile
@@ -32,6 +34,22 @@ class TileResult:
     counts: np.ndarray
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+
+
+def map_origin(source: Source, window: Window) -> tuple[int, int]:
+    """``(row, col)`` of ``window``'s first pixel on the pixel grid of the source's CRS.
+
+    The grid is the source's, extended to the CRS origin: a model that anchors its superpixels
+    there (:attr:`lulcbook.models.spectral.SpectralClassifier.context_px`) cuts every tile,
+    scene and production cell of that CRS and resolution the same way.
+    """
+    a = source.affine
+    return round(a.f / a.e) + int(window.row_off), round(a.c / a.a) + int(window.col_off)
+
+
+def context_overlap(model: object, overlap: int) -> int:
+    """The tile margin to use: ``overlap``, or more if the model needs it to be exact."""
+    return max(int(overlap), int(getattr(model, "context_px", 0) or 0))
 
 
 def predict_tile(
@@ -69,21 +87,31 @@ def predict_tile(
         data = np.full((len(MAP_BANDS), h, w), legend.NODATA, dtype=np.uint8)
         unc = np.full((h, w), np.nan, dtype=np.float32)
     else:
+        core = tile.core_in_padded
+        segments = getattr(model, "predict_segments", None)
+        predict: Callable[..., Any] = segments if segments is not None else model.predict_proba
+        kw: dict[str, object] = {"mc_samples": mc_samples}
+        if segments is not None:
+            kw["origin"] = map_origin(source, tile.padded)
         if mc_samples > 0:
             ts = tile_seed(seed, tile)
-            extra = {"seed": ts} if accepts_seed(model.predict_proba) else {}
+            if accepts_seed(predict):
+                kw["seed"] = ts
             with seeded(ts):
-                proba = model.predict_proba(image, mc_samples=mc_samples, **extra)
+                result = predict(image, **kw)
         else:
-            proba = model.predict_proba(image, mc_samples=mc_samples)
-        proba = np.asarray(proba, dtype=np.float32)
-        if proba.shape != (len(values), *image.shape[1:]):
-            raise ValueError(
-                f"predict_proba returned shape {proba.shape}; expected "
-                f"{(len(values), *image.shape[1:])} for a tile of {image.shape}"
-            )
-        core = tile.core_in_padded
-        data, unc = encode(proba[(slice(None), *core)], invalid[core], values)
+            result = predict(image, **kw)
+        if segments is not None:
+            index, seg_proba = result
+            data, unc = encode_segments(index[core], seg_proba, values)
+        else:
+            proba = np.asarray(result, dtype=np.float32)
+            if proba.shape != (len(values), *image.shape[1:]):
+                raise ValueError(
+                    f"predict_proba returned shape {proba.shape}; expected "
+                    f"{(len(values), *image.shape[1:])} for a tile of {image.shape}"
+                )
+            data, unc = encode(proba[(slice(None), *core)], invalid[core], values)
     counts = np.bincount(data[0][data[0] != legend.NODATA].ravel(), minlength=legend.N_CLASSES)
     return TileResult(
         tile.core, data, unc, counts[: legend.N_CLASSES], time.perf_counter() - t0,
@@ -91,4 +119,4 @@ def predict_tile(
     )  # fmt: skip
 
 
-__all__ = ["TileResult", "predict_tile"]
+__all__ = ["TileResult", "context_overlap", "map_origin", "predict_tile"]

@@ -1,7 +1,9 @@
 """One cell of a production run: its scenes → a composite on the cell grid → a map product.
 
 :func:`cell_source` turns the items found for a cell into a :class:`CompositeSource`: each item
-is read on the cell's pixel grid (reprojected on the fly, bilinear), pixels masked by the
+is read on the cell's pixel grid (reprojected on the fly with nearest-neighbour resampling, as
+odc-stac and stackstac load by default: each pixel keeps a measured spectrum, and the warp
+costs a fifth of a bilinear one — ``benchmarks/bench_produce.py`` measures both), pixels masked by the
 item's scene classification (``SCL``, where the item has one) or no data become NaN, and the
 items are composited best first (the catalog's order: least cloud, then earliest) — each pixel
 takes the first item that has it.
@@ -108,13 +110,16 @@ class CompositeSource:
         return out
 
 
-def item_source(item: pystac.Item, bands: Sequence[str], cell: GridCell) -> RasterSource:
+def item_source(
+    item: pystac.Item, bands: Sequence[str], cell: GridCell, resampling: str = "nearest"
+) -> RasterSource:
     """The ``bands`` of one STAC item on the pixel grid of ``cell``.
 
     Args:
         item: the item (asset hrefs absolute or URLs GDAL can read).
         bands: Sentinel-2 band names in model order.
         cell: the target grid.
+        resampling: ``"nearest"`` or ``"bilinear"`` reprojection of the bands.
 
     Returns:
         The source; scaling from the item's metadata
@@ -159,11 +164,15 @@ def item_source(item: pystac.Item, bands: Sequence[str], cell: GridCell) -> Rast
         mask=mask,
         name=item.id,
         datetime=item.datetime.isoformat() if item.datetime else None,
+        resampling=resampling,
     )
 
 
 def cell_source(
-    items: Sequence[pystac.Item], bands: Sequence[str], cell: GridCell
+    items: Sequence[pystac.Item],
+    bands: Sequence[str],
+    cell: GridCell,
+    resampling: str = "nearest",
 ) -> CompositeSource:
     """The first-valid composite of ``items`` (best first) on the grid of ``cell``.
 
@@ -171,6 +180,7 @@ def cell_source(
         items: the cell's items, best first.
         bands: Sentinel-2 band names in model order.
         cell: the target grid.
+        resampling: ``"nearest"`` or ``"bilinear"`` reprojection of the bands.
 
     Returns:
         The composite.
@@ -180,7 +190,7 @@ def cell_source(
     """
     if not items:
         raise ValueError(f"Cell {cell.id}: no items to composite")
-    parts = tuple(item_source(it, bands, cell) for it in items)
+    parts = tuple(item_source(it, bands, cell, resampling) for it in items)
     return CompositeSource(
         parts, name=f"{cell.id} ({len(parts)} item(s))", datetime=parts[0].datetime
     )
@@ -282,6 +292,7 @@ def run_cell(
     tile_size: int = 512,
     overlap: int = 32,
     blocksize: int = 512,
+    resampling: str = "nearest",
 ) -> CellResult:
     """Composite, predict and write one cell; errors become a ``failed`` result, never raise.
 
@@ -294,6 +305,8 @@ def run_cell(
         tile_size: core tile size of the prediction in pixels.
         overlap: context pixels around each tile.
         blocksize: internal COG tile size.
+        resampling: reprojection of the bands onto the cell grid (``"nearest"``,
+            ``"bilinear"``).
 
     Returns:
         The cell's result.
@@ -307,7 +320,7 @@ def run_cell(
             result.status = "empty"
             return result
         classifier = _model(model.path, model.model_class)
-        source = cell_source(items, list(classifier.bands), cell)
+        source = cell_source(items, list(classifier.bands), cell, resampling)
         tif, item_path = cell_paths(out, cell)
         tif.parent.mkdir(parents=True, exist_ok=True)
         hrefs = [it.get_self_href() or it.id for it in items]
@@ -331,6 +344,7 @@ def run_cell(
                 "lulcbook:grid": "EEA reference grid (EPSG:3035)",
                 "lulcbook:cell": cell.id,
                 "lulcbook:composite": "first valid pixel, items by cloud cover then date",
+                "lulcbook:resampling": resampling,
             },
             allow_implausible=False,
         )

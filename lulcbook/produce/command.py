@@ -78,6 +78,12 @@ def add_produce_parser(sub: Any) -> argparse.ArgumentParser:
         "--cell-km", type=float, default=10.0, help="cell edge in km (EEA grid: 1, 10, 100)"
     )
     p.add_argument("--resolution", type=float, default=10.0, help="pixel size in metres")
+    p.add_argument(
+        "--resampling",
+        choices=("nearest", "bilinear"),
+        default="nearest",
+        help="reprojection of the scenes' bands onto the cell grid (default: nearest)",
+    )
     add_stac_search_options(p, collection="sentinel-2-l2a", max_cloud=50.0, api=False)
     add_run_options(p, tile_size=1024, workers=1)
     p.add_argument(
@@ -123,6 +129,7 @@ def produce_command(args: argparse.Namespace) -> int:
         model,
         args.out,
         collection_id=args.collection_id,
+        resampling=args.resampling,
         **run_options(args),
     )
     print(f"{args.out}: {report.summary()}")

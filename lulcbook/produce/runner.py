@@ -131,6 +131,7 @@ def produce(
     tile_size: int = 1024,
     overlap: int = 32,
     blocksize: int = 512,
+    resampling: str = "nearest",
     collection_id: str = "lulcbook-landcover",
     progress: bool = True,
 ) -> RunReport:
@@ -149,6 +150,9 @@ def produce(
             the default holds a 10 km cell at 10 m in one tile, so each band is read once.
         overlap: context pixels around each tile.
         blocksize: internal COG tile size.
+        resampling: reprojection of the scenes' bands onto the cell grid: ``"nearest"`` (each
+            pixel keeps a measured spectrum; odc-stac's and stackstac's default) or
+            ``"bilinear"``.
         collection_id: the id of the STAC Collection.
         progress: show a progress bar over the cells.
 
@@ -165,6 +169,8 @@ def produce(
     ids = [c.id for c in cells]
     if len(set(ids)) != len(ids):
         raise ValueError("Grid cells with the same id; give cells of one size")
+    if resampling not in ("nearest", "bilinear"):
+        raise ValueError(f"resampling must be 'nearest' or 'bilinear'; got {resampling!r}")
     if scheduler is not None:
         check_scheduler(scheduler)
     out = Path(out)
@@ -198,6 +204,7 @@ def produce(
             "tile_size": tile_size,
             "overlap": overlap,
             "blocksize": blocksize,
+            "resampling": resampling,
         }
     n_workers = 1 if scheduler is None and workers <= 1 else workers
     with tqdm(total=len(cells), desc="produce", unit="cell", disable=not progress) as bar:

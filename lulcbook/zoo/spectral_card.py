@@ -18,6 +18,17 @@ def _ci(x: dict[str, Any], key: str = "recall") -> str:
     return f"{x.get(key, float('nan')):.2f} (95 % CI {lo:.2f}–{hi:.2f})"
 
 
+def _segmentation(model: SpectralClassifier) -> str:
+    if model.segmentation == "grid":
+        cell, coarsen = model.grid()
+        return (
+            f"cells of {cell} px fixed in map coordinates, {model.iterations} iterations on "
+            f"{coarsen}×{coarsen} block means; maps do not depend on the tiling with a tile "
+            f"margin of {model.context_px} px, which `lulcbook predict` applies"
+        )
+    return "scikit-image SLIC per tile"
+
+
 def spectral_metadata(
     model: SpectralClassifier, checks: dict[str, Any], version: str
 ) -> dict[str, Any]:
@@ -26,6 +37,8 @@ def spectral_metadata(
         "kind": "spectral-segments",
         "model_class": MODEL_CLASS,
         "description": "LUCAS 2018 annual-median MLP on SLIC superpixel means",
+        "segmentation": model.segmentation,
+        "tile_context_px": model.context_px,
         "classes": list(model.classes),
         "bands": list(model.bands),
         "input_level": "L1C (TOA); L2A (BOA) with the documented path offset",
@@ -56,7 +69,7 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
         f"# {name}",
         "",
         "Land-cover classifier of Sentinel-2 superpixels (SLIC, mean segment size "
-        f"{model.segment_size:g} px) trained on the LUCAS 2018 points with their Sentinel-2 L1C "
+        f"{model.segment_size:g} px, {_segmentation(model)}) trained on the LUCAS 2018 points with their Sentinel-2 L1C "
         "2018 annual band medians (the ELC10 training table, Venter & Sydenham 2021), "
         f"{info.get('n_points', '?')} points, 8 level-1 classes.",
         "",

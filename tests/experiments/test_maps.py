@@ -17,7 +17,7 @@ from lulcbook.models import spectral
 from lulcbook.sources import elc10
 
 SP = {"copies": 1, "hidden": 16, "dropout": 0.1, "epochs": 1, "seed": 0, "segment_size": 0,
-      "compactness": 0.05}  # fmt: skip
+      "compactness": 0.05, "segmentation": "grid", "iterations": 3}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -183,21 +183,37 @@ def test_seam_check_compares_tiled_and_untiled_maps(trained) -> None:
     }
 
 
-def test_tiling_sensitivity_runs_every_tiling_and_the_verdict_gives_the_range(trained) -> None:
-    da = _utm_scene(5)
-    ids = np.zeros((48, 48), dtype=np.int64)
-    ids[:24], ids[24:] = 1, 2
+def test_tiling_sensitivity_grid_superpixels_give_identical_maps_slic_does_not(trained) -> None:
+    rng = np.random.default_rng(5)
+    fields = rng.uniform(0.02, 0.3, size=(4, 8, 8))
+    values = np.repeat(np.repeat(fields, 12, axis=1), 12, axis=2)[:, :90, :90]
+    da = _utm_scene(5, 90).copy(data=(values + rng.normal(0, 0.01, values.shape)).astype("float32"))
+    ids = np.zeros((90, 90), dtype=np.int64)
+    ids[:45], ids[45:] = 1, 2
     labels = np.array([legend.index_of("woodland"), legend.index_of("water")])
-    model = trained[0]["s2-4", "augmented"]  # per-pixel: every tiling gives the same map
-    tiling = X.tiling_sensitivity(da, model, ids, labels, 24, [0, 4], n_boot=10, blocksize=128)
-    assert list(tiling) == ["overlap 0 px", "overlap 4 px", "whole scene"]
-    recalls = {k: {c: v["recall"] for c, v in r["per_class"].items()} for k, r in tiling.items()}
-    assert recalls["overlap 0 px"] == recalls["overlap 4 px"] == recalls["whole scene"]
-    text, met = X.tiling_verdict(tiling)
-    w = recalls["whole scene"]["woodland"]
-    assert met is None and f"woodland {w:.3f}–{w:.3f}" in text and "3 tilings" in text
-    tiling["whole scene"]["per_class"]["water"]["recall"] = 2.0  # the range follows the numbers
-    assert "–2.000" in X.tiling_verdict(tiling)[0]
+    base = trained[0]["s2-4", "augmented"]
+    grid = spectral.SpectralClassifier(**{**base.__dict__, "segment_size": 16.0})
+    slic = spectral.SpectralClassifier(**{**grid.__dict__, "segmentation": "slic"})
+    tiling = X.tiling_sensitivity(
+        da, {"grid": grid, "slic": slic}, ids, labels, [24, 40], overlap=4, n_boot=10, blocksize=128
+    )
+    m = grid.context_px
+    assert list(tiling) == [
+        f"grid, tiles 24 px (margin {m} px)", f"grid, tiles 40 px (margin {m} px)",
+        "grid, whole scene", "slic, tiles 24 px (margin 4 px)", "slic, tiles 40 px (margin 4 px)",
+        "slic, whole scene",
+    ]  # fmt: skip
+    assert all(tiling[k]["pixels_differing"] == 0 for k in list(tiling)[:3])
+    assert tiling["slic, tiles 24 px (margin 4 px)"]["pixels_differing"] > 0
+    table = X.tiling_table(tiling)
+    assert list(table["pixels_differing"]) == [r["pixels_differing"] for r in tiling.values()]
+    assert X.per_tile_slic(grid).segmentation == "slic"
+    text, same = X.tiling_verdict(tiling, "grid")
+    assert same  # the shipped model's maps are identical, whatever the other model does
+    assert "grid: the 3 tilings give identical maps" in text and "slic: up to" in text
+    assert X.tiling_verdict(tiling, "slic")[1] is False
+    with pytest.raises(ValueError, match="not in the tiling study"):
+        X.tiling_verdict(tiling, "gnn")
 
 
 def test_verdict_never_prints_a_miss_as_the_target() -> None:

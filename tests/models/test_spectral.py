@@ -112,3 +112,57 @@ def test_train_rejects_bad_labels() -> None:
         spectral.train_spectral(np.full((3, 4), 0.1), np.array([0, 1, 99]), spectral.BANDS_10M)
     with pytest.raises(ValueError, match="labels"):
         spectral.train_spectral(np.full((3, 4), 0.1), np.array([0, 1]), spectral.BANDS_10M)
+
+
+def test_grid_segmentation_settings_and_context(model) -> None:
+    assert model.segmentation == "grid"
+    assert model.grid() == (4, 1)  # 16 px superpixels: a 4 px cell, too small to coarsen
+    assert model.context_px == 4 * (2 * model.iterations + 4)
+    big = spectral.SpectralClassifier(**{**model.__dict__, "segment_size": 64.0})
+    assert big.grid() == (8, 2)
+    slic = spectral.SpectralClassifier(**{**model.__dict__, "segmentation": "slic"})
+    assert slic.context_px == 0
+    pixel = spectral.SpectralClassifier(**{**model.__dict__, "segment_size": 0.0})
+    assert pixel.context_px == 0
+    with pytest.raises(ValueError, match="segmentation must be"):
+        spectral.SpectralClassifier(**{**model.__dict__, "segmentation": "watershed"})
+
+
+@pytest.mark.parametrize("mc_samples", [0, 4])
+def test_a_tile_with_the_context_margin_predicts_its_core_as_the_whole_scene(
+    model, mc_samples: int
+) -> None:
+    rng = np.random.default_rng(1)
+    fields = rng.uniform(0.02, 0.35, size=(4, 12, 12))
+    scene = np.repeat(np.repeat(fields, 9, axis=1), 9, axis=2)[:, :100, :104]
+    scene = (scene + rng.normal(0, 0.005, scene.shape)).astype("float32")
+    whole = model.predict_proba(scene, mc_samples=mc_samples)
+    m = model.context_px
+    r0, c0 = 3, 1  # tile = rows 3.., cols 1.., core starts m further in
+    tile = scene[:, r0 : r0 + 2 * m + 20, c0 : c0 + 2 * m + 20]
+    part = model.predict_proba(tile, mc_samples=mc_samples, origin=(r0, c0))
+    core = (slice(None), slice(m, m + 20), slice(m, m + 20))
+    np.testing.assert_array_equal(part[core], whole[:, r0 + m : r0 + m + 20, c0 + m : c0 + m + 20])
+
+
+def test_keyed_mc_dropout_depends_only_on_each_row(model) -> None:
+    rng = np.random.default_rng(2)
+    rows = rng.uniform(0.02, 0.35, size=(50, 4))
+    p = model.predict_keyed(rows, 6)
+    assert p.shape == (50, legend.N_CLASSES)
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+    # the same rows in another order and company get the same probabilities
+    order = rng.permutation(50)[:20]
+    np.testing.assert_array_equal(model.predict_keyed(rows[order], 6), p[order])
+    # and they are MC draws, not the deterministic pass
+    assert not np.allclose(p, model.predict_vectors(rows))
+
+
+def test_models_saved_before_the_grid_load_with_scikit_image_slic(model, tmp_path: Path) -> None:
+    state = model.state()
+    for key in ("segmentation", "iterations", "coarsen"):
+        del state[key]
+    old = spectral.SpectralClassifier.from_state(state)
+    assert old.segmentation == "slic"
+    tile = np.random.default_rng(0).uniform(0.02, 0.3, size=(4, 24, 24)).astype("float32")
+    assert np.isfinite(old.predict_proba(tile)).all()

@@ -43,3 +43,16 @@ def test_unreachable_scheduler_fails_fast(
         )
     assert time.perf_counter() - t0 < 10
     assert list(tmp_path.iterdir()) == []
+
+
+def test_local_workers_start_without_malloc_trim_and_profiler() -> None:
+    import dask
+
+    from lulcbook.predict import local_worker_environ
+
+    with local_worker_environ():
+        env = dask.config.get("distributed.nanny.pre-spawn-environ")
+        assert "MALLOC_TRIM_THRESHOLD_" not in env
+        assert env.get("OMP_NUM_THREADS") in (1, "1")
+        assert dask.config.get("distributed.worker.profile.enabled") is False
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # restored

@@ -28,3 +28,24 @@ def test_class_values_accepts_keys_names_indices() -> None:
     assert predict.class_values(["water", "Woodland", 1]).tolist() == [6, 2, 1]
     with pytest.raises(ValueError, match="'forest' is not in the legend"):
         predict.class_values(["forest"])
+
+
+def test_encoding_per_superpixel_gives_the_bytes_of_encoding_per_pixel() -> None:
+    from lulcbook.predict import encode, encode_segments
+
+    rng = np.random.default_rng(5)
+    proba = rng.dirichlet(np.ones(8), size=30).astype(np.float32)
+    proba[3] = np.nan  # a superpixel the model could not score
+    index = rng.integers(0, 30, size=(20, 25))
+    index[:4, :6] = -1  # no data
+    values = np.arange(8)
+    painted = np.where(
+        index[None] >= 0, proba[np.where(index >= 0, index, 0)].transpose(2, 0, 1), np.nan
+    )
+    expected = encode(painted.astype(np.float32), index < 0, values)
+    got = encode_segments(index, proba, values)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+    assert (got[0][:, :4, :6] == legend.NODATA).all()
+    empty = encode_segments(np.full((3, 3), -1), proba[:0], values)
+    assert (empty[0] == legend.NODATA).all() and np.isnan(empty[1]).all()

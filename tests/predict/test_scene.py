@@ -14,6 +14,7 @@ from predict_helpers import (
     TYPICAL_SPECTRA,
     SpectralCentroid,
     leftovers,
+    random_spectral_model,
     scene_dn,
     simulate_scene,
     truth_index,
@@ -141,6 +142,27 @@ def test_tiled_prediction_is_seamless(
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     np.testing.assert_array_equal(a[2], b[2])
+
+
+@pytest.mark.parametrize("mc_samples", [0, 3])
+def test_grid_superpixel_maps_do_not_depend_on_the_tiling(
+    scene: tuple[Path, np.ndarray], tmp_path: Path, mc_samples: int
+) -> None:
+    model = random_spectral_model()
+    src, _ = scene
+    maps = {}
+    for tile in (48, 96, 1024):
+        res = predict.predict_scene(
+            src, model, tmp_path / f"t{tile}.tif", tile_size=tile, overlap=8, blocksize=128,
+            mc_samples=mc_samples, progress=False,
+        )  # fmt: skip
+        maps[tile] = predict.read_map(res.path)
+        with rasterio.open(res.path) as ds:  # the margin was raised to the model's context
+            assert int(ds.tags()["OVERLAP"]) == model.context_px
+    assert len(np.unique(maps[1024][0])) > 2
+    for tile in (48, 96):
+        for a, b in zip(maps[tile], maps[1024], strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def _bad_input(kind: str, folder: Path) -> tuple[Path, type[Exception], str]:

@@ -65,6 +65,7 @@ def test_run_writes_every_cell_collection_and_mosaics(setup: dict[str, Any]) -> 
     assert item["properties"]["lulcbook:model"] == {"name": "centroid.json", "version": ""}
     assert item["properties"]["start_datetime"].startswith("2017-02-01")
     assert item["properties"]["license"] == product_stac.PRODUCT_LICENSE
+    assert item["properties"]["lulcbook:resampling"] == "nearest"
     (derived,) = [lk for lk in item["links"] if lk["rel"] == "derived_from"]
     source_item = (ref / hrefs[0]).parent / derived["href"]
     assert not Path(derived["href"]).is_absolute() and source_item.exists()
@@ -189,6 +190,26 @@ def test_command_line_errors_name_the_option(setup: dict[str, Any], tmp_path: Pa
     assert cli.main([*base, "--bbox", "12,52,13,53", "--datetime", "2017-03-01/2017-02-01"]) == 2
     assert cli.main([*base, "--bbox", "12,52,13,53", "--datetime", PERIOD, "--model", "nope"]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_bilinear_resampling_is_an_option_nearest_keeps_measured_values(
+    setup: dict[str, Any], tmp_path: Path
+) -> None:
+    from lulcbook.produce.cell import cell_source
+
+    cell, items = setup["cells"][0], setup["cat"].items
+    near = cell_source(items, ["B02", "B03", "B04", "B08"], cell)
+    bil = cell_source(items, ["B02", "B03", "B04", "B08"], cell, "bilinear")
+    window = rasterio.windows.Window(0, 0, cell.width, cell.height)
+    a, b = near.read(window), bil.read(window)
+    with rasterio.open(items[0].assets["B02"].href) as src:
+        measured = set(np.unique(src.read(1) * np.float32(near.parts[0].scale)))
+    seen = a[0][np.isfinite(a[0])]
+    assert set(np.unique(seen)) <= measured  # every pixel is one measured value
+    assert not set(np.unique(b[0][np.isfinite(b[0])])) <= measured  # bilinear mixes them
+    with pytest.raises(ValueError, match="resampling must be"):
+        produce(setup["cells"][:1], setup["cat"], parse_period(PERIOD), setup["model"],
+                tmp_path / "r", resampling="cubic", progress=False)  # fmt: skip
 
 
 # --- the products as third-party clients read them -------------------------------------------
