@@ -258,6 +258,22 @@ def _machine_scaling() -> dict[str, Any]:
             "efficiency": alone["cpu_s"] / both}  # fmt: skip
 
 
+def _cell_cost(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """Least-squares CPU seconds per cell = fixed + per_km2 · cell area, over wholly covered cells.
+
+    ``1 / per_km2`` is the rate a grid run approaches as cells grow (km²/s per core).
+    """
+    import numpy as np
+
+    area = np.array([r["mapped_km2"] / r["cells"] for r in runs])
+    cost = np.array([r["cells_cpu_s"] / r["cells"] for r in runs])
+    if len(runs) < 2 or np.ptp(area) == 0:
+        return {}
+    per_km2, fixed = np.polyfit(area, cost, 1)
+    return {"fixed_s_per_cell": float(fixed), "s_per_km2": float(per_km2),
+            "large_cell_km2_per_s_per_core": float(1 / per_km2)}  # fmt: skip
+
+
 def _spawn(*args: str) -> dict[str, Any]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LULCBOOK_PROGRESS": "off"}
     done = subprocess.run(
@@ -285,7 +301,7 @@ def main() -> None:
     ap.add_argument("--tile-sizes", type=int, nargs="+", default=[1024, 4096])
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--cell-km", type=float, default=10.0)
-    ap.add_argument("--full-cell-km", type=float, default=2.0)
+    ap.add_argument("--full-cell-km", type=float, nargs="+", default=[2.0, 5.0])
     ap.add_argument("--child", nargs="+", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -302,18 +318,22 @@ def main() -> None:
         km = str(args.cell_km)
         grid = [_spawn("grid", str(w), km, "nearest", cog, "all") for w in args.workers]
         bilinear = _spawn("grid", "1", km, "bilinear", cog, "all")
-        full = str(args.full_cell_km)
-        grid_full = [_spawn("grid", str(w), full, "nearest", cog, "full") for w in args.workers]
+        grid_full = [
+            _spawn("grid", str(w), str(km_full), "nearest", cog, "full")
+            for km_full in args.full_cell_km
+            for w in (args.workers if km_full == args.full_cell_km[0] else [1])
+        ]
     machine = _machine_scaling()
-    one = next((g for g in grid_full if g["workers"] == 1), grid_full[0])
+    first = [g for g in grid_full if g["cell_km"] == args.full_cell_km[0]]
+    one = next((g for g in first if g["workers"] == 1), first[0])
     scaling = {  # wall-clock speed-up per worker; below 1 also where other load shares the cores
         f"{g['workers']}_workers": g["km2_per_s"] / (one["km2_per_s"] * g["workers"])
-        for g in grid_full
+        for g in first
         if g["workers"] > 1
     }
     scaling_cpu = {  # CPU cost per km² with n workers relative to 1 (1.0 = no overhead)
         f"{g['workers']}_workers": g["km2_per_s_per_core"] / one["km2_per_s_per_core"]
-        for g in grid_full
+        for g in first
         if g["workers"] > 1
     }
     best_scene = max(r["km2_per_s_per_core"] for r in runs["cog"])
@@ -330,6 +350,7 @@ def main() -> None:
         "grid": grid,
         "grid_bilinear": bilinear,
         "grid_wholly_covered_cells": grid_full,
+        "grid_cell_cost": _cell_cost([g for g in grid_full if g["workers"] == 1]),
         "scaling_efficiency_wall": scaling,
         "scaling_efficiency_cpu": scaling_cpu,
         "machine_scaling": machine,
