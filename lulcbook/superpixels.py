@@ -82,6 +82,7 @@ def grid_slic(
     iterations: int = 3,
     coarsen: int = 2,
     origin: tuple[int, int] = (0, 0),
+    valid: np.ndarray | None = None,
 ) -> np.ndarray:
     """Superpixels of a ``(band, y, x)`` image on a cell grid fixed in map coordinates.
 
@@ -95,6 +96,8 @@ def grid_slic(
         coarsen: run on block means of this many pixels a side (1 = full resolution).
         origin: ``(row, col)`` of the image's first pixel on the map grid; the cells start at
             multiples of ``cell`` there.
+        valid: ``(y, x)`` valid pixels (default: those with every band of ``image`` finite);
+            a caller that segments a subset of its bands passes the validity of all of them.
 
     Returns:
         ``(y, x)`` int64 labels; equal labels are one superpixel. The values are cell numbers of
@@ -110,7 +113,8 @@ def grid_slic(
     _, h, w = image.shape
     top, left = int(origin[0]) % cell, int(origin[1]) % cell
     ph, pw = -(-(top + h) // cell) * cell, -(-(left + w) // cell) * cell
-    valid = np.isfinite(image).all(axis=0)
+    if valid is None:
+        valid = np.isfinite(image).all(axis=0)
     x = np.zeros((image.shape[0], ph, pw), dtype=np.float32)
     x[:, top : top + h, left : left + w] = np.where(valid[None], image, 0.0)
     weight = np.zeros((ph, pw), dtype=np.float32)
@@ -137,13 +141,6 @@ def _iterate(
     c, hh, ww = x.shape
     gh, gw = hh // step, ww // step
     cells = np.arange(gh * gw, dtype=np.int64).reshape(gh, gw)
-    # in-cell pixel coordinates (exact small integers) and each pixel's own cell
-    iy = np.broadcast_to(
-        np.arange(step, dtype=np.float32)[None, :, None, None], (gh, step, gw, step)
-    )
-    ix = np.broadcast_to(
-        np.arange(step, dtype=np.float32)[None, None, None, :], (gh, step, gw, step)
-    )
     own = np.broadcast_to(cells[:, None, :, None], (gh, step, gw, step))
     wv = _cell_view(weight, step).astype(np.float64)
     xv = _cell_view(x, step)
@@ -151,7 +148,7 @@ def _iterate(
     centres, pos, alive = _update(xv, wv, lab, gh, gw, step, None)
     spatial = (float(compactness) / step) ** 2
     for _ in range(iterations):
-        lab = _assign(xv, centres, pos, alive, iy, ix, own, gh, gw, step, spatial)
+        lab = _assign(xv, centres, pos, alive, own, gh, gw, step, spatial)
         centres, pos, alive = _update(xv, wv, lab, gh, gw, step, (centres, pos, alive))
     return _unview(lab, hh, ww)
 
@@ -213,8 +210,6 @@ def _assign(
     centres: np.ndarray,
     pos: np.ndarray,
     alive: np.ndarray,
-    iy: np.ndarray,
-    ix: np.ndarray,
     own: np.ndarray,
     gh: int,
     gw: int,
@@ -238,8 +233,9 @@ def _assign(
     norm[1:-1, 1:-1] = np.where(
         alive.reshape(gh, gw), (centres.reshape(c, gh, gw) ** 2).sum(0), np.inf
     )
-    ry = iy[0, :, 0, 0][None, :, None, None]  # (1, step, 1, 1)
-    rx = ix[0, 0, 0, :][None, None, None, :]  # (1, 1, 1, step)
+    inner = np.arange(step, dtype=np.float32)  # in-cell pixel coordinates (exact integers)
+    ry = inner[None, :, None, None]  # (1, step, 1, 1)
+    rx = inner[None, None, None, :]  # (1, 1, 1, step)
     sp = np.float32(spatial)
     best = np.full(own.shape, np.inf, dtype=np.float32)
     pick = np.full(own.shape, OFFSETS.index((0, 0)), dtype=np.int8)  # no live candidate: own cell
@@ -264,20 +260,22 @@ def _assign(
 
 
 def segment_means(
-    image: np.ndarray, labels: np.ndarray
+    image: np.ndarray, labels: np.ndarray, valid: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean reflectance of each superpixel over its valid pixels.
 
     Args:
         image: ``(band, y, x)``; pixels with a non-finite band are left out.
         labels: ``(y, x)`` non-negative superpixel labels (e.g. :func:`grid_slic`).
+        valid: ``(y, x)`` pixels with every band finite, if the caller has it already.
 
     Returns:
         ``(means (n, band), index (y, x) into means or -1 for invalid pixels, valid (y, x))``;
         superpixels without a valid pixel are dropped, the others keep the order of their labels.
     """
     image = np.asarray(image, dtype=np.float32)
-    valid = np.isfinite(image).all(axis=0)
+    if valid is None:
+        valid = np.isfinite(image).all(axis=0)
     index = np.full(labels.shape, -1, dtype=np.int64)
     if not valid.any():
         return np.zeros((0, image.shape[0]), dtype=np.float64), index, valid

@@ -24,6 +24,7 @@ plain dictionary of tensors and JSON-able values (``torch.load(..., weights_only
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -74,6 +75,16 @@ MC_SEED: int = 0
 
 MC_TABLE: int = 4096
 """Number of mask sets in that table."""
+
+
+@functools.lru_cache(maxsize=4)
+def _mask_table(mc_samples: int, width: int, dropout: float) -> torch.Tensor:
+    """The dropout masks of :meth:`SpectralClassifier.predict_keyed`, drawn once per setting.
+
+    ``(MC_TABLE, mc_samples, 2, width)`` booleans (kept units) from :data:`MC_SEED`.
+    """
+    gen = torch.Generator().manual_seed(MC_SEED)
+    return torch.rand((MC_TABLE, mc_samples, 2, width), generator=gen) >= dropout
 
 
 def _row_keys(values: np.ndarray) -> np.ndarray:
@@ -285,20 +296,25 @@ class SpectralClassifier(Bundle):
         x = torch.from_numpy(self.features(refl))
         layers = [m for m in self.net.net if isinstance(m, nn.Linear)]
         width, p = self.net.hidden, self.net.dropout
-        gen = torch.Generator().manual_seed(MC_SEED)
-        table = torch.rand((MC_TABLE, mc_samples, 2, width), generator=gen) >= p
+        table = _mask_table(mc_samples, width, p)
         masks = table[torch.from_numpy(_row_keys(refl) % MC_TABLE)].transpose(0, 1).float()
         h = torch.relu(layers[0](x))[None] * masks[:, :, 0] / (1 - p)
         h = torch.relu(layers[1](h)) * masks[:, :, 1] / (1 - p)
         result: np.ndarray = torch.softmax(layers[2](h), dim=-1).mean(0).numpy()
         return result
 
-    def segments(self, tile: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+    def segments(
+        self,
+        tile: np.ndarray,
+        origin: tuple[int, int] = (0, 0),
+        valid: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Superpixel labels ``(y, x)`` of a ``(band, y, x)`` tile (NaN = invalid).
 
         Args:
             tile: reflectance in the order of :attr:`bands`.
             origin: ``(row, col)`` of the tile's first pixel on the map grid (grid segmentation).
+            valid: ``(y, x)`` pixels with every band finite, if the caller has it already.
         """
         _, h, w = tile.shape
         if not self.segment_size or self.segment_size <= 1:
@@ -307,13 +323,11 @@ class SpectralClassifier(Bundle):
             use = [i for i, b in enumerate(self.bands) if b in BANDS_10M] or list(
                 range(len(self.bands))
             )
-            image = tile[use]
-            valid = np.isfinite(tile).all(axis=0)
-            if not valid.all():
-                image = np.where(valid[None], image, np.float32(np.nan))
+            if valid is None:
+                valid = np.isfinite(tile).all(axis=0)
             cell, coarsen = self.grid()
             return superpixels.grid_slic(
-                image, cell, self.compactness, self.iterations, coarsen, origin
+                tile[use], cell, self.compactness, self.iterations, coarsen, origin, valid
             )
         filled, _ = fill_invalid(tile)
         return segment(filled, "slic", self.segment_size, self.compactness).astype(np.int64)
@@ -333,7 +347,9 @@ class SpectralClassifier(Bundle):
             of each pixel, -1 where the pixel is invalid.
         """
         tile = self._check_tile(tile)
-        means, index, _ = superpixels.segment_means(tile, self.segments(tile, origin))
+        valid = np.isfinite(tile).all(axis=0)
+        labels = self.segments(tile, origin, valid)
+        means, index, _ = superpixels.segment_means(tile, labels, valid)
         if len(means) == 0:
             return index, np.zeros((0, len(self.classes)), dtype=np.float32)
         if mc_samples > 0:

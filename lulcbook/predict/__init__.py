@@ -61,7 +61,7 @@ from lulcbook.predict.bands import canonical_band, check_unique_bands, match_ban
 from lulcbook.predict.classifier import TileClassifier, load_classifier
 from lulcbook.predict.cluster import check_scheduler, dask_client, local_worker_environ
 from lulcbook.predict.crs import check_projected
-from lulcbook.predict.encoding import class_values, encode, encode_segments
+from lulcbook.predict.encoding import class_values, encode, encode_segments, no_data
 from lulcbook.predict.inputs import (
     APPLICABLE_OPTIONS,
     OPTION_NAMES,
@@ -125,6 +125,7 @@ __all__: list[str] = [
     "local_worker_environ",
     "map_origin",
     "match_bands",
+    "no_data",
     "open_map",
     "open_source",
     "output_paths",

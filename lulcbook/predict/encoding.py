@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lulcbook import legend
-from lulcbook.cog import CONFIDENCE_SCALE
+from lulcbook.cog import CONFIDENCE_SCALE, MAP_BANDS
 
 
 def encode(
@@ -37,6 +37,14 @@ def encode(
     return out, unc
 
 
+def no_data(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`encode` returns where every pixel is no data."""
+    return (
+        np.full((len(MAP_BANDS), height, width), legend.NODATA, dtype=np.uint8),
+        np.full((height, width), np.nan, dtype=np.float32),
+    )
+
+
 def encode_segments(
     index: np.ndarray, proba: np.ndarray, class_values: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -51,12 +59,8 @@ def encode_segments(
         What :func:`encode` returns for the painted probabilities (the same bytes).
     """
     valid = index >= 0
-    h, w = index.shape
     if len(proba) == 0 or not valid.any():
-        return (
-            np.full((2, h, w), legend.NODATA, dtype=np.uint8),
-            np.full((h, w), np.nan, dtype=np.float32),
-        )
+        return no_data(*index.shape)
     seg, seg_unc = encode(
         np.asarray(proba).T[:, :, None], np.zeros((len(proba), 1), dtype=bool), class_values
     )
@@ -89,4 +93,4 @@ def class_values(classes: Sequence[str | int]) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-__all__ = ["class_values", "encode", "encode_segments"]
+__all__ = ["class_values", "encode", "encode_segments", "no_data"]

@@ -12,9 +12,8 @@ import numpy as np
 from rasterio.windows import Window
 
 from lulcbook import legend
-from lulcbook.cog import MAP_BANDS
 from lulcbook.predict.classifier import TileClassifier
-from lulcbook.predict.encoding import class_values, encode, encode_segments
+from lulcbook.predict.encoding import class_values, encode, encode_segments, no_data
 from lulcbook.predict.seeding import accepts_seed, seeded, tile_seed
 from lulcbook.predict.sources import Source
 from lulcbook.tiling import Tile
@@ -84,8 +83,7 @@ def predict_tile(
     h, w = int(tile.core.height), int(tile.core.width)
     values = class_values(model.classes)
     if invalid.all():
-        data = np.full((len(MAP_BANDS), h, w), legend.NODATA, dtype=np.uint8)
-        unc = np.full((h, w), np.nan, dtype=np.float32)
+        data, unc = no_data(h, w)
     else:
         core = tile.core_in_padded
         segments = getattr(model, "predict_segments", None)
