@@ -9,6 +9,7 @@ files of a land-cover map product (:mod:`lulcbook.cog`) as assets.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -20,10 +21,10 @@ from typing import Any
 import numpy as np
 import pystac
 import rasterio
+from pyproj import Transformer
 from pystac.extensions.classification import Classification, ClassificationExtension
 from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, RasterExtension
-from rasterio.warp import transform_geom
 
 from lulcbook import legend
 from lulcbook.cog import (
@@ -74,6 +75,17 @@ def parse_datetime(text: str) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
+@functools.lru_cache(maxsize=16)
+def _to_wgs84(crs_wkt: str) -> Transformer:
+    """A transformer from ``crs_wkt`` to WGS84 longitude/latitude, made once per CRS.
+
+    GDAL builds a new coordinate transformation for every ``rasterio.warp.transform_geom``
+    call; in a dask worker process that took about 60 ms per call (0.5 ms in the main process),
+    a third of the fixed cost of a small grid cell (``benchmarks/bench_produce.py``).
+    """
+    return Transformer.from_crs(crs_wkt, "EPSG:4326", always_xy=True)
+
+
 def footprint(src: rasterio.DatasetReader) -> dict[str, Any]:
     """The raster's outline (densified) in WGS84 as a GeoJSON polygon.
 
@@ -91,11 +103,9 @@ def footprint(src: rasterio.DatasetReader) -> dict[str, Any]:
     ys = np.concatenate(
         [np.full(8, top), top - t * (top - bottom), np.full(8, bottom), bottom + t * (top - bottom)]
     )
-    ring = [[float(x), float(y)] for x, y in zip(xs, ys, strict=True)]
-    ring.append(ring[0])
-    geom = dict(transform_geom(src.crs, "EPSG:4326", {"type": "Polygon", "coordinates": [ring]}))
-    geom["coordinates"] = [[[round(x, 7), round(y, 7)] for x, y in r] for r in geom["coordinates"]]
-    return geom
+    lon, lat = _to_wgs84(src.crs.to_wkt()).transform(xs, ys)
+    ring = [[round(float(x), 7), round(float(y), 7)] for x, y in zip(lon, lat, strict=True)]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
 @dataclass(frozen=True)

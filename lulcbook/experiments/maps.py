@@ -570,6 +570,76 @@ def exeter_composite(
     }
 
 
+def change_ndvi(
+    before: xr.DataArray,
+    after: xr.DataArray,
+    cls_before: np.ndarray,
+    cls_after: np.ndarray,
+    min_share: float = 0.01,
+) -> dict[str, dict[str, float]]:
+    """NDVI at two dates of the pixels of each class transition between their maps.
+
+    Where the spectra did not change, a map that changes class is noise; where the NDVI dropped
+    or rose (mowing, harvest, regrowth), a single-date classifier sees a different surface.
+
+    Args:
+        before: ``(band, y, x)`` reflectance with ``B04`` and ``B08`` at the first date.
+        after: the same at the second date.
+        cls_before: ``(y, x)`` legend indices of the first map (NODATA = masked).
+        cls_after: those of the second map.
+        min_share: transitions holding less than this share of the pixels valid at both dates
+            are left out.
+
+    Returns:
+        ``{"from→to": {share, n, ndvi_before, ndvi_after, ndvi_change, ndvi_change_q25,
+        ndvi_change_q75}}`` (medians and quartiles), most frequent first.
+
+    Raises:
+        ValueError: maps and scenes on different grids.
+    """
+    ndvi = []
+    for da in (before, after):
+        red, nir = (da.sel(band=b).values.astype(np.float64) for b in ("B04", "B08"))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ndvi.append((nir - red) / (nir + red))
+    if not (ndvi[0].shape == ndvi[1].shape == cls_before.shape == cls_after.shape):
+        raise ValueError(
+            f"scenes {ndvi[0].shape}, {ndvi[1].shape} and maps {cls_before.shape}, "
+            f"{cls_after.shape} are not on one grid"
+        )
+    ok = (cls_before != legend.NODATA) & (cls_after != legend.NODATA)
+    ok &= np.isfinite(ndvi[0]) & np.isfinite(ndvi[1])
+    pairs = cls_before[ok].astype(np.int64) * 256 + cls_after[ok]
+    codes, counts = np.unique(pairs, return_counts=True)
+    out: dict[str, dict[str, float]] = {}
+    for code, n in sorted(zip(codes, counts, strict=True), key=lambda t: -t[1]):
+        if n / ok.sum() < min_share:
+            continue
+        sel = pairs == code
+        b, a = ndvi[0][ok][sel], ndvi[1][ok][sel]
+        q25, q50, q75 = np.quantile(a - b, [0.25, 0.5, 0.75])
+        name = f"{legend.KEYS[code // 256]}→{legend.KEYS[code % 256]}"
+        out[name] = {"share": float(n / ok.sum()), "n": int(n),
+                     "ndvi_before": float(np.median(b)), "ndvi_after": float(np.median(a)),
+                     "ndvi_change": float(q50), "ndvi_change_q25": float(q25),
+                     "ndvi_change_q75": float(q75)}  # fmt: skip
+    return out
+
+
+def change_ndvi_sentence(table: Mapping[str, Mapping[str, float]]) -> str:
+    """One sentence comparing the NDVI change of pixels that change class and that keep it."""
+    changed = {k: v for k, v in table.items() if k.split("→")[0] != k.split("→")[1]}
+    kept = {k: v for k, v in table.items() if k not in changed}
+
+    def part(rows: Mapping[str, Mapping[str, float]]) -> str:
+        return "; ".join(
+            f"{k} {v['share']:.1%} of pixels, median NDVI change {v['ndvi_change']:+.2f}"
+            for k, v in rows.items()
+        )
+
+    return f"Class changes: {part(changed)}. Kept: {part(kept)}."
+
+
 def predict_dates(
     scenes: Sequence[xr.DataArray],
     dates: Sequence[str],

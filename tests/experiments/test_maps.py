@@ -75,6 +75,34 @@ def test_exeter_stability_identical_dates_do_not_change(trained) -> None:
     assert X.exeter_composite(scenes[:2], stab.candidates["s2-4/none, offset none"], "m") == {}
 
 
+def test_change_ndvi_ties_class_changes_to_ndvi_changes() -> None:
+    rng = np.random.default_rng(2)
+    before, after = _scene(rng, "2024-06-02"), _scene(rng, "2024-08-01")
+    b4, b8 = list(spectral.BANDS_10M).index("B04"), list(spectral.BANDS_10M).index("B08")
+    for da in (before, after):
+        da.values[b4], da.values[b8] = 0.05, 0.45  # NDVI 0.8 everywhere
+    after.values[b8, :, :4] = 0.1  # harvested: NDVI 0.33 in the first four columns
+    grass, crop = legend.KEYS.index("grassland"), legend.KEYS.index("cropland")
+    cls_b = np.full((12, 16), grass, np.uint8)
+    cls_a = cls_b.copy()
+    cls_a[:, :4] = crop
+    cls_a[0, -1] = legend.NODATA  # masked: not counted
+    table = X.change_ndvi(before, after, cls_b, cls_a)
+    assert list(table) == ["grassland→grassland", "grassland→cropland"]
+    moved, kept = table["grassland→cropland"], table["grassland→grassland"]
+    assert moved["n"] == 48 and kept["n"] == 16 * 12 - 48 - 1
+    assert moved["share"] == pytest.approx(48 / 191)
+    assert moved["ndvi_change"] == pytest.approx(0.05 / 0.15 - 0.8, abs=1e-6)
+    assert kept["ndvi_change"] == pytest.approx(0.0, abs=1e-6)
+    sentence = X.change_ndvi_sentence(table)
+    assert "grassland→cropland 25.1% of pixels, median NDVI change -0.47" in sentence
+    assert X.change_ndvi(before, after, cls_b, cls_a, min_share=0.5).keys() == {
+        "grassland→grassland"
+    }
+    with pytest.raises(ValueError, match="not on one grid"):
+        X.change_ndvi(before, after, cls_b[:-1], cls_a[:-1])
+
+
 def test_lausanne_shares_per_offset(trained) -> None:
     chip = np.random.default_rng(1).uniform(0.02, 0.3, size=(6, 9, 9)).astype("float32")
     shares = X.lausanne_shares(chip, trained[0]["landsat-6", "augmented"])
