@@ -99,7 +99,6 @@ def make_mirrored_mosaic(folder: Path, out: Path, nx: int, ny: int) -> Path:
     """
     import numpy as np
     import rasterio
-    from rasterio.transform import Affine
 
     out.mkdir(parents=True, exist_ok=True)
     for f in sorted(folder.glob("*.tif")):
@@ -107,10 +106,8 @@ def make_mirrored_mosaic(folder: Path, out: Path, nx: int, ny: int) -> Path:
             a, profile = src.read(1), src.profile
         row = np.concatenate([a if i % 2 == 0 else a[:, ::-1] for i in range(nx)], axis=1)
         big = np.concatenate([row if j % 2 == 0 else row[::-1] for j in range(ny)], axis=0)
-        t = profile["transform"]
         profile.update(driver="COG", width=big.shape[1], height=big.shape[0], compress="DEFLATE",
-                       predictor=2, blocksize=1024, overviews="NONE",
-                       transform=Affine(t.a, t.b, t.c, t.d, t.e, t.f))  # fmt: skip
+                       predictor=2, blocksize=1024, overviews="NONE")  # fmt: skip
         for k in ("blockxsize", "blockysize", "tiled", "interleave"):
             profile.pop(k, None)
         with rasterio.open(out / f.name, "w", **profile) as dst:
@@ -206,26 +203,39 @@ def _warm_cell(cell: Any, items: Any, spec: Any, tmp: str, period: Any) -> None:
 @contextlib.contextmanager
 def _client(workers: int, dask: bool) -> Iterator[Any]:
     """:func:`lulcbook.predict.dask_client`, or with ``dask`` a local cluster even of 1 worker."""
-    from lulcbook.predict import dask_client
+    from lulcbook.predict.cluster import dask_client, local_client
 
-    if not (dask and workers == 1):
-        with dask_client(workers) as client:
-            yield client
-        return
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    from lulcbook.predict.cluster import local_worker_environ
-
-    with (
-        local_worker_environ(),
-        LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
-        ) as cluster,
-        Client(cluster) as client,  # type: ignore[no-untyped-call]
-    ):
+    with local_client(workers) if dask else dask_client(workers) as client:
         yield client
+
+
+def _catalog_cells(
+    folder: str, tmp: str, cell_km: float, full: bool
+) -> tuple[Any, Any, list[Any], Any]:
+    """The shipped model's spec, a static catalog of ``folder``, its grid cells and the period.
+
+    With ``full``, only the cells the scene covers wholly.
+    """
+    from lulcbook import zoo
+    from lulcbook.produce import (
+        ModelSpec,
+        StaticCatalog,
+        build_static_catalog,
+        cells_for_bbox,
+        open_catalog,
+        parse_period,
+    )
+
+    info = zoo.get(zoo.DEFAULT_LULC)
+    spec = ModelSpec(str(info.weights), info.metadata["model_class"], info.name, "")
+    cat = open_catalog(build_static_catalog([Path(folder)], Path(tmp) / "catalog"))
+    assert isinstance(cat, StaticCatalog)
+    bbox = cat.items[0].bbox
+    assert bbox is not None
+    cells = cells_for_bbox(bbox, cell_km=cell_km)
+    if full:  # only cells the scene covers wholly: the rate of a run inside a swath
+        cells = _inside(cells, Path(folder))
+    return spec, cat, cells, parse_period("2017-02-16")
 
 
 def _grid(
@@ -237,28 +247,10 @@ def _grid(
     dask: bool = False,
     scene: str = "sample",
 ) -> dict[str, Any]:
-    from lulcbook import zoo
-    from lulcbook.produce import (
-        ModelSpec,
-        StaticCatalog,
-        build_static_catalog,
-        cells_for_bbox,
-        open_catalog,
-        parse_period,
-        produce,
-    )  # fmt: skip
+    from lulcbook.produce import produce
 
-    info = zoo.get(zoo.DEFAULT_LULC)
-    spec = ModelSpec(str(info.weights), info.metadata["model_class"], info.name, "")
     with tempfile.TemporaryDirectory() as tmp:
-        cat = open_catalog(build_static_catalog([Path(folder)], Path(tmp) / "catalog"))
-        assert isinstance(cat, StaticCatalog)
-        bbox = cat.items[0].bbox
-        assert bbox is not None
-        cells = cells_for_bbox(bbox, cell_km=cell_km)
-        if full:  # only cells the scene covers wholly: the rate of a run inside a swath
-            cells = _inside(cells, Path(folder))
-        period = parse_period("2017-02-16")
+        spec, cat, cells, period = _catalog_cells(folder, tmp, cell_km, full)
         t0 = time.perf_counter()
         with _client(workers, dask) as client:  # start-up timed apart: a cluster serves many runs
             startup = time.perf_counter() - t0
@@ -309,25 +301,11 @@ def _seams(folder: str, cell_km: float) -> dict[str, Any]:
     import numpy as np
     import rasterio
 
-    from lulcbook import zoo
-    from lulcbook.produce import (
-        ModelSpec,
-        build_static_catalog,
-        cells_for_bbox,
-        open_catalog,
-        parse_period,
-    )
     from lulcbook.produce.cell import cell_paths, run_cell
     from lulcbook.produce.grid import GridCell
 
-    info = zoo.get(zoo.DEFAULT_LULC)
-    spec = ModelSpec(str(info.weights), info.metadata["model_class"], info.name, "")
-    period = parse_period("2017-02-16")
     with tempfile.TemporaryDirectory() as tmp:
-        cat = open_catalog(build_static_catalog([Path(folder)], Path(tmp) / "catalog"))
-        bbox = cat.items[0].bbox
-        assert bbox is not None
-        cells = _inside(cells_for_bbox(bbox, cell_km=cell_km), Path(folder))
+        spec, cat, cells, period = _catalog_cells(folder, tmp, cell_km, full=True)
         x0, y0 = min(c.x0 for c in cells), min(c.y0 for c in cells)
         size = max(max(c.x0 + c.size for c in cells) - x0, max(c.y0 + c.size for c in cells) - y0)
 

@@ -610,16 +610,17 @@ def change_ndvi(
     ok = (cls_before != legend.NODATA) & (cls_after != legend.NODATA)
     ok &= np.isfinite(ndvi[0]) & np.isfinite(ndvi[1])
     pairs = cls_before[ok].astype(np.int64) * 256 + cls_after[ok]
+    before_ok, after_ok, n_ok = ndvi[0][ok], ndvi[1][ok], int(ok.sum())
     codes, counts = np.unique(pairs, return_counts=True)
     out: dict[str, dict[str, float]] = {}
     for code, n in sorted(zip(codes, counts, strict=True), key=lambda t: -t[1]):
-        if n / ok.sum() < min_share:
+        if n / n_ok < min_share:
             continue
         sel = pairs == code
-        b, a = ndvi[0][ok][sel], ndvi[1][ok][sel]
+        b, a = before_ok[sel], after_ok[sel]
         q25, q50, q75 = np.quantile(a - b, [0.25, 0.5, 0.75])
         name = f"{legend.KEYS[code // 256]}→{legend.KEYS[code % 256]}"
-        out[name] = {"share": float(n / ok.sum()), "n": int(n),
+        out[name] = {"share": float(n / n_ok), "n": int(n),
                      "ndvi_before": float(np.median(b)), "ndvi_after": float(np.median(a)),
                      "ndvi_change": float(q50), "ndvi_change_q25": float(q25),
                      "ndvi_change_q75": float(q75)}  # fmt: skip

@@ -109,19 +109,32 @@ def dask_client(
     if scheduler is None and workers <= 1:
         yield None
         return
-    from distributed import Client, LocalCluster
-
-    if scheduler is not None:
-        check_scheduler(scheduler, timeout=connect_timeout)
-        try:
-            client = Client(scheduler, timeout=connect_timeout)  # type: ignore[no-untyped-call]
-        except (OSError, TimeoutError) as err:
-            raise ConnectionError(
-                f"--scheduler {scheduler}: cannot connect within {connect_timeout:g} s ({err})"
-            ) from err
-        with client:
+    if scheduler is None:
+        with local_client(workers, processes) as client:
             yield client
         return
+    from distributed import Client
+
+    check_scheduler(scheduler, timeout=connect_timeout)
+    try:
+        client = Client(scheduler, timeout=connect_timeout)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError) as err:
+        raise ConnectionError(
+            f"--scheduler {scheduler}: cannot connect within {connect_timeout:g} s ({err})"
+        ) from err
+    with client:
+        yield client
+
+
+@contextlib.contextmanager
+def local_client(workers: int, processes: bool = True) -> Iterator[Any]:
+    """Yield the client of a local cluster of ``workers`` one-thread workers, even of one.
+
+    The workers start without dask's memory trimming and profiler (:func:`local_worker_environ`)
+    and without a dashboard.
+    """
+    from distributed import Client, LocalCluster
+
     with (
         local_worker_environ(),
         LocalCluster(  # type: ignore[no-untyped-call]
@@ -156,4 +169,11 @@ def local_worker_environ() -> Iterator[None]:
         yield
 
 
-__all__ = ["check_scheduler", "dask_client", "iter_dask", "iter_local", "local_worker_environ"]
+__all__ = [
+    "check_scheduler",
+    "dask_client",
+    "iter_dask",
+    "iter_local",
+    "local_client",
+    "local_worker_environ",
+]
