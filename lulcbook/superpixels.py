@@ -286,8 +286,9 @@ def segment_means(
     remap = np.full(len(counts), -1, dtype=np.int64)
     remap[ids] = np.arange(len(ids))
     inv = remap[lab]
+    values = [b.ravel() if every else b[valid] for b in image]  # no copy when all are valid
     means = (
-        np.stack([np.bincount(inv, weights=b[valid], minlength=len(ids)) for b in image], axis=1)
+        np.stack([np.bincount(inv, weights=v, minlength=len(ids)) for v in values], axis=1)
         / counts[ids][:, None]
     )
     if every:

@@ -59,7 +59,12 @@ from __future__ import annotations
 from lulcbook.cog import CONFIDENCE_SCALE, MAP_BANDS, UNCERTAINTY_BAND
 from lulcbook.predict.bands import canonical_band, check_unique_bands, match_bands
 from lulcbook.predict.classifier import TileClassifier, load_classifier
-from lulcbook.predict.cluster import check_scheduler, dask_client, local_worker_environ
+from lulcbook.predict.cluster import (
+    MONITOR_INTERVALS,
+    check_scheduler,
+    dask_client,
+    local_worker_environ,
+)
 from lulcbook.predict.crs import check_projected
 from lulcbook.predict.encoding import class_values, encode, encode_segments, no_data
 from lulcbook.predict.inputs import (
@@ -92,6 +97,7 @@ __all__: list[str] = [
     "APPLICABLE_OPTIONS",
     "CONFIDENCE_SCALE",
     "MAP_BANDS",
+    "MONITOR_INTERVALS",
     "OPTION_NAMES",
     "SCALING",
     "UNCERTAINTY_BAND",

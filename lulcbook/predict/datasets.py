@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 
 import rasterio
 
@@ -38,19 +39,36 @@ def open_dataset(path: str) -> rasterio.io.DatasetReader:
     Raises:
         rasterio.errors.RasterioIOError: if the file cannot be opened.
     """
-    cache: OrderedDict[str, tuple[tuple[str, int, int], rasterio.io.DatasetReader]] | None
+    return _cached(path, _key(path))
+
+
+def open_stack(xml: str, members: Sequence[str]) -> rasterio.io.DatasetReader:
+    """An open VRT given as XML text (:func:`lulcbook.predict.stack.stack_xml`), shared like files.
+
+    Args:
+        xml: the VRT.
+        members: the files it reads; the VRT is reopened when one of them changes.
+
+    Raises:
+        rasterio.errors.RasterioIOError: if the VRT or a member cannot be opened.
+    """
+    return _cached(xml, tuple(_key(m) for m in members))
+
+
+def _cached(name: str, key: Hashable) -> rasterio.io.DatasetReader:
+    """The thread's open dataset of ``name`` if it was opened with ``key``, else a new one."""
+    cache: OrderedDict[str, tuple[Hashable, rasterio.io.DatasetReader]] | None
     cache = getattr(_LOCAL, "cache", None)
     if cache is None:
         cache = _LOCAL.cache = OrderedDict()
-    key = _key(path)
-    hit = cache.get(path)
+    hit = cache.get(name)
     if hit is not None and hit[0] == key and not hit[1].closed:
-        cache.move_to_end(path)
+        cache.move_to_end(name)
         return hit[1]
     if hit is not None:
         hit[1].close()
-    ds = rasterio.open(path)
-    cache[path] = (key, ds)
+    ds = rasterio.open(name)
+    cache[name] = (key, ds)
     while len(cache) > MAX_OPEN:
         cache.popitem(last=False)[1][1].close()
     return ds
@@ -63,4 +81,4 @@ def close_all() -> None:
         cache.popitem()[1][1].close()
 
 
-__all__ = ["MAX_OPEN", "close_all", "open_dataset"]
+__all__ = ["MAX_OPEN", "close_all", "open_dataset", "open_stack"]

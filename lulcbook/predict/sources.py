@@ -20,8 +20,11 @@ from rasterio.errors import RasterioIOError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from lulcbook.predict.datasets import open_dataset
+from lulcbook.predict.datasets import open_dataset, open_stack
+from lulcbook.predict.stack import GridKey, grid_key, stack_xml
 from lulcbook.predict.upsample import integer_factor, read_upsampled
+
+_READ_ERRORS = (RasterioIOError, rasterio.errors.RasterioError, OSError)
 
 
 @dataclass(frozen=True)
@@ -89,23 +92,22 @@ class RasterSource:
         """Pixel size in CRS units."""
         return abs(self.transform[0])
 
-    def _read(
-        self, ref: BandRef, window: Window, resampling: Resampling
-    ) -> tuple[np.ndarray, float | None]:
-        try:
-            return self._read_unchecked(ref, window, resampling)
-        except (RasterioIOError, rasterio.errors.RasterioError, OSError) as err:
-            (r0, r1), (c0, c1) = window.toranges()
-            raise ValueError(
-                f"Reading band {ref.name} from {ref.path} failed (rows {r0}-{r1}, columns "
-                f"{c0}-{c1}); the file may be truncated or corrupt: {err}"
-            ) from err
+    def _failed(self, refs: list[BandRef], window: Window, err: Exception) -> ValueError:
+        """The error of a failed read, naming the band(s), file(s) and window."""
+        (r0, r1), (c0, c1) = window.toranges()
+        names = ", ".join(r.name for r in refs)
+        files = ", ".join(dict.fromkeys(r.path for r in refs))
+        return ValueError(
+            f"Reading band {names} from {files} failed (rows {r0}-{r1}, columns "
+            f"{c0}-{c1}); the file may be truncated or corrupt: {err}"
+        )
 
-    def _read_unchecked(
-        self, ref: BandRef, window: Window, resampling: Resampling
-    ) -> tuple[np.ndarray, float | None]:
+    def _nodata(self, src: rasterio.io.DatasetReader) -> float | None:
+        return self.nodata if self.nodata is not None else src.nodata
+
+    def _warp_key(self, ref: BandRef, resampling: Resampling) -> GridKey | None:
+        """The source grid of a band that must be warped, ``None`` for a direct read."""
         src = open_dataset(ref.path)  # kept open: GDAL's block cache serves the next read
-        nodata = self.nodata if self.nodata is not None else src.nodata
         same = (
             src.crs is not None
             and src.crs.to_wkt() == self.crs
@@ -113,11 +115,38 @@ class RasterSource:
             and (src.width, src.height) == (self.width, self.height)
         )
         if same:
-            return src.read(ref.index, window=window), nodata
-        factor = integer_factor(src, self.crs, self.affine)
-        if factor is not None and resampling == Resampling.bilinear:
+            return None
+        if resampling == Resampling.bilinear and integer_factor(src, self.crs, self.affine):
+            return None
+        return grid_key(src, ref.index, self._nodata(src))
+
+    def _read(
+        self, ref: BandRef, window: Window, resampling: Resampling
+    ) -> tuple[np.ndarray, float | None]:
+        """One band on the target grid (read, upsampled or warped) and its no-data value."""
+        try:
+            key = self._warp_key(ref, resampling)
+            if key is not None:
+                return self._warp([ref], key, window, resampling)[0], key[5]
+            src = open_dataset(ref.path)
+            nodata = self._nodata(src)
+            factor = integer_factor(src, self.crs, self.affine)
+            if factor is None:
+                return src.read(ref.index, window=window), nodata
             # NaN marks no data in the interpolated band
             return read_upsampled(src, ref.index, window, factor, nodata), None
+        except _READ_ERRORS as err:
+            raise self._failed([ref], window, err) from err
+
+    def _warp(
+        self, refs: list[BandRef], key: GridKey, window: Window, resampling: Resampling
+    ) -> np.ndarray:
+        """``(band, y, x)`` of bands sharing the source grid ``key``, warped in one pass."""
+        if len(refs) == 1:
+            src, indexes = open_dataset(refs[0].path), [refs[0].index]
+        else:
+            xml = stack_xml([(r.path, r.index) for r in refs], key)
+            src, indexes = open_stack(xml, [r.path for r in refs]), list(range(1, len(refs) + 1))
         with WarpedVRT(
             src,
             crs=self.crs,
@@ -125,25 +154,61 @@ class RasterSource:
             width=self.width,
             height=self.height,
             resampling=resampling,
-            src_nodata=nodata,
-            nodata=nodata,
+            src_nodata=key[5],
+            nodata=key[5],
+            UNIFIED_SRC_NODATA="NO",  # each band's own no data, as when warped alone
         ) as vrt:
-            return vrt.read(ref.index, window=window), nodata
+            data: np.ndarray = vrt.read(indexes, window=window)
+            return data
+
+    def _read_stack(
+        self, refs: list[BandRef], key: GridKey, window: Window, resampling: Resampling
+    ) -> np.ndarray:
+        """:meth:`_warp` with errors naming the file: a failed stack is read band by band."""
+        try:
+            return self._warp(refs, key, window, resampling)
+        except _READ_ERRORS as err:
+            for ref in refs:  # raises the error of the first unreadable band, by name
+                self._read(ref, window, resampling)
+            raise self._failed(refs, window, err) from err
 
     def read(self, window: Window) -> np.ndarray:
-        """Read ``window`` of the target grid as float32 reflectance ``(band, y, x)``, NaN = no data."""
+        """Read ``window`` of the target grid as float32 reflectance ``(band, y, x)``, NaN = no data.
+
+        With nearest-neighbour resampling, bands that must be warped and share a source grid
+        are warped together (:mod:`lulcbook.predict.stack`); bilinear warps band by band,
+        since GDAL's multi-band warper fills pixels whose centre falls on no data from valid
+        neighbours, where a band warped alone leaves them no data.
+        """
         out = np.empty((len(self.bands), int(window.height), int(window.width)), dtype=np.float32)
+        resampling = Resampling[self.resampling]
+        together = resampling == Resampling.nearest
+        stacks: dict[tuple[GridKey, int], list[int]] = {}
         for i, ref in enumerate(self.bands):
-            arr, nodata = self._read(ref, window, Resampling[self.resampling])
-            band = arr.astype(np.float32)
-            if nodata is not None and not np.isnan(nodata):
-                band[arr == nodata] = np.nan
-            out[i] = band * np.float32(self.scale) + np.float32(self.offset)
+            try:
+                key = self._warp_key(ref, resampling)
+            except _READ_ERRORS as err:
+                raise self._failed([ref], window, err) from err
+            if key is None:
+                self._put(out, i, *self._read(ref, window, resampling))
+            else:
+                stacks.setdefault((key, -1 if together else i), []).append(i)
+        for (key, _), idx in stacks.items():
+            arrays = self._read_stack([self.bands[i] for i in idx], key, window, resampling)
+            for i, arr in zip(idx, arrays, strict=True):
+                self._put(out, i, arr, key[5])
         if self.mask is not None:
             ref, values = self.mask
             arr, _ = self._read(ref, window, Resampling.nearest)
             out[:, np.isin(arr, values)] = np.nan
         return out
+
+    def _put(self, out: np.ndarray, i: int, arr: np.ndarray, nodata: float | None) -> None:
+        """Band ``i`` of ``out``: ``arr`` as reflectance, NaN where it equals ``nodata``."""
+        band = arr.astype(np.float32)
+        if nodata is not None and not np.isnan(nodata):
+            band[arr == nodata] = np.nan
+        out[i] = band * np.float32(self.scale) + np.float32(self.offset)
 
 
 @dataclass(frozen=True)

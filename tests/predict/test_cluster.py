@@ -55,4 +55,23 @@ def test_local_workers_start_without_malloc_trim_and_profiler() -> None:
         assert "MALLOC_TRIM_THRESHOLD_" not in env
         assert env.get("OMP_NUM_THREADS") in (1, "1")
         assert dask.config.get("distributed.worker.profile.enabled") is False
+        assert dask.config.get("distributed.admin.tick.interval") == "1s"
     assert dask.config.get("distributed.worker.profile.enabled") is True  # restored
+    assert dask.config.get("distributed.admin.tick.interval") == "20ms"
+
+
+def test_local_workers_check_themselves_at_the_set_intervals() -> None:
+    from lulcbook.predict.cluster import MONITOR_INTERVALS, local_client
+
+    def settings(dask_worker) -> dict:  # type: ignore[no-untyped-def]
+        import dask
+
+        return {
+            "config": {k: dask.config.get(k) for k in MONITOR_INTERVALS},
+            "memory_monitor_s": dask_worker.memory_manager.memory_monitor_interval,
+        }
+
+    with local_client(1) as client:
+        (got,) = client.run(settings).values()
+    assert got["config"] == MONITOR_INTERVALS
+    assert got["memory_monitor_s"] == 1.0
