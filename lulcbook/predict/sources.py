@@ -128,15 +128,18 @@ class RasterSource:
             key = self._warp_key(ref, resampling)
             if key is not None:
                 return self._warp([ref], key, window, resampling)[0], key[5]
-            src = open_dataset(ref.path)
-            nodata = self._nodata(src)
-            factor = integer_factor(src, self.crs, self.affine)
-            if factor is None:
-                return src.read(ref.index, window=window), nodata
-            # NaN marks no data in the interpolated band
-            return read_upsampled(src, ref.index, window, factor, nodata), None
+            return self._read_direct(ref, window)
         except _READ_ERRORS as err:
             raise self._failed([ref], window, err) from err
+
+    def _read_direct(self, ref: BandRef, window: Window) -> tuple[np.ndarray, float | None]:
+        """A band that needs no warp (:meth:`_warp_key` is ``None``): read, or upsampled."""
+        src = open_dataset(ref.path)
+        factor = integer_factor(src, self.crs, self.affine)
+        if factor is None:  # the target grid itself
+            return src.read(ref.index, window=window), self._nodata(src)
+        # NaN marks no data in the interpolated band
+        return read_upsampled(src, ref.index, window, factor, self._nodata(src)), None
 
     def _warp(
         self, refs: list[BandRef], key: GridKey, window: Window, resampling: Resampling
@@ -187,12 +190,12 @@ class RasterSource:
         for i, ref in enumerate(self.bands):
             try:
                 key = self._warp_key(ref, resampling)
+                if key is None:
+                    self._put(out, i, *self._read_direct(ref, window))
+                    continue
             except _READ_ERRORS as err:
                 raise self._failed([ref], window, err) from err
-            if key is None:
-                self._put(out, i, *self._read(ref, window, resampling))
-            else:
-                stacks.setdefault((key, -1 if together else i), []).append(i)
+            stacks.setdefault((key, -1 if together else i), []).append(i)
         for (key, _), idx in stacks.items():
             arrays = self._read_stack([self.bands[i] for i in idx], key, window, resampling)
             for i, arr in zip(idx, arrays, strict=True):
