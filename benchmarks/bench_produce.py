@@ -20,8 +20,11 @@ Sentinel-2 as COGs):
 * **grid, 10 km cells** (the production default): the sample scene holds no wholly covered
   10 km cell, so the same run goes over a *mirrored mosaic* of the scene's COG copies (3 × 6
   copies, every other one flipped, 46 × 46 km; benchmark input only, its maps mean nothing):
-  in this process, on a dask cluster of 1 worker, and of 2; the scaling is given against both
-  one-worker runs (the cluster's own overhead is the difference between them);
+  in this process, on a dask cluster of 1 worker and of 2, and in 2 plain processes that map
+  a share of the cells each (no dask: what 2 workers can reach with this work on these cores);
+  the scaling is given against both one-worker runs (the cluster's own overhead is the
+  difference between them), and the 2 workers against the 2 plain processes; peak memory per
+  worker process;
 * **seams**: the wholly covered 2 km cells mapped one by one against one map of their union
   (cells are mapped without the pixels beyond their edge): the share of pixels that differ, by
   distance to the nearest cell edge;
@@ -37,7 +40,7 @@ with the machine's load average. Results go to ``reports/benchmarks/produce.json
 Usage::
 
     python benchmarks/bench_produce.py [--tile-sizes 1024 4096] [--workers 1 2] [--cell-km 10]
-        [--full-cell-km 2 5] [--mosaic 3 6]
+        [--full-cell-km 2 5] [--mosaic 3 6] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -130,14 +133,16 @@ def _io(folder: str) -> dict[str, Any]:
 
 
 PROFILE_PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "read": ("predict/sources.py", ("_read", "_read_stack")),
+    "read": ("predict/sources.py", ("_read_direct", "_read_stack")),
     "superpixels": ("superpixels.py", ("grid_slic",)),
     "superpixel means": ("superpixels.py", ("segment_means",)),
     "model (mlp)": ("spectral.py", ("predict_vectors",)),
     "encode": ("predict/encoding.py", ("encode_segments",)),
     "cog writing": ("cog.py", ("write_cog",)),
 }
-"""Profiled functions: ``(file suffix, function names)`` per part of a prediction."""
+"""Profiled functions: ``(file suffix, function names)`` per part of a prediction (reads that
+need no warp and warped stacks; a mask band is read through the first). A part that the profile
+does not find is an error, not a share of 0."""
 
 
 def _predict(folder: str, tile: int, profile: bool) -> dict[str, Any]:
@@ -175,6 +180,8 @@ def _predict(folder: str, tile: int, profile: bool) -> dict[str, Any]:
         shares = {}
         for name, (file, fns) in PROFILE_PARTS.items():
             cum = sum(v[3] for k, v in st.stats.items() if k[0].endswith(file) and k[2] in fns)  # type: ignore[attr-defined]
+            if cum == 0:
+                raise RuntimeError(f"profile part {name!r}: no call of {fns} in {file}")
             shares[name] = cum / total if total else float("nan")
         out["profile_share"] = shares
     return out
@@ -238,6 +245,18 @@ def _catalog_cells(
     return spec, cat, cells, parse_period("2017-02-16")
 
 
+def _worker_rss_mb() -> float:
+    """Peak resident set size of a dask worker's process in MiB (run on the worker)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _wait_for_go(sync: Path, part: int) -> None:
+    """Say this process is ready, then wait until every process of the run is (a start line)."""
+    (sync / f"ready-{part}").touch()
+    while not (sync / "go").exists():
+        time.sleep(0.01)
+
+
 def _grid(
     workers: int,
     cell_km: float,
@@ -246,11 +265,17 @@ def _grid(
     full: bool = False,
     dask: bool = False,
     scene: str = "sample",
+    part: tuple[int, int] | None = None,
+    sync: Path | None = None,
 ) -> dict[str, Any]:
+    """One grid run; with ``part = (i, n)`` only every n-th cell from the i-th (in this process),
+    started when ``sync`` holds a ``go`` file."""
     from lulcbook.produce import produce
 
     with tempfile.TemporaryDirectory() as tmp:
         spec, cat, cells, period = _catalog_cells(folder, tmp, cell_km, full)
+        if part is not None:
+            cells = cells[part[0] :: part[1]]
         t0 = time.perf_counter()
         with _client(workers, dask) as client:  # start-up timed apart: a cluster serves many runs
             startup = time.perf_counter() - t0
@@ -264,11 +289,14 @@ def _grid(
                                   pure=False).result()  # fmt: skip
             else:
                 _warm_cell(*warm)
+            if sync is not None and part is not None:
+                _wait_for_go(sync, part[0])
             t1, c1 = time.perf_counter(), time.process_time()
             report = produce(cells, cat, period, spec, Path(tmp) / "run", workers=workers,
                              scheduler=address, resampling=resampling,
                              progress=False)  # fmt: skip
             wall, cpu = time.perf_counter() - t1, time.process_time() - c1
+            per_worker = max(client.run(_worker_rss_mb).values()) if client is not None else None
         mapped = 0
         import rasterio
 
@@ -287,7 +315,42 @@ def _grid(
         "mapped_km2": km2, "wall_s": wall, "cluster_startup_s": startup,
         "km2_per_s": km2 / wall, "km2_per_s_per_core_wall": km2 / wall / workers,
         "cells_cpu_s": cells_cpu, "km2_per_s_per_core": km2 / cells_cpu,
-        "cpu_s_this_process": cpu, "peak_rss_mb": _rss_mb(),
+        "cpu_s_this_process": cpu, "peak_rss_mb_this_process": _rss_mb(),
+        "peak_rss_mb_per_worker": per_worker if per_worker is not None else _rss_mb(),
+    }  # fmt: skip
+
+
+def _processes(n: int, cell_km: float, folder: str, scene: str) -> dict[str, Any]:
+    """The same cells in ``n`` plain processes at once (a share each, no dask): the reference for
+    what ``n`` workers can reach on these cores with this work."""
+    with tempfile.TemporaryDirectory() as sync:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "LULCBOOK_PROGRESS": "off"}
+        cmd, PIPE = [sys.executable, __file__, "--child", "part"], subprocess.PIPE
+        rest = [str(n), str(cell_km), folder, scene, sync]
+        procs = [
+            subprocess.Popen([*cmd, str(i), *rest], stdout=PIPE, stderr=PIPE, text=True, env=env)
+            for i in range(n)
+        ]
+        while len(list(Path(sync).glob("ready-*"))) < n:
+            if any(p.poll() not in (None, 0) for p in procs):
+                break
+            time.sleep(0.01)
+        (Path(sync) / "go").touch()
+        outs = [p.communicate() for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        if p.returncode != 0:
+            raise RuntimeError(f"benchmark part failed:\n{err[-3000:]}")
+    parts = [json.loads(o.strip().splitlines()[-1]) for o, _ in outs]
+    wall = max(r["wall_s"] for r in parts)
+    km2 = sum(r["mapped_km2"] for r in parts)
+    cpu = sum(r["cells_cpu_s"] for r in parts)
+    return {
+        "workers": n, "cluster": f"{n} plain processes", "scene": scene,
+        "cells": sum(r["cells"] for r in parts), "cell_km": cell_km, "resampling": "nearest",
+        "cells_wholly_covered_only": True, "mapped_km2": km2, "wall_s": wall,
+        "km2_per_s": km2 / wall, "km2_per_s_per_core_wall": km2 / wall / n,
+        "cells_cpu_s": cpu, "km2_per_s_per_core": km2 / cpu,
+        "peak_rss_mb_per_worker": max(r["peak_rss_mb_this_process"] for r in parts),
     }  # fmt: skip
 
 
@@ -436,6 +499,10 @@ def _child(args: list[str]) -> dict[str, Any]:
         dask = len(rest) > 5 and rest[5] == "dask"
         scene = rest[6] if len(rest) > 6 else "sample"
         return _grid(int(rest[0]), float(rest[1]), rest[2], rest[3], rest[4] == "full", dask, scene)
+    if kind == "part":
+        i, n = int(rest[0]), int(rest[1])
+        return _grid(1, float(rest[2]), "nearest", rest[3], True, False, rest[4], (i, n),
+                     Path(rest[5]))  # fmt: skip
     if kind == "seams":
         return _seams(rest[0], float(rest[1]))
     return _burn()
@@ -450,7 +517,7 @@ def main() -> None:
     ap.add_argument("--full-cell-km", type=float, nargs="+", default=[2.0, 5.0])
     ap.add_argument("--mosaic", type=int, nargs=2, default=[3, 6], metavar=("NX", "NY"),
                     help="copies of the scene across and down in the mirrored mosaic")  # fmt: skip
-    ap.add_argument("--repeats", type=int, default=3,
+    ap.add_argument("--repeats", type=int, default=5,
                     help="rounds of the 10 km mosaic runs (each round runs every setting once)")  # fmt: skip
     ap.add_argument("--child", nargs="+", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -477,23 +544,31 @@ def main() -> None:
         mosaic = str(make_mirrored_mosaic(Path(cog), Path(tmp) / "mosaic", *args.mosaic))
         # the production default cell (10 km): in this process, 1 and 2 workers, in rounds
         configs = ((1, "here"), (1, "dask"), *((w, "dask") for w in args.workers if w > 1))
+        plain = [w for w in args.workers if w > 1]  # the same cells in plain processes
         rounds, machines = [], []
         for _ in range(args.repeats):  # each round: every setting, then the machine's own scaling
-            rounds.append([_spawn("grid", str(w), km, "nearest", mosaic, "full", how,
-                                  "mirrored mosaic") for w, how in configs])  # fmt: skip
+            row = [_spawn("grid", str(w), km, "nearest", mosaic, "full", how, "mirrored mosaic")
+                   for w, how in configs]  # fmt: skip
+            row += [_processes(w, args.cell_km, mosaic, "mirrored mosaic") for w in plain]
+            rounds.append(row)
             machines.append(_machine_scaling())
     machine = {**sorted(machines, key=lambda m: m["efficiency"])[len(machines) // 2],
                "efficiency_rounds": [m["efficiency"] for m in machines]}  # fmt: skip
-    grid_mosaic = [_median_run([r[i] for r in rounds]) for i in range(len(configs))]
+    grid_mosaic = [_median_run([r[i] for r in rounds]) for i in range(len(rounds[0]))]
     first = [g for g in grid_full if g["cell_km"] == args.full_cell_km[0]]
     one = next((g for g in first if g["workers"] == 1), first[0])
     here = grid_mosaic[0]
-    many = [g for g in grid_mosaic if g["workers"] > 1]
+    many = [g for g in grid_mosaic if g["workers"] > 1 and g["cluster"] == "dask"]
     scaling = {  # speed-up per worker, 10 km cells; below 1 also where other load shares the cores
         f"{configs[i][0]}_workers_vs_{name}": _paired_scaling(rounds, i, ref, configs[i][0])
         for i in range(2, len(configs))
         for name, ref in (("one_dask_worker", 1), ("this_process", 0))
     }
+    for j, w in enumerate(plain):  # what plain processes reach, and dask against them
+        k = len(configs) + j
+        scaling[f"{w}_plain_processes_vs_this_process"] = _paired_scaling(rounds, k, 0, w)
+        i = next(i for i, c in enumerate(configs) if c == (w, "dask"))
+        scaling[f"{w}_workers_vs_{w}_plain_processes"] = _paired_scaling(rounds, i, k, 1)
     small = {  # the same on the 2 km cells of the real scene (short tasks: fixed costs weigh)
         f"{g['workers']}_workers": {
             "wall": g["km2_per_s"] / (one["km2_per_s"] * g["workers"]),

@@ -61,6 +61,7 @@ from lulcbook.predict.bands import canonical_band, check_unique_bands, match_ban
 from lulcbook.predict.classifier import TileClassifier, load_classifier
 from lulcbook.predict.cluster import (
     MONITOR_INTERVALS,
+    WORKER_MALLOC_ENV,
     check_scheduler,
     dask_client,
     local_worker_environ,
@@ -101,6 +102,7 @@ __all__: list[str] = [
     "OPTION_NAMES",
     "SCALING",
     "UNCERTAINTY_BAND",
+    "WORKER_MALLOC_ENV",
     "ArraySource",
     "BandRef",
     "ImplausibleReflectanceError",

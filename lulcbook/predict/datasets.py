@@ -7,6 +7,12 @@ largest cost of small cells. :func:`open_dataset` keeps up to :data:`MAX_OPEN` d
 thread (rasterio datasets must not be shared between threads), least recently used first out.
 A local file is reopened when its size or modification time changes, so a file rewritten in
 place is never read from a stale handle.
+
+GDAL's block cache is bounded at :data:`BLOCK_CACHE_MB` per process when the first dataset is
+opened (:func:`bound_block_cache`), unless ``GDAL_CACHEMAX`` is set in the environment or in the
+active ``rasterio.Env``. GDAL's own default is 5 % of the machine's memory *per process*: each
+worker of a grid run grew to it (1.4 GB after 55 cells of 10 km on a 24 GB machine), so on a
+node with many cores and much memory the workers' caches alone could exceed it.
 """
 
 from __future__ import annotations
@@ -17,11 +23,35 @@ from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 
 import rasterio
+import rasterio.env
 
 MAX_OPEN: int = 64
 """Open datasets kept per thread."""
 
+BLOCK_CACHE_MB: int = 256
+"""GDAL's block cache per process (MiB) unless ``GDAL_CACHEMAX`` is set. A grid cell of 10 km
+reads about a hundred megabytes of decoded blocks, and neighbouring cells share blocks: on the
+production benchmark's mosaic, 256 MiB was as fast as GDAL's default (1.2 GB there) and kept a
+worker at 0.9 GB after 55 cells; 64 MiB was about 7 % slower."""
+
 _LOCAL = threading.local()
+_BOUNDED = threading.Event()
+
+
+def bound_block_cache() -> None:
+    """Set GDAL's block cache of this process to :data:`BLOCK_CACHE_MB`, once.
+
+    Nothing changes when ``GDAL_CACHEMAX`` is set in the environment or in the active
+    ``rasterio.Env``: a value chosen by the user wins.
+    """
+    if _BOUNDED.is_set():
+        return
+    _BOUNDED.set()
+    if "GDAL_CACHEMAX" in os.environ:
+        return
+    if rasterio.env.hasenv() and "GDAL_CACHEMAX" in rasterio.env.getenv():
+        return
+    rasterio.env.set_gdal_config("GDAL_CACHEMAX", BLOCK_CACHE_MB * 2**20)
 
 
 def _key(path: str) -> tuple[str, int, int]:
@@ -67,6 +97,7 @@ def _cached(name: str, key: Hashable) -> rasterio.io.DatasetReader:
         return hit[1]
     if hit is not None:
         hit[1].close()
+    bound_block_cache()
     ds = rasterio.open(name)
     cache[name] = (key, ds)
     while len(cache) > MAX_OPEN:
@@ -81,4 +112,11 @@ def close_all() -> None:
         cache.popitem()[1][1].close()
 
 
-__all__ = ["MAX_OPEN", "close_all", "open_dataset", "open_stack"]
+__all__ = [
+    "BLOCK_CACHE_MB",
+    "MAX_OPEN",
+    "bound_block_cache",
+    "close_all",
+    "open_dataset",
+    "open_stack",
+]

@@ -1,4 +1,4 @@
-"""Tests for lulcbook.predict.cluster: an existing dask scheduler, an unreachable one."""
+"""Tests for lulcbook.predict.cluster: existing and unreachable schedulers, local workers."""
 
 from __future__ import annotations
 
@@ -45,14 +45,14 @@ def test_unreachable_scheduler_fails_fast(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_local_workers_start_without_malloc_trim_and_profiler() -> None:
+def test_local_workers_start_without_eager_malloc_trim_and_profiler() -> None:
     import dask
 
-    from lulcbook.predict import local_worker_environ
+    from lulcbook.predict import WORKER_MALLOC_ENV, local_worker_environ
 
     with local_worker_environ():
         env = dask.config.get("distributed.nanny.pre-spawn-environ")
-        assert "MALLOC_TRIM_THRESHOLD_" not in env
+        assert env["MALLOC_TRIM_THRESHOLD_"] == WORKER_MALLOC_ENV["MALLOC_TRIM_THRESHOLD_"]
         assert env.get("OMP_NUM_THREADS") in (1, "1")
         assert dask.config.get("distributed.worker.profile.enabled") is False
         assert dask.config.get("distributed.admin.tick.interval") == "1s"
@@ -75,3 +75,17 @@ def test_local_workers_check_themselves_at_the_set_intervals() -> None:
         (got,) = client.run(settings).values()
     assert got["config"] == MONITOR_INTERVALS
     assert got["memory_monitor_s"] == 1.0
+
+
+def test_local_workers_reuse_their_heap() -> None:
+    from lulcbook.predict.cluster import WORKER_MALLOC_ENV, local_client
+
+    def environ() -> dict[str, str | None]:
+        import os
+
+        return {k: os.environ.get(k) for k in WORKER_MALLOC_ENV}
+
+    with local_client(1) as client:
+        (got,) = client.run(environ).values()
+    assert got == WORKER_MALLOC_ENV
+    assert int(WORKER_MALLOC_ENV["MALLOC_TRIM_THRESHOLD_"]) > 65536  # not dask's eager trimming

@@ -56,3 +56,36 @@ def test_the_least_recently_used_dataset_is_closed_beyond_the_limit(
     assert db.closed and not da.closed
     datasets.close_all()
     assert da.closed
+
+
+_CACHE_PROBE = """
+import sys
+import numpy as np, rasterio
+from rasterio.env import get_gdal_config
+from lulcbook.predict import datasets
+before = get_gdal_config("GDAL_CACHEMAX")
+datasets.open_dataset(sys.argv[1])
+print(before, get_gdal_config("GDAL_CACHEMAX"))
+"""
+
+
+@pytest.mark.parametrize("env_value", [None, "100"])
+def test_the_block_cache_is_bounded_unless_the_user_sets_it(
+    tmp_path: Path, env_value: str | None
+) -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "GDAL_CACHEMAX"}
+    if env_value is not None:
+        env["GDAL_CACHEMAX"] = env_value
+    out = subprocess.run(
+        [sys.executable, "-c", _CACHE_PROBE, _band(tmp_path / "a.tif", 1)],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    before, after = int(out[0]), int(out[1])
+    if env_value is None:  # GDAL's default (5 % of memory) becomes the bound
+        assert before != datasets.BLOCK_CACHE_MB * 2**20
+        assert after == datasets.BLOCK_CACHE_MB * 2**20
+    else:  # the user's value (MB) stays
+        assert before == after == 100 * 2**20
