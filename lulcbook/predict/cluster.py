@@ -191,8 +191,8 @@ def local_worker_environ() -> Iterator[None]:
     dask.distributed sets ``MALLOC_TRIM_THRESHOLD_=65536`` in new workers so they return memory
     to the OS early; with the many short-lived tile-sized arrays of GDAL reads, segmentation and
     the GNN this made each task about four times slower (measured on the Brandenburg scene).
-    Instead the workers start with :data:`WORKER_MALLOC_ENV`. Its statistical profiler samples
-    every worker's stack every 10 ms; on the production benchmark
+    Instead the workers start with :data:`WORKER_MALLOC_ENV`. dask's statistical profiler
+    samples every worker's stack every 10 ms; on the production benchmark
     (``benchmarks/bench_produce.py``) it took about a fifth of the workers' CPU time. The
     servers' self-checks run at :data:`MONITOR_INTERVALS`. One BLAS thread per worker is kept.
     Use this context manager around your own ``LocalCluster`` as well; for a cluster started
