@@ -324,23 +324,14 @@ def _processes(n: int, cell_km: float, folder: str, scene: str) -> dict[str, Any
     """The same cells in ``n`` plain processes at once (a share each, no dask): the reference for
     what ``n`` workers can reach on these cores with this work."""
     with tempfile.TemporaryDirectory() as sync:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "LULCBOOK_PROGRESS": "off"}
-        cmd, PIPE = [sys.executable, __file__, "--child", "part"], subprocess.PIPE
         rest = [str(n), str(cell_km), folder, scene, sync]
-        procs = [
-            subprocess.Popen([*cmd, str(i), *rest], stdout=PIPE, stderr=PIPE, text=True, env=env)
-            for i in range(n)
-        ]
+        procs = [_start_child("part", str(i), *rest) for i in range(n)]
         while len(list(Path(sync).glob("ready-*"))) < n:
             if any(p.poll() not in (None, 0) for p in procs):
                 break
             time.sleep(0.01)
         (Path(sync) / "go").touch()
-        outs = [p.communicate() for p in procs]
-    for p, (_, err) in zip(procs, outs, strict=True):
-        if p.returncode != 0:
-            raise RuntimeError(f"benchmark part failed:\n{err[-3000:]}")
-    parts = [json.loads(o.strip().splitlines()[-1]) for o, _ in outs]
+        parts = _child_results(procs, "part")
     wall = max(r["wall_s"] for r in parts)
     km2 = sum(r["mapped_km2"] for r in parts)
     cpu = sum(r["cells_cpu_s"] for r in parts)
@@ -419,17 +410,7 @@ def _burn() -> dict[str, Any]:
 def _machine_scaling() -> dict[str, Any]:
     """CPU seconds of :func:`_burn` alone and with two copies at once (1.0 = perfect scaling)."""
     alone = _spawn("burn")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--child", "burn"],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )  # fmt: skip
-        for _ in range(2)
-    ]
-    pair = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    pair = _child_results([_start_child("burn") for _ in range(2)], "burn")
     both = max(r["cpu_s"] for r in pair)
     return {"one_process_cpu_s": alone["cpu_s"], "two_processes_cpu_s": [r["cpu_s"] for r in pair],
             "efficiency": alone["cpu_s"] / both}  # fmt: skip
@@ -457,9 +438,13 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     The machine's speed drifts by ±20 % over minutes (other load on the host), so each setting
     runs once per round, all settings in every round, and the median run stands for it.
     """
-    ordered = sorted(runs, key=lambda r: r["km2_per_s_per_core"])
     keys = ("km2_per_s_per_core", "km2_per_s_per_core_wall", "km2_per_s")
-    return {**ordered[len(ordered) // 2], "rounds": {k: [r[k] for r in runs] for k in keys}}
+    return {**_median(runs, keys[0]), "rounds": {k: [r[k] for r in runs] for k in keys}}
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The run with the median ``key`` (the upper one of an even number)."""
+    return sorted(runs, key=lambda r: r[key])[len(runs) // 2]
 
 
 def _paired_scaling(
@@ -479,14 +464,25 @@ def _paired_scaling(
             "wall_rounds": wall, "cpu_rounds": cpu}  # fmt: skip
 
 
-def _spawn(*args: str) -> dict[str, Any]:
+def _start_child(*args: str) -> subprocess.Popen[str]:
+    """This script in a fresh process (one BLAS thread, no progress bars) running ``--child``."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LULCBOOK_PROGRESS": "off"}
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, env=env
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"benchmark child {args} failed:\n{done.stderr[-3000:]}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    return subprocess.Popen([sys.executable, __file__, "--child", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+
+
+def _child_results(procs: list[subprocess.Popen[str]], what: object) -> list[dict[str, Any]]:
+    """Wait for every child; their results (the last line of output), or the first one's error."""
+    outs = [p.communicate() for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        if p.returncode != 0:
+            raise RuntimeError(f"benchmark child {what} failed:\n{err[-3000:]}")
+    return [dict(json.loads(out.strip().splitlines()[-1])) for out, _ in outs]
+
+
+def _spawn(*args: str) -> dict[str, Any]:
+    """The result of one child process (:func:`_child`)."""
+    return _child_results([_start_child(*args)], args)[0]
 
 
 def _child(args: list[str]) -> dict[str, Any]:
@@ -552,7 +548,7 @@ def main() -> None:
             row += [_processes(w, args.cell_km, mosaic, "mirrored mosaic") for w in plain]
             rounds.append(row)
             machines.append(_machine_scaling())
-    machine = {**sorted(machines, key=lambda m: m["efficiency"])[len(machines) // 2],
+    machine = {**_median(machines, "efficiency"),
                "efficiency_rounds": [m["efficiency"] for m in machines]}  # fmt: skip
     grid_mosaic = [_median_run([r[i] for r in rounds]) for i in range(len(rounds[0]))]
     first = [g for g in grid_full if g["cell_km"] == args.full_cell_km[0]]
