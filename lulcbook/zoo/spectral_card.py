@@ -54,15 +54,36 @@ def spectral_metadata(
     }
 
 
+def _city_limit(scene: dict[str, Any]) -> list[str]:
+    """The known-limit line on built-up land from the Exeter scene check (none without it)."""
+    art = scene.get("artificial_share", {})
+    if not art:
+        return []
+    shares = ", ".join(f"{v:.1%} on {d}" for d, v in art.items())
+    points = "".join(
+        f"; the LUCAS 2018 point there ({p['label']}) is mapped "
+        + ", ".join(sorted(set(p["mapped"].values())))
+        for p in scene.get("points", [])
+    )
+    return [
+        "- Built-up land mixed with gardens and trees is largely missed: in a "
+        f"20 m L2A scene centred on the city of Exeter, artificial land is {shares} of the "
+        f"mapped pixels{points}."
+    ]
+
+
 def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) -> str:
     """Markdown model card from the reference checks of notebook 07-maps.
 
     Args:
         name: shipped name.
         model: the model.
-        checks: ``brandenburg`` (per-class recall with ``ci95``), ``bigearthnet`` (agreement
-            with ``ci95``) and ``exeter`` (``changed_share`` per pair of dates) entries; any may
-            be missing.
+        checks: ``brandenburg`` (per-class recall with ``ci95``), ``bigearthnet`` (per L2A
+            input setting, e.g. ``"as is"``, the agreement with ``ci95``), ``exeter`` (per
+            setting, the changed share per pair of clear dates) and ``exeter_scene``
+            (``artificial_share`` per date and the LUCAS ``points`` of the scene with their
+            mapped classes, from :func:`lulcbook.experiments.maps.points_mapped`); any may be
+            missing.
     """
     info = model.info
     lines = [
@@ -93,16 +114,15 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
             f"- Brandenburg L1C 2017-02-16, {key} recall inside reference polygons: {_ci(v)}, "
             f"{v.get('n_polygons', 0)} polygons (bootstrap over polygons)."
         )
-    ben = checks.get("bigearthnet", {})
-    if ben:
+    for setting, ben in checks.get("bigearthnet", {}).items():
         lines.append(
-            f"- BigEarthNet L2A patches: majority class among the CORINE-derived classes in "
-            f"{_ci(ben, 'majority_agreement')} of {ben.get('n_patches', 0)} patches."
+            f"- BigEarthNet L2A patches ({setting}): majority class among the CORINE-derived "
+            f"classes in {_ci(ben, 'majority_agreement')} of {ben.get('n_patches', 0)} patches."
         )
-    ex = checks.get("exeter", {})
-    if ex:
+    for setting, ex in checks.get("exeter", {}).items():
         lines.append(
-            "- Exeter L2A 2024, share of pixels changing class between consecutive clear dates: "
+            f"- Exeter L2A 2024 ({setting}), share of pixels changing class between consecutive "
+            "clear dates: "
             + ", ".join(f"{k}: {v:.1%}" for k, v in ex.items())
             + " (no real change expected for most pixels)."
         )
@@ -111,6 +131,7 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
         "## Known limits",
         "- Trained on annual medians; single winter dates and hazy scenes are a domain shift.",
         "- Cropland and grassland are often confused on single dates (Exeter change shares).",
+        *_city_limit(checks.get("exeter_scene", {})),
         "- The references cover few classes (water, forest; 14 BigEarthNet patches); intervals "
         "are wide.",
     ]

@@ -28,13 +28,37 @@ def test_card_reports_the_checks() -> None:
         "brandenburg": {
             "per_class": {"woodland": {"recall": 0.8123, "ci95": [0.61, 0.93], "n_polygons": 12}}
         },
-        "bigearthnet": {"majority_agreement": 0.714, "ci95": [0.45, 0.88], "n_patches": 14},
-        "exeter": {"2024-06-02→2024-06-17": 0.234},
+        "bigearthnet": {
+            "as is": {"majority_agreement": 0.429, "ci95": [0.21, 0.67], "n_patches": 14},
+            "with l2a_offset": {"majority_agreement": 0.714, "ci95": [0.45, 0.88], "n_patches": 14},
+        },
+        "exeter": {"as is": {"2024-06-02→2024-06-17": 0.234}},
     }
     card = spectral_card.spectral_card("m", _model(), checks)
     assert "0.81 (95 % CI 0.61–0.93)" in card and "12 polygons" in card
-    assert "0.71 (95 % CI 0.45–0.88) of 14 patches" in card
-    assert "23.4%" in card and "123 points" in card
+    assert (
+        "(with l2a_offset): majority class among the CORINE-derived classes in 0.71 (95 % CI 0.45–0.88) of 14 patches"
+        in card
+    )
+    assert "(as is): majority class among the CORINE-derived classes in 0.43" in card
+    assert "Exeter L2A 2024 (as is)" in card and "23.4%" in card and "123 points" in card
+    assert "Built-up land" not in card  # no scene check, no claim
+
+
+def test_card_states_the_city_check_it_was_given() -> None:
+    scene = {
+        "artificial_share": {"2024-06-02": 0.004, "2024-08-01": 0.003},
+        "points": [
+            {
+                "label": "artificial",
+                "mapped": {"2024-06-02": "grassland", "2024-08-01": "grassland"},
+            }
+        ],
+    }
+    card = spectral_card.spectral_card("m", _model(), {"exeter_scene": scene})
+    line = next(x for x in card.splitlines() if x.startswith("- Built-up land"))
+    assert "0.4% on 2024-06-02, 0.3% on 2024-08-01" in line
+    assert "(artificial) is mapped grassland." in line
     assert "B02, B03, B04, B08" in card
 
 
