@@ -701,13 +701,61 @@ def points_mapped(points: pd.DataFrame, maps: Mapping[str, np.ndarray]) -> list[
     ]
 
 
+def _change_by_bins(
+    covariate: np.ndarray,
+    ndvi: np.ndarray,
+    cls_before: np.ndarray,
+    cls_after: np.ndarray,
+    n_bins: int,
+) -> dict[str, dict[str, Any]]:
+    """Share of pixels changing class in each quantile bin of a per-pixel ``covariate``.
+
+    Returns:
+        ``{"q1": {range, changed_share, share_of_changes, share_of_pixels, ndvi_median}, ...}``,
+        lowest covariate first (``ndvi_median``: of ``ndvi``).
+
+    Raises:
+        ValueError: arrays on different grids, or no pixel valid in both maps.
+    """
+    if not (covariate.shape == ndvi.shape == cls_before.shape == cls_after.shape):
+        raise ValueError(
+            f"scene {covariate.shape} and maps {cls_before.shape}, {cls_after.shape} are not "
+            "one grid"
+        )
+    ok = (cls_before != legend.NODATA) & (cls_after != legend.NODATA) & np.isfinite(covariate)
+    if not ok.any():
+        raise ValueError("no pixel is valid in both maps")
+    changed = (cls_before != cls_after) & ok
+    edges = np.quantile(covariate[ok], np.linspace(0, 1, n_bins + 1))
+    which = np.clip(np.searchsorted(edges, covariate, side="right") - 1, 0, n_bins - 1)
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(n_bins):
+        sel = ok & (which == i)
+        empty = not sel.any()  # tied edges can leave a bin empty
+        out[f"q{i + 1}"] = {
+            "range": [float(edges[i]), float(edges[i + 1])],
+            "changed_share": float("nan") if empty else float(changed[sel].mean()),
+            "share_of_changes": float(changed[sel].sum() / max(changed.sum(), 1)),
+            "share_of_pixels": float(sel.sum() / ok.sum()),
+            "ndvi_median": float("nan") if empty else float(np.nanmedian(ndvi[sel])),
+        }
+    return out
+
+
+def _red_nir_ndvi(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(red, nir, ndvi)`` of a scene with ``B04`` and ``B08`` (float64, NaN where invalid)."""
+    red, nir = (da.sel(band=b).values.astype(np.float64) for b in ("B04", "B08"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return red, nir, (nir - red) / (nir + red)
+
+
 def change_by_texture(
     before: xr.DataArray,
     cls_before: np.ndarray,
     cls_after: np.ndarray,
     pixel_m: float,
     n_bins: int = 4,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Any]:
     """Share of pixels changing class in each quantile bin of NDVI texture (first date).
 
     Texture is the local standard deviation of NDVI in a window of the ground size of the
@@ -722,39 +770,50 @@ def change_by_texture(
         n_bins: number of quantile bins.
 
     Returns:
-        ``{"q1": {texture_range, changed_share, share_of_changes, share_of_pixels,
-        ndvi_median}, ...}``, smoothest bin first, and ``window_px``.
+        ``{"q1": {range, changed_share, share_of_changes, share_of_pixels, ndvi_median},
+        ...}``, smoothest bin first, and ``window_px``.
 
     Raises:
         ValueError: maps and scene on different grids, or no pixel valid in both maps.
     """
-    red, nir = (before.sel(band=b).values.astype(np.float64) for b in ("B04", "B08"))
-    if not (red.shape == cls_before.shape == cls_after.shape):
-        raise ValueError(
-            f"scene {red.shape} and maps {cls_before.shape}, {cls_after.shape} are not one grid"
-        )
+    red, nir, ndvi = _red_nir_ndvi(before)
     window = texture.texture_window(pixel_m)
     tex = texture.ndvi_texture(red, nir, window)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ndvi = (nir - red) / (nir + red)
-    ok = (cls_before != legend.NODATA) & (cls_after != legend.NODATA) & np.isfinite(tex)
-    if not ok.any():
-        raise ValueError("no pixel is valid in both maps")
-    changed = (cls_before != cls_after) & ok
-    edges = np.quantile(tex[ok], np.linspace(0, 1, n_bins + 1))
-    which = np.clip(np.searchsorted(edges, tex, side="right") - 1, 0, n_bins - 1)
-    out: dict[str, Any] = {"window_px": window}
-    for i in range(n_bins):
-        sel = ok & (which == i)
-        empty = not sel.any()  # tied edges can leave a bin empty
-        out[f"q{i + 1}"] = {
-            "texture_range": [float(edges[i]), float(edges[i + 1])],
-            "changed_share": float("nan") if empty else float(changed[sel].mean()),
-            "share_of_changes": float(changed[sel].sum() / max(changed.sum(), 1)),
-            "share_of_pixels": float(sel.sum() / ok.sum()),
-            "ndvi_median": float("nan") if empty else float(np.nanmedian(ndvi[sel])),
-        }
-    return out
+    return {"window_px": window, **_change_by_bins(tex, ndvi, cls_before, cls_after, n_bins)}
+
+
+def change_by_blue_rise(
+    before: xr.DataArray,
+    after: xr.DataArray,
+    cls_before: np.ndarray,
+    cls_after: np.ndarray,
+    n_bins: int = 4,
+) -> dict[str, dict[str, Any]]:
+    """Share of pixels changing class in each quantile bin of the rise of blue (B02) reflectance.
+
+    Haze and thin cloud brighten the blue band most; a pixel whose B02 rises between two dates
+    while its land cover stays is seen through more atmosphere (the basis of multi-temporal
+    cloud tests). Where the pixels that change class are those whose blue rose most, part of
+    the change is haze that the cloud mask left.
+
+    Args:
+        before: ``(band, y, x)`` reflectance with ``B02``, ``B04`` and ``B08`` at the first date.
+        after: the same at the second date.
+        cls_before: ``(y, x)`` legend indices of the first map (NODATA = masked).
+        cls_after: those of the second map.
+        n_bins: number of quantile bins.
+
+    Returns:
+        As :func:`change_by_texture` (without ``window_px``); ``range`` is the B02 rise and
+        ``ndvi_median`` the NDVI at the first date.
+
+    Raises:
+        ValueError: maps and scenes on different grids, or no pixel valid in both maps.
+    """
+    b02 = [da.sel(band="B02").values.astype(np.float64) for da in (before, after)]
+    if b02[0].shape != b02[1].shape:
+        raise ValueError(f"scenes {b02[0].shape} and {b02[1].shape} are not one grid")
+    return _change_by_bins(b02[1] - b02[0], _red_nir_ndvi(before)[2], cls_before, cls_after, n_bins)
 
 
 def lucas_texture(lucas: pd.DataFrame) -> dict[str, float]:
@@ -763,31 +822,47 @@ def lucas_texture(lucas: pd.DataFrame) -> dict[str, float]:
     return {k: float(med[k]) for k in legend.KEYS if k in med.index}
 
 
+def _extremes(bins: Mapping[str, Any]) -> tuple[str, Mapping[str, Any], Mapping[str, Any]] | None:
+    """``(fraction word, lowest bin, highest bin)`` of a binned result (``None``: no bins)."""
+    keys = [k for k in bins if k.startswith("q")]
+    if not keys:
+        return None
+    part = {2: "half", 3: "third", 4: "quarter", 5: "fifth"}.get(len(keys), f"1/{len(keys)}")
+    return part, bins[keys[0]], bins[keys[-1]]
+
+
 def exeter_scene_sentence(
     shares: Mapping[str, Mapping[str, float]],
     points: Sequence[Mapping[str, Any]],
     by_texture: Mapping[str, Any],
+    by_blue: Mapping[str, Any] | None = None,
 ) -> str:
-    """What the Exeter maps show of the city: artificial share, LUCAS points, change by texture.
+    """What the Exeter maps show of the city: artificial share, LUCAS points, change by bins.
 
     Args:
         shares: class shares per date (:func:`lulcbook.mapcheck.class_shares`).
         points: from :func:`points_mapped`.
         by_texture: from :func:`change_by_texture`.
+        by_blue: from :func:`change_by_blue_rise`.
     """
     art = ", ".join(f"{v.get('artificial', 0.0):.1%} on {d}" for d, v in shares.items())
     parts = [f"Artificial land is {art} of the mapped pixels"]
     for p in points:
         mapped = ", ".join(f"{v} on {d}" for d, v in p["mapped"].items())
         parts.append(f"the LUCAS 2018 point {p['point_id']} ({p['label']}) is mapped {mapped}")
-    bins = [k for k in by_texture if k.startswith("q")]
-    if bins:
-        lo, hi = by_texture[bins[0]], by_texture[bins[-1]]
-        part = {2: "half", 3: "third", 4: "quarter"}.get(len(bins), f"1/{len(bins)}")
+    if ext := _extremes(by_texture):
+        part, lo, hi = ext
         parts.append(
             f"{lo['changed_share']:.1%} of the pixels change class in the smoothest {part} of "
             f"NDVI texture (median NDVI {lo['ndvi_median']:.2f}) and "
             f"{hi['changed_share']:.1%} in the most textured (median NDVI {hi['ndvi_median']:.2f})"
+        )
+    if ext := _extremes(by_blue or {}):
+        part, lo, hi = ext
+        parts.append(
+            f"{hi['changed_share']:.1%} change class in the {part} whose blue (B02) rose most "
+            f"(by {hi['range'][0]:+.3f} to {hi['range'][1]:+.3f}) against "
+            f"{lo['changed_share']:.1%} in the {part} whose blue rose least"
         )
     return "; ".join(parts) + "."
 
@@ -808,21 +883,24 @@ def exeter_city(
 
     Returns:
         ``text`` (:func:`exeter_scene_sentence`), ``lucas_points`` (:func:`points_mapped` at the
-        clear dates), ``change_by_texture`` per pair of consecutive clear dates,
-        ``lucas_texture_median`` (:func:`lucas_texture`), ``artificial_share`` per clear date,
-        ``band_medians`` (median reflectance per clear date over the pixels clear at all of
-        them: a brighter visible band on one date is haze the mask left) and ``points`` (the
-        frame of :func:`lucas_points_in_scene`, for figures).
+        clear dates), ``change_by_texture`` and ``change_by_blue_rise`` per pair of consecutive
+        clear dates, ``lucas_texture_median`` (:func:`lucas_texture`), ``artificial_share`` per
+        clear date, ``band_medians`` (median reflectance per clear date over the pixels clear at
+        all of them: a brighter visible band on one date is haze the mask left) and ``points``
+        (the frame of :func:`lucas_points_in_scene`, for figures).
     """
     dates = [s.attrs["datetime"][:10] for s in scenes]
     clear_dates = [dates[i] for i in clear]
     points = lucas_points_in_scene(lucas, scenes[0])
     pixel_m = abs(float(scenes[0].rio.resolution()[0]))
+    pairs = {f"{dates[i]}→{dates[j]}": (i, j) for i, j in zip(clear[:-1], clear[1:], strict=True)}
     by_texture = {
-        f"{dates[i]}→{dates[j]}": change_by_texture(
-            scenes[i], maps[dates[i]], maps[dates[j]], pixel_m
-        )
-        for i, j in zip(clear[:-1], clear[1:], strict=True)
+        k: change_by_texture(scenes[i], maps[dates[i]], maps[dates[j]], pixel_m)
+        for k, (i, j) in pairs.items()
+    }
+    by_blue = {
+        k: change_by_blue_rise(scenes[i], scenes[j], maps[dates[i]], maps[dates[j]])
+        for k, (i, j) in pairs.items()
     }
     shares = {d: mapcheck.class_shares(maps[d]) for d in clear_dates}
     mapped = points_mapped(points, {d: maps[d] for d in clear_dates})
@@ -834,10 +912,17 @@ def exeter_city(
         }
         for i in clear
     }
+    first = next(iter(pairs), None)
     return {
-        "text": exeter_scene_sentence(shares, mapped, next(iter(by_texture.values()), {})),
+        "text": exeter_scene_sentence(
+            shares,
+            mapped,
+            by_texture[first] if first else {},
+            by_blue[first] if first else {},
+        ),
         "lucas_points": mapped,
         "change_by_texture": by_texture,
+        "change_by_blue_rise": by_blue,
         "lucas_texture_median": lucas_texture(lucas),
         "artificial_share": {d: v["artificial"] for d, v in shares.items()},
         "band_medians": band_medians,
@@ -845,11 +930,12 @@ def exeter_city(
     }
 
 
-def texture_table(city: Mapping[str, Any]) -> pd.DataFrame | None:
-    """The change-by-texture bins of every clear pair (``None`` without a clear pair)."""
+def bins_table(city: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The change-by-texture and change-by-blue-rise bins of every clear pair (``None``: none)."""
     tables = {
-        pair: pd.DataFrame({k: v for k, v in bins.items() if k != "window_px"}).T
-        for pair, bins in city["change_by_texture"].items()
+        (kind, pair): pd.DataFrame({k: v for k, v in bins.items() if k != "window_px"}).T
+        for kind in ("change_by_texture", "change_by_blue_rise")
+        for pair, bins in city[kind].items()
     }
     return pd.concat(tables) if tables else None
 

@@ -150,7 +150,7 @@ def test_change_by_texture_puts_changes_where_the_texture_is() -> None:
     assert out["q1"]["changed_share"] == 0.0 and out["q2"]["changed_share"] > 0.7
     assert out["q2"]["share_of_changes"] == 1.0
     assert out["q1"]["ndvi_median"] > out["q2"]["ndvi_median"]
-    assert out["q1"]["texture_range"][1] <= out["q2"]["texture_range"][0] + 1e-12
+    assert out["q1"]["range"][1] <= out["q2"]["range"][0] + 1e-12
     flat = X.change_by_texture(da.isel(x=slice(0, 9)), before[:, :9], after[:, :9], 20.0)
     assert np.isnan(flat["q1"]["changed_share"])  # no texture anywhere: tied bin edges
     assert flat["q4"]["share_of_pixels"] == 1.0 and flat["q4"]["changed_share"] == 0.0
@@ -158,6 +158,22 @@ def test_change_by_texture_puts_changes_where_the_texture_is() -> None:
         X.change_by_texture(da, before[:5], after, pixel_m=20.0)
     with pytest.raises(ValueError, match="no pixel"):
         X.change_by_texture(da, np.full_like(before, legend.NODATA), after, pixel_m=20.0)
+
+
+def test_change_by_blue_rise_finds_the_hazy_pixels() -> None:
+    rng = np.random.default_rng(5)
+    before = _scene(rng, "2024-06-02")
+    after = before.copy()
+    after.loc[{"band": "B02"}] = after.sel(band="B02") + np.where(np.arange(16) >= 12, 0.05, 0.0)
+    cls = np.full((12, 16), legend.KEYS.index("grassland"), np.uint8)
+    cls_after = cls.copy()
+    cls_after[:, 12:] = legend.KEYS.index("cropland")  # the class changes only under the haze
+    out = X.change_by_blue_rise(before, after, cls, cls_after)
+    assert out["q4"]["changed_share"] == 1.0 and out["q4"]["range"][1] == pytest.approx(0.05)
+    assert out["q1"]["range"] == [0.0, 0.0] and out["q4"]["share_of_changes"] == 1.0
+    assert sum(v["share_of_pixels"] for v in out.values()) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="not one grid"):
+        X.change_by_blue_rise(before, after.isel(x=slice(0, 8)), cls, cls_after)
 
 
 def test_exeter_scene_sentence_and_lucas_texture() -> None:
@@ -169,6 +185,14 @@ def test_exeter_scene_sentence_and_lucas_texture() -> None:
     bins = {"window_px": 3, "q1": {"changed_share": 0.16, "ndvi_median": 0.86},
             "q2": {"changed_share": 0.24, "ndvi_median": 0.53}}  # fmt: skip
     text = X.exeter_scene_sentence(shares, points, bins)
+    assert "blue" not in text
+    blue = {"q1": {"changed_share": 0.2, "range": [-0.02, 0.0]},
+            "q2": {"changed_share": 0.46, "range": [0.03, 0.2]}}  # fmt: skip
+    with_blue = X.exeter_scene_sentence(shares, points, bins, blue)
+    assert with_blue.endswith(
+        "46.0% change class in the half whose blue (B02) rose most (by +0.030 to +0.200) "
+        "against 20.0% in the half whose blue rose least."
+    )
     assert text.startswith("Artificial land is 0.4% on 2024-06-02, 0.0% on 2024-08-01")
     assert "point 7 (artificial) is mapped grassland on 2024-06-02" in text
     assert "16.0% of the pixels change class in the smoothest half of NDVI texture" in text
@@ -214,9 +238,9 @@ def test_exeter_city_gathers_the_checks_of_the_clear_dates() -> None:
         "point 9 (artificial) is mapped grassland on 2024-06-02, artificial on 2024-08-01"
         in city["text"]
     )
-    table = X.texture_table(city)
-    assert table is not None and len(table) == 4
-    assert X.texture_table({"change_by_texture": {}}) is None
+    table = X.bins_table(city)
+    assert table is not None and len(table) == 8  # four texture bins, four blue-rise bins
+    assert X.bins_table({"change_by_texture": {}, "change_by_blue_rise": {}}) is None
 
 
 def test_ship_checks_report_both_l2a_settings_for_each_card() -> None:
