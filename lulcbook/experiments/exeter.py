@@ -1,0 +1,532 @@
+"""The Exeter series study of notebook 07-maps: stability between clear dates, and the city.
+
+The sample's Sentinel-2 L2A series of Exeter (five dates of summer 2024, 20 m, four bands) has
+no labelled reference. It is checked twice: the share of pixels changing class between
+consecutive clear dates, where no real change is expected (:func:`exeter_stability`,
+:func:`change_ndvi`), and what the maps make of the city at the centre of the scene
+(:func:`exeter_city`): the share of artificial land, the LUCAS points inside the scene, and the
+change binned by NDVI texture and by the rise of blue reflectance (haze the mask left).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from lulcbook import composite, legend, mapcheck, predict, texture, viz
+from lulcbook.experiments.maps import (
+    L2A_OFFSETS,
+    PREVIOUS,
+    SHIPPED_VARIANT,
+    MapModel,
+    ModelKey,
+    classify,
+    with_offset,
+)
+from lulcbook.models import spectral
+from lulcbook.models.gnn import SegmentClassifier
+
+
+@dataclass(frozen=True)
+class ExeterStability:
+    """Class changes between consecutive Exeter dates for every four-band candidate.
+
+    Attributes:
+        dates: ``YYYY-MM-DD`` of each scene.
+        masked_share: share of masked (SCL) pixels per date.
+        clear: indices of the clear dates.
+        candidates: the four-band settings compared (20 m segments, with or without offset).
+        runs: ``{"all"|"clear": {model: {"d1→d2": changed share}}}``.
+        table: the same as a table, with the mean over clear pairs.
+    """
+
+    dates: list[str]
+    masked_share: dict[str, float]
+    clear: list[int]
+    candidates: dict[str, spectral.SpectralClassifier]
+    runs: dict[str, dict[str, dict[str, float]]]
+    table: pd.DataFrame
+
+
+def exeter_stability(
+    exeter: Sequence[xr.DataArray],
+    models: Mapping[ModelKey, spectral.SpectralClassifier],
+    gnn: SegmentClassifier | None,
+    clear_max_masked: float,
+) -> ExeterStability:
+    """Share of pixels changing class between consecutive dates, all pairs and clear pairs.
+
+    A date is clear when at most ``clear_max_masked`` of its pixels are masked.
+    """
+    dates = [d.attrs["datetime"][:10] for d in exeter]
+    masked_share = {
+        d: float(np.isnan(a.values).any(axis=0).mean()) for d, a in zip(dates, exeter, strict=True)
+    }
+    candidates = {
+        f"s2-4/{v}, offset {o}": with_offset(models["s2-4", v], off, 4)
+        for v in ("none", "augmented")
+        for o, off in L2A_OFFSETS.items()
+    }
+    clear = [i for i, d in enumerate(dates) if masked_share[d] <= clear_max_masked]
+    pairs = {
+        "all": list(zip(range(len(dates) - 1), range(1, len(dates)), strict=True)),
+        "clear": list(zip(clear[:-1], clear[1:], strict=True)),
+    }
+    runs: dict[str, dict[str, dict[str, float]]] = {"all": {}, "clear": {}}
+    compared: list[tuple[str, MapModel]] = [*candidates.items()]
+    if gnn:
+        compared.append((PREVIOUS, gnn))
+    for name, model in compared:
+        maps = [classify(model, a.values) for a in exeter]
+        for kind, ps in pairs.items():
+            runs[kind][name] = {
+                f"{dates[i]}→{dates[j]}": mapcheck.change_share(maps[i], maps[j])["changed_share"]
+                for i, j in ps
+            }
+    table = pd.concat({k: pd.DataFrame(v).T for k, v in runs.items()}, axis=1)
+    table[("clear", "mean of clear pairs")] = pd.DataFrame(runs["clear"]).T.mean(axis=1)
+    return ExeterStability(dates, masked_share, clear, candidates, runs, table)
+
+
+def product_setting(band_set: str) -> str:
+    """The setting ``lulcbook predict`` maps L2A scenes with: the shipped model, no input offset.
+
+    The Exeter verdict is measured on this setting, not on the candidate with the lowest change
+    (choosing by the number being judged would bias it); the table shows every candidate.
+    """
+    return f"{band_set}/{SHIPPED_VARIANT}, offset none"
+
+
+def exeter_composite(
+    exeter: Sequence[xr.DataArray], model: spectral.SpectralClassifier, name: str
+) -> dict[str, Any]:
+    """Change between the June and the August median composites (empty without both months)."""
+    june = composite.select_dates(exeter, "2024-06-01", "2024-06-30")
+    august = composite.select_dates(exeter, "2024-08-01", "2024-08-31")
+    if not (june and august):
+        return {}
+    cm = [classify(model, composite.median_composite(s).values) for s in (june, august)]
+    return {
+        "model": name,
+        "june_dates": len(june),
+        "august_dates": len(august),
+        **mapcheck.change_share(cm[0], cm[1]),
+    }
+
+
+def change_ndvi(
+    before: xr.DataArray,
+    after: xr.DataArray,
+    cls_before: np.ndarray,
+    cls_after: np.ndarray,
+    min_share: float = 0.01,
+) -> dict[str, dict[str, float]]:
+    """NDVI at two dates of the pixels of each class transition between their maps.
+
+    Where the spectra did not change, a map that changes class is noise; where the NDVI dropped
+    or rose (mowing, harvest, regrowth), a single-date classifier sees a different surface.
+
+    Args:
+        before: ``(band, y, x)`` reflectance with ``B04`` and ``B08`` at the first date.
+        after: the same at the second date.
+        cls_before: ``(y, x)`` legend indices of the first map (NODATA = masked).
+        cls_after: those of the second map.
+        min_share: transitions holding less than this share of the pixels valid at both dates
+            are left out.
+
+    Returns:
+        ``{"from→to": {share, n, ndvi_before, ndvi_after, ndvi_change, ndvi_change_q25,
+        ndvi_change_q75}}`` (medians and quartiles), most frequent first.
+
+    Raises:
+        ValueError: maps and scenes on different grids.
+    """
+    ndvi = [_red_nir_ndvi(da)[2] for da in (before, after)]
+    if not (ndvi[0].shape == ndvi[1].shape == cls_before.shape == cls_after.shape):
+        raise ValueError(
+            f"scenes {ndvi[0].shape}, {ndvi[1].shape} and maps {cls_before.shape}, "
+            f"{cls_after.shape} are not on one grid"
+        )
+    ok = (cls_before != legend.NODATA) & (cls_after != legend.NODATA)
+    ok &= np.isfinite(ndvi[0]) & np.isfinite(ndvi[1])
+    pairs = cls_before[ok].astype(np.int64) * 256 + cls_after[ok]
+    before_ok, after_ok, n_ok = ndvi[0][ok], ndvi[1][ok], int(ok.sum())
+    codes, counts = np.unique(pairs, return_counts=True)
+    out: dict[str, dict[str, float]] = {}
+    for code, n in sorted(zip(codes, counts, strict=True), key=lambda t: -t[1]):
+        if n / n_ok < min_share:
+            continue
+        sel = pairs == code
+        b, a = before_ok[sel], after_ok[sel]
+        q25, q50, q75 = np.quantile(a - b, [0.25, 0.5, 0.75])
+        name = f"{legend.KEYS[code // 256]}→{legend.KEYS[code % 256]}"
+        out[name] = {"share": float(n / n_ok), "n": int(n),
+                     "ndvi_before": float(np.median(b)), "ndvi_after": float(np.median(a)),
+                     "ndvi_change": float(q50), "ndvi_change_q25": float(q25),
+                     "ndvi_change_q75": float(q75)}  # fmt: skip
+    return out
+
+
+def change_ndvi_sentence(table: Mapping[str, Mapping[str, float]]) -> str:
+    """One sentence comparing the NDVI change of pixels that change class and that keep it."""
+    changed = {k: v for k, v in table.items() if k.split("→")[0] != k.split("→")[1]}
+    kept = {k: v for k, v in table.items() if k not in changed}
+
+    def part(rows: Mapping[str, Mapping[str, float]]) -> str:
+        return "; ".join(
+            f"{k} {v['share']:.1%} of pixels, median NDVI change {v['ndvi_change']:+.2f}"
+            for k, v in rows.items()
+        )
+
+    return f"Class changes: {part(changed)}. Kept: {part(kept)}."
+
+
+def lucas_points_in_scene(lucas: pd.DataFrame, scene: xr.DataArray) -> pd.DataFrame:
+    """The LUCAS points of a table (``lon``, ``lat``) that fall inside a scene's grid.
+
+    Args:
+        lucas: the ELC10 table (:func:`lulcbook.sources.elc10.read_elc10`).
+        scene: a ``(band, y, x)`` scene with a CRS and transform (rioxarray).
+
+    Returns:
+        ``point_id``, ``label``, ``source``, ``row`` and ``col`` of each point inside, in the
+        table's order (empty when none is).
+
+    Raises:
+        ValueError: a scene without a CRS.
+    """
+    from pyproj import Transformer
+
+    if scene.rio.crs is None:
+        raise ValueError(f"scene {scene.attrs.get('source', '')!r} has no CRS")
+    to_scene = Transformer.from_crs("EPSG:4326", scene.rio.crs, always_xy=True)
+    x, y = to_scene.transform(lucas["lon"].to_numpy(), lucas["lat"].to_numpy())
+    col, row = ~scene.rio.transform() * (np.asarray(x), np.asarray(y))
+    row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
+    h, w = scene.shape[-2:]
+    inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+    out: pd.DataFrame = lucas.loc[inside, ["point_id", "label", "source"]].reset_index(drop=True)
+    return out.assign(row=row[inside], col=col[inside])
+
+
+def points_mapped(points: pd.DataFrame, maps: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
+    """The class each map gives at each point (``"nodata"`` where masked), with its label.
+
+    Args:
+        points: from :func:`lucas_points_in_scene`.
+        maps: ``(y, x)`` legend-index maps by name (e.g. date), on the points' grid.
+    """
+
+    def name(v: int) -> str:
+        return legend.KEYS[v] if v < legend.N_CLASSES else "nodata"
+
+    rows, cols = points["row"].to_numpy(), points["col"].to_numpy()
+    return [
+        {
+            "point_id": int(pid),
+            "label": str(label),
+            "source": str(source),
+            "mapped": {k: name(int(m[rows[i], cols[i]])) for k, m in maps.items()},
+        }
+        for i, (pid, label, source) in enumerate(
+            zip(points["point_id"], points["label"], points["source"], strict=True)
+        )
+    ]
+
+
+def _change_by_bins(
+    covariate: np.ndarray,
+    ndvi: np.ndarray,
+    cls_before: np.ndarray,
+    cls_after: np.ndarray,
+    n_bins: int,
+) -> dict[str, dict[str, Any]]:
+    """Share of pixels changing class in each quantile bin of a per-pixel ``covariate``.
+
+    Returns:
+        ``{"q1": {range, changed_share, share_of_changes, share_of_pixels, ndvi_median}, ...}``,
+        lowest covariate first (``ndvi_median``: of ``ndvi``).
+
+    Raises:
+        ValueError: arrays on different grids, or no pixel valid in both maps.
+    """
+    if not (covariate.shape == ndvi.shape == cls_before.shape == cls_after.shape):
+        raise ValueError(
+            f"scene {covariate.shape} and maps {cls_before.shape}, {cls_after.shape} are not "
+            "one grid"
+        )
+    ok = (cls_before != legend.NODATA) & (cls_after != legend.NODATA) & np.isfinite(covariate)
+    if not ok.any():
+        raise ValueError("no pixel is valid in both maps")
+    changed = (cls_before != cls_after) & ok
+    edges = np.quantile(covariate[ok], np.linspace(0, 1, n_bins + 1))
+    which = np.clip(np.searchsorted(edges, covariate, side="right") - 1, 0, n_bins - 1)
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(n_bins):
+        sel = ok & (which == i)
+        empty = not sel.any()  # tied edges can leave a bin empty
+        out[f"q{i + 1}"] = {
+            "range": [float(edges[i]), float(edges[i + 1])],
+            "changed_share": float("nan") if empty else float(changed[sel].mean()),
+            "share_of_changes": float(changed[sel].sum() / max(changed.sum(), 1)),
+            "share_of_pixels": float(sel.sum() / ok.sum()),
+            "ndvi_median": float("nan") if empty else float(np.nanmedian(ndvi[sel])),
+        }
+    return out
+
+
+def _red_nir_ndvi(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(red, nir, ndvi)`` of a scene with ``B04`` and ``B08`` (float64, NaN where invalid)."""
+    red, nir = (da.sel(band=b).values.astype(np.float64) for b in ("B04", "B08"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return red, nir, (nir - red) / (nir + red)
+
+
+def change_by_texture(
+    before: xr.DataArray,
+    cls_before: np.ndarray,
+    cls_after: np.ndarray,
+    pixel_m: float,
+    n_bins: int = 4,
+) -> dict[str, Any]:
+    """Share of pixels changing class in each quantile bin of NDVI texture (first date).
+
+    Texture is the local standard deviation of NDVI in a window of the ground size of the
+    LUCAS table's ``ndvi_texture_sd`` (:mod:`lulcbook.texture`): low in fields and woods,
+    high in built-up land mixed with gardens and trees.
+
+    Args:
+        before: ``(band, y, x)`` reflectance with ``B04`` and ``B08`` at the first date.
+        cls_before: ``(y, x)`` legend indices of the first map (NODATA = masked).
+        cls_after: those of the second map.
+        pixel_m: pixel size of the scene (m).
+        n_bins: number of quantile bins.
+
+    Returns:
+        ``{"q1": {range, changed_share, share_of_changes, share_of_pixels, ndvi_median},
+        ...}``, smoothest bin first, and ``window_px``.
+
+    Raises:
+        ValueError: maps and scene on different grids, or no pixel valid in both maps.
+    """
+    red, nir, ndvi = _red_nir_ndvi(before)
+    window = texture.texture_window(pixel_m)
+    tex = texture.ndvi_texture(red, nir, window)
+    return {"window_px": window, **_change_by_bins(tex, ndvi, cls_before, cls_after, n_bins)}
+
+
+def change_by_blue_rise(
+    before: xr.DataArray,
+    after: xr.DataArray,
+    cls_before: np.ndarray,
+    cls_after: np.ndarray,
+    n_bins: int = 4,
+) -> dict[str, dict[str, Any]]:
+    """Share of pixels changing class in each quantile bin of the rise of blue (B02) reflectance.
+
+    Haze and thin cloud brighten the blue band most; a pixel whose B02 rises between two dates
+    while its land cover stays is seen through more atmosphere (the basis of multi-temporal
+    cloud tests). Where the pixels that change class are those whose blue rose most, part of
+    the change is haze that the cloud mask left.
+
+    Args:
+        before: ``(band, y, x)`` reflectance with ``B02``, ``B04`` and ``B08`` at the first date.
+        after: the same at the second date.
+        cls_before: ``(y, x)`` legend indices of the first map (NODATA = masked).
+        cls_after: those of the second map.
+        n_bins: number of quantile bins.
+
+    Returns:
+        As :func:`change_by_texture` (without ``window_px``); ``range`` is the B02 rise and
+        ``ndvi_median`` the NDVI at the first date.
+
+    Raises:
+        ValueError: maps and scenes on different grids, or no pixel valid in both maps.
+    """
+    b02 = [da.sel(band="B02").values.astype(np.float64) for da in (before, after)]
+    if b02[0].shape != b02[1].shape:
+        raise ValueError(f"scenes {b02[0].shape} and {b02[1].shape} are not one grid")
+    return _change_by_bins(b02[1] - b02[0], _red_nir_ndvi(before)[2], cls_before, cls_after, n_bins)
+
+
+def lucas_texture(lucas: pd.DataFrame) -> dict[str, float]:
+    """Median ``ndvi_texture_sd`` (NDVI units) of the LUCAS points of each class."""
+    med = lucas.groupby("label")["ndvi_texture_sd"].median() / 1000.0
+    return {k: float(med[k]) for k in legend.KEYS if k in med.index}
+
+
+def _extremes(bins: Mapping[str, Any]) -> tuple[str, Mapping[str, Any], Mapping[str, Any]] | None:
+    """``(fraction word, lowest bin, highest bin)`` of a binned result (``None``: no bins)."""
+    keys = [k for k in bins if k.startswith("q")]
+    if not keys:
+        return None
+    part = {2: "half", 3: "third", 4: "quarter", 5: "fifth"}.get(len(keys), f"1/{len(keys)}")
+    return part, bins[keys[0]], bins[keys[-1]]
+
+
+def exeter_scene_sentence(
+    shares: Mapping[str, Mapping[str, float]],
+    points: Sequence[Mapping[str, Any]],
+    by_texture: Mapping[str, Any],
+    by_blue: Mapping[str, Any] | None = None,
+) -> str:
+    """What the Exeter maps show of the city: artificial share, LUCAS points, change by bins.
+
+    Args:
+        shares: class shares per date (:func:`lulcbook.mapcheck.class_shares`).
+        points: from :func:`points_mapped`.
+        by_texture: from :func:`change_by_texture`.
+        by_blue: from :func:`change_by_blue_rise`.
+    """
+    art = ", ".join(f"{v.get('artificial', 0.0):.1%} on {d}" for d, v in shares.items())
+    parts = [f"Artificial land is {art} of the mapped pixels"]
+    for p in points:
+        mapped = ", ".join(f"{v} on {d}" for d, v in p["mapped"].items())
+        parts.append(f"the LUCAS 2018 point {p['point_id']} ({p['label']}) is mapped {mapped}")
+    if ext := _extremes(by_texture):
+        part, lo, hi = ext
+        parts.append(
+            f"{lo['changed_share']:.1%} of the pixels change class in the smoothest {part} of "
+            f"NDVI texture (median NDVI {lo['ndvi_median']:.2f}) and "
+            f"{hi['changed_share']:.1%} in the most textured (median NDVI {hi['ndvi_median']:.2f})"
+        )
+    if ext := _extremes(by_blue or {}):
+        part, lo, hi = ext
+        parts.append(
+            f"{hi['changed_share']:.1%} change class in the {part} whose blue (B02) rose most "
+            f"(by {hi['range'][0]:+.3f} to {hi['range'][1]:+.3f}) against "
+            f"{lo['changed_share']:.1%} in the {part} whose blue rose least"
+        )
+    return "; ".join(parts) + "."
+
+
+def exeter_city(
+    lucas: pd.DataFrame,
+    scenes: Sequence[xr.DataArray],
+    maps: Mapping[str, np.ndarray],
+    clear: Sequence[int],
+) -> dict[str, Any]:
+    """What the Exeter maps make of the city: the checks of notebook 07 in one record.
+
+    Args:
+        lucas: the ELC10 table (the points inside the scene are looked up in it).
+        scenes: the Exeter dates, on one grid.
+        maps: the ``(y, x)`` map of each date, by ISO date.
+        clear: indices of the clear dates.
+
+    Returns:
+        ``text`` (:func:`exeter_scene_sentence`), ``lucas_points`` (:func:`points_mapped` at the
+        clear dates), ``change_by_texture`` and ``change_by_blue_rise`` per pair of consecutive
+        clear dates, ``lucas_texture_median`` (:func:`lucas_texture`), ``artificial_share`` per
+        clear date, ``band_medians`` (median reflectance per clear date over the pixels clear at
+        all of them: a brighter visible band on one date is haze the mask left) and ``points``
+        (the frame of :func:`lucas_points_in_scene`, for figures).
+    """
+    dates = [s.attrs["datetime"][:10] for s in scenes]
+    clear_dates = [dates[i] for i in clear]
+    points = lucas_points_in_scene(lucas, scenes[0])
+    pixel_m = abs(float(scenes[0].rio.resolution()[0]))
+    pairs = {f"{dates[i]}→{dates[j]}": (i, j) for i, j in zip(clear[:-1], clear[1:], strict=True)}
+    by_texture = {
+        k: change_by_texture(scenes[i], maps[dates[i]], maps[dates[j]], pixel_m)
+        for k, (i, j) in pairs.items()
+    }
+    by_blue = {
+        k: change_by_blue_rise(scenes[i], scenes[j], maps[dates[i]], maps[dates[j]])
+        for k, (i, j) in pairs.items()
+    }
+    shares = {d: mapcheck.class_shares(maps[d]) for d in clear_dates}
+    mapped = points_mapped(points, {d: maps[d] for d in clear_dates})
+    both = np.logical_and.reduce([np.isfinite(scenes[i].values).all(axis=0) for i in clear])
+    band_medians = {
+        dates[i]: {
+            str(b): float(np.median(v[both]))
+            for b, v in zip(scenes[i].band.values, scenes[i].values, strict=True)
+        }
+        for i in clear
+    }
+    first = next(iter(pairs), None)
+    return {
+        "text": exeter_scene_sentence(
+            shares,
+            mapped,
+            by_texture[first] if first else {},
+            by_blue[first] if first else {},
+        ),
+        "lucas_points": mapped,
+        "change_by_texture": by_texture,
+        "change_by_blue_rise": by_blue,
+        "lucas_texture_median": lucas_texture(lucas),
+        "artificial_share": {d: v["artificial"] for d, v in shares.items()},
+        "band_medians": band_medians,
+        "points": points,
+    }
+
+
+def bins_table(city: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The change-by-texture and change-by-blue-rise bins of every clear pair (``None``: none)."""
+    tables = {
+        (kind, pair): pd.DataFrame({k: v for k, v in bins.items() if k != "window_px"}).T
+        for kind in ("change_by_texture", "change_by_blue_rise")
+        for pair, bins in city[kind].items()
+    }
+    return pd.concat(tables) if tables else None
+
+
+def exeter_scene_figure(
+    scenes: Sequence[xr.DataArray],
+    maps: Sequence[np.ndarray],
+    dates: Sequence[str],
+    points: pd.DataFrame,
+) -> Any:
+    """RGB and map of each date, with the LUCAS points of the scene marked (matplotlib)."""
+    fig = viz.rgb_class_rows(
+        [np.asarray(s.values) for s in scenes],
+        [str(b) for b in scenes[0].band.values],
+        [[m] for m in maps],
+        ["map (`lulcbook predict`)"],
+        row_titles=[f"{d} RGB" for d in dates],
+        tile_inches=3.2,
+        suptitle="Exeter L2A 2024, clear dates (circles: LUCAS 2018 points)",
+    )
+    for ax in fig.axes[: 2 * len(scenes)]:
+        ax.scatter(points["col"], points["row"], s=60, facecolors="none", edgecolors="magenta")
+    return fig
+
+
+def predict_dates(
+    scenes: Sequence[xr.DataArray],
+    dates: Sequence[str],
+    model: spectral.SpectralClassifier,
+    out_dir: Path,
+    name: str,
+    run: Mapping[str, Any],
+) -> dict[str, predict.MapResult]:
+    """Map each Exeter date with :func:`lulcbook.predict.predict_scene` (``exeter-DATE.tif``)."""
+    return {
+        d: predict.predict_scene(
+            a,
+            cast(predict.TileClassifier, model),
+            out_dir / f"exeter-{d}.tif",
+            model_name=name,
+            progress=False,
+            **run,
+        )
+        for d, a in zip(dates, scenes, strict=True)
+    }
+
+
+def dates_figure(results: Mapping[str, predict.MapResult]) -> Any:
+    """The class map of every date, three per row."""
+    panels = [
+        viz.class_map(predict.open_map(r.path)["class"], f"Exeter {d}", width=360)
+        for d, r in results.items()
+    ]
+    return hv.Layout(panels).cols(3).opts(sublabel_format="", backend="matplotlib")

@@ -1,0 +1,22 @@
+"""Fixtures shared by the tests of the map study (07-maps): tiny map models on real LUCAS rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from lulcbook.experiments import maps as X
+from lulcbook.sources import elc10
+
+SP = {"copies": 1, "hidden": 16, "dropout": 0.1, "epochs": 1, "seed": 0, "segment_size": 0,
+      "compactness": 0.05, "segmentation": "grid", "iterations": 3}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(sample_dir: Path) -> tuple[dict, dict]:
+    """The map models of every band set, trained for one epoch on 400 LUCAS rows."""
+    torch.set_num_threads(1)
+    lucas = elc10.read_elc10(sample_dir / elc10.SAMPLE_SUBDIR, s1=False, nrows=400)
+    return X.train_map_models(lucas, SP)

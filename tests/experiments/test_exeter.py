@@ -1,0 +1,201 @@
+"""Tests for lulcbook.experiments.exeter (the Exeter series of 07-maps) on tiny scenes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import rioxarray  # noqa: F401  (the .rio accessor)
+import xarray as xr
+from maps_helpers import scene
+
+from lulcbook import legend
+from lulcbook.experiments import exeter as EX
+from lulcbook.models import spectral
+
+
+def test_exeter_stability_identical_dates_do_not_change(trained) -> None:
+    rng = np.random.default_rng(0)
+    base = scene(rng, "2024-06-02")
+    cloudy = scene(rng, "2024-06-17", nan_rows=10)
+    scenes = [base, cloudy, base.copy().assign_attrs(datetime="2024-08-01T11:00:00Z")]
+    stab = EX.exeter_stability(scenes, trained[0], None, clear_max_masked=0.5)
+    assert stab.dates == ["2024-06-02", "2024-06-17", "2024-08-01"]
+    assert stab.clear == [0, 2] and stab.masked_share["2024-06-17"] == pytest.approx(10 / 12)
+    assert set(stab.candidates) == {f"s2-4/{v}, offset {o}" for v in ("none", "augmented")
+                                    for o in ("none", "path")}  # fmt: skip
+    for changes in stab.runs["clear"].values():
+        assert changes == {"2024-06-02→2024-08-01": 0.0}
+    assert len(next(iter(stab.runs["all"].values()))) == 2
+    assert EX.product_setting("s2-4") == "s2-4/augmented, offset none"
+    assert EX.product_setting("s2-4") in stab.candidates
+    comp = EX.exeter_composite(scenes, stab.candidates[EX.product_setting("s2-4")], "m")
+    assert comp["june_dates"] == 2 and comp["august_dates"] == 1 and comp["model"] == "m"
+    assert EX.exeter_composite(scenes[:2], stab.candidates["s2-4/none, offset none"], "m") == {}
+
+
+def test_change_ndvi_ties_class_changes_to_ndvi_changes() -> None:
+    rng = np.random.default_rng(2)
+    before, after = scene(rng, "2024-06-02"), scene(rng, "2024-08-01")
+    b4, b8 = list(spectral.BANDS_10M).index("B04"), list(spectral.BANDS_10M).index("B08")
+    for da in (before, after):
+        da.values[b4], da.values[b8] = 0.05, 0.45  # NDVI 0.8 everywhere
+    after.values[b8, :, :4] = 0.1  # harvested: NDVI 0.33 in the first four columns
+    grass, crop = legend.KEYS.index("grassland"), legend.KEYS.index("cropland")
+    cls_b = np.full((12, 16), grass, np.uint8)
+    cls_a = cls_b.copy()
+    cls_a[:, :4] = crop
+    cls_a[0, -1] = legend.NODATA  # masked: not counted
+    table = EX.change_ndvi(before, after, cls_b, cls_a)
+    assert list(table) == ["grassland→grassland", "grassland→cropland"]
+    moved, kept = table["grassland→cropland"], table["grassland→grassland"]
+    assert moved["n"] == 48 and kept["n"] == 16 * 12 - 48 - 1
+    assert moved["share"] == pytest.approx(48 / 191)
+    assert moved["ndvi_change"] == pytest.approx(0.05 / 0.15 - 0.8, abs=1e-6)
+    assert kept["ndvi_change"] == pytest.approx(0.0, abs=1e-6)
+    sentence = EX.change_ndvi_sentence(table)
+    assert "grassland→cropland 25.1% of pixels, median NDVI change -0.47" in sentence
+    assert EX.change_ndvi(before, after, cls_b, cls_a, min_share=0.5).keys() == {
+        "grassland→grassland"
+    }
+    with pytest.raises(ValueError, match="not on one grid"):
+        EX.change_ndvi(before, after, cls_b[:-1], cls_a[:-1])
+
+
+def _georeferenced(rng: np.random.Generator) -> xr.DataArray:
+    """A 12 x 16 scene of 20 m pixels in UTM 30N whose top-left corner is at (500000, 5620000)."""
+    da = scene(rng, "2024-06-02")
+    return da.assign_coords(x=500010.0 + 20.0 * np.arange(16), y=5619990.0 - 20.0 * np.arange(12))
+
+
+def test_lucas_points_in_scene_finds_pixel_of_each_point_inside() -> None:
+    from pyproj import Transformer
+
+    scene = _georeferenced(np.random.default_rng(3))
+    to_ll = Transformer.from_crs("EPSG:32630", "EPSG:4326", always_xy=True)
+    # pixel (row 2, col 5) centre, pixel (row 11, col 0) centre, and one point east of the scene
+    lon, lat = to_ll.transform([500110.0, 500010.0, 500400.0], [5619950.0, 5619770.0, 5619950.0])
+    lucas = pd.DataFrame({"point_id": [1, 2, 3], "label": ["artificial", "water", "cropland"],
+                          "source": ["LUCAS_point"] * 3, "lon": lon, "lat": lat})  # fmt: skip
+    pts = EX.lucas_points_in_scene(lucas, scene)
+    assert pts["point_id"].tolist() == [1, 2]
+    assert pts[["row", "col"]].values.tolist() == [[2, 5], [11, 0]]
+    maps = {"d1": np.zeros((12, 16), np.uint8), "d2": np.full((12, 16), legend.NODATA, np.uint8)}
+    maps["d1"][2, 5] = legend.KEYS.index("grassland")
+    out = EX.points_mapped(pts, maps)
+    assert out[0]["mapped"] == {"d1": "grassland", "d2": "nodata"}
+    assert out[1]["label"] == "water" and out[1]["mapped"]["d1"] == legend.KEYS[0]
+    assert EX.lucas_points_in_scene(lucas.iloc[2:], scene).empty
+    with pytest.raises(ValueError, match="no CRS"):
+        EX.lucas_points_in_scene(lucas, xr.DataArray(np.zeros((1, 2, 2)), dims=("band", "y", "x")))
+
+
+def test_change_by_texture_puts_changes_where_the_texture_is() -> None:
+    # left half: uniform vegetation (no texture); right half: a checkerboard of roofs and lawns
+    red = np.full((20, 20), 0.04)
+    nir = np.full((20, 20), 0.40)
+    checker = (np.add.outer(np.arange(20), np.arange(20)) % 2).astype(bool)
+    red[:, 10:] = np.where(checker[:, 10:], 0.04, 0.15)
+    nir[:, 10:] = np.where(checker[:, 10:], 0.40, 0.18)
+    da = xr.DataArray(np.stack([red, nir]), dims=("band", "y", "x"),
+                      coords={"band": ["B04", "B08"]})  # fmt: skip
+    before = np.full((20, 20), legend.KEYS.index("grassland"), np.uint8)
+    after = before.copy()
+    after[:, 12:] = legend.KEYS.index("cropland")  # every change lies in the textured half
+    after[0, 0] = legend.NODATA
+    out = EX.change_by_texture(da, before, after, pixel_m=20.0, n_bins=2)
+    assert out["window_px"] == 3
+    assert out["q1"]["changed_share"] == 0.0 and out["q2"]["changed_share"] > 0.7
+    assert out["q2"]["share_of_changes"] == 1.0
+    assert out["q1"]["ndvi_median"] > out["q2"]["ndvi_median"]
+    assert out["q1"]["range"][1] <= out["q2"]["range"][0] + 1e-12
+    flat = EX.change_by_texture(da.isel(x=slice(0, 9)), before[:, :9], after[:, :9], 20.0)
+    assert np.isnan(flat["q1"]["changed_share"])  # no texture anywhere: tied bin edges
+    assert flat["q4"]["share_of_pixels"] == 1.0 and flat["q4"]["changed_share"] == 0.0
+    with pytest.raises(ValueError, match="not one grid"):
+        EX.change_by_texture(da, before[:5], after, pixel_m=20.0)
+    with pytest.raises(ValueError, match="no pixel"):
+        EX.change_by_texture(da, np.full_like(before, legend.NODATA), after, pixel_m=20.0)
+
+
+def test_change_by_blue_rise_finds_the_hazy_pixels() -> None:
+    rng = np.random.default_rng(5)
+    before = scene(rng, "2024-06-02")
+    after = before.copy()
+    after.loc[{"band": "B02"}] = after.sel(band="B02") + np.where(np.arange(16) >= 12, 0.05, 0.0)
+    cls = np.full((12, 16), legend.KEYS.index("grassland"), np.uint8)
+    cls_after = cls.copy()
+    cls_after[:, 12:] = legend.KEYS.index("cropland")  # the class changes only under the haze
+    out = EX.change_by_blue_rise(before, after, cls, cls_after)
+    assert out["q4"]["changed_share"] == 1.0 and out["q4"]["range"][1] == pytest.approx(0.05)
+    assert out["q1"]["range"] == [0.0, 0.0] and out["q4"]["share_of_changes"] == 1.0
+    assert sum(v["share_of_pixels"] for v in out.values()) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="not one grid"):
+        EX.change_by_blue_rise(before, after.isel(x=slice(0, 8)), cls, cls_after)
+
+
+def test_exeter_scene_sentence_and_lucas_texture() -> None:
+    lucas = pd.DataFrame({"label": ["artificial", "artificial", "grassland"],
+                          "ndvi_texture_sd": [60.0, 80.0, 30.0]})  # fmt: skip
+    assert EX.lucas_texture(lucas) == {"artificial": 0.07, "grassland": 0.03}
+    shares = {"2024-06-02": {"artificial": 0.004}, "2024-08-01": {"artificial": 0.0}}
+    points = [{"point_id": 7, "label": "artificial", "mapped": {"2024-06-02": "grassland"}}]
+    bins = {"window_px": 3, "q1": {"changed_share": 0.16, "ndvi_median": 0.86},
+            "q2": {"changed_share": 0.24, "ndvi_median": 0.53}}  # fmt: skip
+    text = EX.exeter_scene_sentence(shares, points, bins)
+    assert "blue" not in text
+    blue = {"q1": {"changed_share": 0.2, "range": [-0.02, 0.0]},
+            "q2": {"changed_share": 0.46, "range": [0.03, 0.2]}}  # fmt: skip
+    with_blue = EX.exeter_scene_sentence(shares, points, bins, blue)
+    assert with_blue.endswith(
+        "46.0% change class in the half whose blue (B02) rose most (by +0.030 to +0.200) "
+        "against 20.0% in the half whose blue rose least."
+    )
+    assert text.startswith("Artificial land is 0.4% on 2024-06-02, 0.0% on 2024-08-01")
+    assert "point 7 (artificial) is mapped grassland on 2024-06-02" in text
+    assert "16.0% of the pixels change class in the smoothest half of NDVI texture" in text
+    assert "(median NDVI 0.86) and 24.0% in the most textured (median NDVI 0.53)" in text
+    assert "LUCAS" not in EX.exeter_scene_sentence(shares, [], {})
+
+
+def test_exeter_city_gathers_the_checks_of_the_clear_dates() -> None:
+    from pyproj import Transformer
+
+    rng = np.random.default_rng(4)
+    scenes = [
+        _georeferenced(rng).assign_attrs(datetime=f"{d}T11:00:00Z")
+        for d in ("2024-06-02", "2024-06-17", "2024-08-01")
+    ]
+    lon, lat = Transformer.from_crs("EPSG:32630", "EPSG:4326", always_xy=True).transform(
+        [500110.0], [5619950.0]
+    )
+    lucas = pd.DataFrame({"point_id": [9], "label": ["artificial"], "source": ["LUCAS_point"],
+                          "lon": lon, "lat": lat, "ndvi_texture_sd": [70.0]})  # fmt: skip
+    art, grass = legend.KEYS.index("artificial"), legend.KEYS.index("grassland")
+    maps = {
+        d: np.full((12, 16), grass, np.uint8) for d in ("2024-06-02", "2024-06-17", "2024-08-01")
+    }
+    maps["2024-08-01"][:3] = art  # a quarter of the scene turns artificial on the last date
+    city = EX.exeter_city(lucas, scenes, maps, clear=[0, 2])
+    assert city["artificial_share"] == {"2024-06-02": 0.0, "2024-08-01": 0.25}
+    assert city["lucas_points"][0]["mapped"] == {
+        "2024-06-02": "grassland",
+        "2024-08-01": "artificial",
+    }
+    assert list(city["change_by_texture"]) == ["2024-06-02→2024-08-01"]
+    bins = city["change_by_texture"]["2024-06-02→2024-08-01"]
+    assert bins["window_px"] == 3
+    assert sum(b["share_of_changes"] for k, b in bins.items() if k != "window_px") == pytest.approx(
+        1
+    )
+    assert city["lucas_texture_median"] == {"artificial": 0.07}
+    assert set(city["band_medians"]) == {"2024-06-02", "2024-08-01"}
+    b02 = np.median(scenes[2].sel(band="B02").values)
+    assert city["band_medians"]["2024-08-01"]["B02"] == pytest.approx(b02)
+    assert (
+        "point 9 (artificial) is mapped grassland on 2024-06-02, artificial on 2024-08-01"
+        in city["text"]
+    )
+    table = EX.bins_table(city)
+    assert table is not None and len(table) == 8  # four texture bins, four blue-rise bins
+    assert EX.bins_table({"change_by_texture": {}, "change_by_blue_rise": {}}) is None
