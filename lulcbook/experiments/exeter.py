@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lulcbook import composite, legend, mapcheck, predict, texture, viz
+from lulcbook import cells, composite, legend, mapcheck, predict, texture, viz
 from lulcbook.experiments.maps import (
     L2A_OFFSETS,
     PREVIOUS,
@@ -202,16 +202,10 @@ def lucas_points_in_scene(lucas: pd.DataFrame, scene: xr.DataArray) -> pd.DataFr
     Raises:
         ValueError: a scene without a CRS.
     """
-    from pyproj import Transformer
-
     if scene.rio.crs is None:
         raise ValueError(f"scene {scene.attrs.get('source', '')!r} has no CRS")
-    to_scene = Transformer.from_crs("EPSG:4326", scene.rio.crs, always_xy=True)
-    x, y = to_scene.transform(lucas["lon"].to_numpy(), lucas["lat"].to_numpy())
-    col, row = ~scene.rio.transform() * (np.asarray(x), np.asarray(y))
-    row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
-    h, w = scene.shape[-2:]
-    inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+    px, py = cells.lonlat_to_crs(scene.rio.crs, lucas["lon"].to_numpy(), lucas["lat"].to_numpy())
+    row, col, inside = cells.cells_under(scene["x"].values, scene["y"].values, px, py)
     out: pd.DataFrame = lucas.loc[inside, ["point_id", "label", "source"]].reset_index(drop=True)
     return out.assign(row=row[inside], col=col[inside])
 

@@ -47,6 +47,7 @@ import numpy as np
 import rasterio
 import xarray as xr
 
+from lulcbook import cells
 from lulcbook.io import atomic_path
 
 PathLike = str | os.PathLike[str]
@@ -317,20 +318,8 @@ def sample_climate(
     ys, xs = da["y"].values, da["x"].values
 
     geographic = bool(crs.is_geographic)
-    if geographic:
-        px, py = lon_a, lat_a
-    else:
-        from pyproj import Transformer
-
-        px, py = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon_a, lat_a)
-        px, py = np.asarray(px), np.asarray(py)
-
-    # the cell under each point (centre coordinates → nearest index, then bounds check)
-    dx = xs[1] - xs[0] if xs.size > 1 else 1.0
-    dy = ys[1] - ys[0] if ys.size > 1 else -1.0
-    col = np.floor((px - (xs[0] - dx / 2)) / dx).astype(int)
-    row = np.floor((py - (ys[0] - dy / 2)) / dy).astype(int)
-    inside = (col >= 0) & (col < xs.size) & (row >= 0) & (row < ys.size)
+    px, py = cells.lonlat_to_crs(crs, lon_a, lat_a)
+    row, col, inside = cells.cells_under(xs, ys, px, py)
     on_cell = np.zeros(lon_a.size, dtype=bool)
     on_cell[inside] = valid[row[inside], col[inside]]
 

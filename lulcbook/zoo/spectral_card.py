@@ -82,7 +82,7 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
             input setting, e.g. ``"as is"``, the agreement with ``ci95``), ``exeter`` (per
             setting, the changed share per pair of clear dates) and ``exeter_scene``
             (``artificial_share`` per date and the LUCAS ``points`` of the scene with their
-            mapped classes, from :func:`lulcbook.experiments.maps.points_mapped`); any may be
+            mapped classes, from :func:`lulcbook.experiments.exeter.points_mapped`); any may be
             missing.
     """
     info = model.info
