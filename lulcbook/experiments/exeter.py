@@ -5,7 +5,8 @@ no labelled reference. It is checked twice: the share of pixels changing class b
 consecutive clear dates, where no real change is expected (:func:`exeter_stability`,
 :func:`change_ndvi`), and what the maps make of the city at the centre of the scene
 (:func:`exeter_city`): the share of artificial land, the LUCAS points inside the scene, and the
-change binned by NDVI texture and by the rise of blue reflectance (haze the mask left).
+change binned by NDVI texture, by the rise of blue reflectance and by the size of the NDVI
+change, and how much of the change any correction of haze could remove (:func:`haze_bound`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lulcbook import cells, composite, legend, mapcheck, predict, texture, viz
+from lulcbook import cells, composite, legend, mapcheck, predict, scales, texture, viz
 from lulcbook.experiments.maps import (
     L2A_OFFSETS,
     PREVIOUS,
@@ -241,12 +242,14 @@ def _change_by_bins(
     cls_before: np.ndarray,
     cls_after: np.ndarray,
     n_bins: int,
+    ndvi_after: np.ndarray | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Share of pixels changing class in each quantile bin of a per-pixel ``covariate``.
 
     Returns:
         ``{"q1": {range, changed_share, share_of_changes, share_of_pixels, ndvi_median}, ...}``,
-        lowest covariate first (``ndvi_median``: of ``ndvi``).
+        lowest covariate first (``ndvi_median``: of ``ndvi``); with ``ndvi_after``, also
+        ``ndvi_change_median`` (median of ``ndvi_after − ndvi``).
 
     Raises:
         ValueError: arrays on different grids, or no pixel valid in both maps.
@@ -273,6 +276,10 @@ def _change_by_bins(
             "share_of_pixels": float(sel.sum() / ok.sum()),
             "ndvi_median": float("nan") if empty else float(np.nanmedian(ndvi[sel])),
         }
+        if ndvi_after is not None:
+            d = (ndvi_after - ndvi)[sel]
+            d = d[np.isfinite(d)]
+            out[f"q{i + 1}"]["ndvi_change_median"] = float(np.median(d)) if d.size else float("nan")
     return out
 
 
@@ -327,8 +334,9 @@ def change_by_blue_rise(
 
     Haze and thin cloud brighten the blue band most; a pixel whose B02 rises between two dates
     while its land cover stays is seen through more atmosphere (the basis of multi-temporal
-    cloud tests). Where the pixels that change class are those whose blue rose most, part of
-    the change is haze that the cloud mask left.
+    cloud tests). But a mown meadow or a harvested field brightens the blue band too, and loses
+    NDVI: each bin also gives the median NDVI change, and :func:`haze_bound` separates the
+    scene-scale part of the rise (haze) from the field-scale part.
 
     Args:
         before: ``(band, y, x)`` reflectance with ``B02``, ``B04`` and ``B08`` at the first date.
@@ -338,8 +346,8 @@ def change_by_blue_rise(
         n_bins: number of quantile bins.
 
     Returns:
-        As :func:`change_by_texture` (without ``window_px``); ``range`` is the B02 rise and
-        ``ndvi_median`` the NDVI at the first date.
+        As :func:`change_by_texture` (without ``window_px``); ``range`` is the B02 rise,
+        ``ndvi_median`` the NDVI at the first date and ``ndvi_change_median`` its change.
 
     Raises:
         ValueError: maps and scenes on different grids, or no pixel valid in both maps.
@@ -347,7 +355,116 @@ def change_by_blue_rise(
     b02 = [da.sel(band="B02").values.astype(np.float64) for da in (before, after)]
     if b02[0].shape != b02[1].shape:
         raise ValueError(f"scenes {b02[0].shape} and {b02[1].shape} are not one grid")
-    return _change_by_bins(b02[1] - b02[0], _red_nir_ndvi(before)[2], cls_before, cls_after, n_bins)
+    ndvi = [_red_nir_ndvi(da)[2] for da in (before, after)]
+    return _change_by_bins(b02[1] - b02[0], ndvi[0], cls_before, cls_after, n_bins, ndvi[1])
+
+
+def change_by_ndvi_change(
+    before: xr.DataArray,
+    after: xr.DataArray,
+    cls_before: np.ndarray,
+    cls_after: np.ndarray,
+    n_bins: int = 4,
+) -> dict[str, dict[str, Any]]:
+    """Share of pixels changing class in each quantile bin of the size of the NDVI change.
+
+    Where the NDVI changed most (mowing, harvest, drying), a single-date map that changes
+    class follows the surface; where it barely changed, a change of class is the map's own
+    instability (pixels near a class boundary that a small shift of the spectra tips over).
+
+    Args:
+        before: ``(band, y, x)`` reflectance with ``B04`` and ``B08`` at the first date.
+        after: the same at the second date.
+        cls_before: ``(y, x)`` legend indices of the first map (NODATA = masked).
+        cls_after: those of the second map.
+        n_bins: number of quantile bins.
+
+    Returns:
+        As :func:`change_by_blue_rise`; ``range`` is ``|NDVI change|``.
+
+    Raises:
+        ValueError: maps and scenes on different grids, or no pixel valid in both maps.
+    """
+    ndvi = [_red_nir_ndvi(da)[2] for da in (before, after)]
+    if ndvi[0].shape != ndvi[1].shape:
+        raise ValueError(f"scenes {ndvi[0].shape} and {ndvi[1].shape} are not one grid")
+    size = np.abs(ndvi[1] - ndvi[0])
+    return _change_by_bins(size, ndvi[0], cls_before, cls_after, n_bins, ndvi[1])
+
+
+HAZE_SCALES_M: tuple[float, ...] = (500.0, 1000.0)
+"""Gaussian widths (σ, m) of the scene-scale part of a difference between dates.
+
+Haze and errors of the atmospheric correction vary over kilometres; the fields and parcels of
+the Exeter scene are a hundred metres or two across. The widths are set here, before the
+check, not from its result.
+"""
+
+
+def haze_bound(
+    before: xr.DataArray,
+    after: xr.DataArray,
+    model: MapModel,
+    pixel_m: float,
+    scales_m: Sequence[float] = HAZE_SCALES_M,
+) -> dict[str, Any]:
+    """Class change left when every scene-scale difference between two dates is removed.
+
+    For each Gaussian width σ, the difference ``after − before`` of every band is smoothed
+    over the pixels valid at both dates (:func:`lulcbook.scales.masked_gaussian`) and taken
+    off the second date; both dates are classified by ``model`` and the share of pixels that
+    change class is compared with the share as is. This removes haze and the errors of the
+    atmospheric correction (and any smooth real change with them), whatever their spectral
+    shape: the change it leaves is about the least that a correction of the atmosphere could
+    reach. What it leaves is change at the scale of fields.
+
+    Args:
+        before: ``(band, y, x)`` reflectance at the first date (with ``B02``).
+        after: the same bands at the second date, on the same grid.
+        model: the map model.
+        pixel_m: pixel size of the scenes (m).
+        scales_m: Gaussian widths σ (m).
+
+    Returns:
+        ``as_is`` (changed share of the two maps), ``n_valid_both`` and ``by_scale``:
+        ``{"500 m": {changed_share, blue_rise_median, blue_rise_scene_variance_share}}`` —
+        the median scene-scale rise of B02 and the share of the variance of the B02 rise
+        that is scene scale.
+
+    Raises:
+        ValueError: scenes with other bands or grids, or no pixel valid at both dates.
+    """
+    if before.shape != after.shape or list(before.band.values) != list(after.band.values):
+        raise ValueError(
+            f"scenes {before.shape} {list(before.band.values)} and {after.shape} "
+            f"{list(after.band.values)} must have the same bands on one grid"
+        )
+    b0, b1 = (np.asarray(d.values, dtype=np.float64) for d in (before, after))
+    valid = np.asarray(np.isfinite(b0).all(axis=0) & np.isfinite(b1).all(axis=0), dtype=bool)
+    if not valid.any():
+        raise ValueError("no pixel is valid at both dates")
+    first = classify(model, b0)
+    blue = list(before.band.values).index("B02")
+    rise = (b1 - b0)[blue][valid]
+    by_scale: dict[str, dict[str, float]] = {}
+    for s_m in scales_m:
+        sigma = scales.sigma_pixels(s_m, pixel_m)
+        smooth = np.stack([scales.masked_gaussian(d, valid, sigma) for d in b1 - b0])
+        corrected = np.where(valid, b1 - smooth, np.nan)
+        by_scale[f"{s_m:g} m"] = {
+            "changed_share": mapcheck.change_share(first, classify(model, corrected))[
+                "changed_share"
+            ],
+            "blue_rise_median": float(np.median(smooth[blue][valid])),
+            "blue_rise_scene_variance_share": float(
+                np.var(smooth[blue][valid]) / max(float(np.var(rise)), 1e-12)
+            ),
+        }
+    return {
+        "as_is": mapcheck.change_share(first, classify(model, b1))["changed_share"],
+        "n_valid_both": int(valid.sum()),
+        "by_scale": by_scale,
+    }
 
 
 def lucas_texture(lucas: pd.DataFrame) -> dict[str, float]:
@@ -370,6 +487,8 @@ def exeter_scene_sentence(
     points: Sequence[Mapping[str, Any]],
     by_texture: Mapping[str, Any],
     by_blue: Mapping[str, Any] | None = None,
+    haze: Mapping[str, Any] | None = None,
+    by_ndvi: Mapping[str, Any] | None = None,
 ) -> str:
     """What the Exeter maps show of the city: artificial share, LUCAS points, change by bins.
 
@@ -378,6 +497,8 @@ def exeter_scene_sentence(
         points: from :func:`points_mapped`.
         by_texture: from :func:`change_by_texture`.
         by_blue: from :func:`change_by_blue_rise`.
+        haze: from :func:`haze_bound`.
+        by_ndvi: from :func:`change_by_ndvi_change`.
     """
     art = ", ".join(f"{v.get('artificial', 0.0):.1%} on {d}" for d, v in shares.items())
     parts = [f"Artificial land is {art} of the mapped pixels"]
@@ -393,10 +514,33 @@ def exeter_scene_sentence(
         )
     if ext := _extremes(by_blue or {}):
         part, lo, hi = ext
+
+        def dndvi(b: Mapping[str, Any]) -> str:
+            d = b.get("ndvi_change_median")
+            return "" if d is None else f", median NDVI change {d:+.2f}"
+
         parts.append(
             f"{hi['changed_share']:.1%} change class in the {part} whose blue (B02) rose most "
-            f"(by {hi['range'][0]:+.3f} to {hi['range'][1]:+.3f}) against "
+            f"(by {hi['range'][0]:+.3f} to {hi['range'][1]:+.3f}{dndvi(hi)}) against "
             f"{lo['changed_share']:.1%} in the {part} whose blue rose least"
+            + (f" ({dndvi(lo)[2:]})" if dndvi(lo) else "")
+        )
+    if haze and (by_scale := haze.get("by_scale")):
+        kept = list(by_scale.values())
+        parts.append(
+            f"taking the scene-scale difference of every band off the second date (Gaussian σ "
+            f"{', '.join(by_scale)}; it holds "
+            + ", ".join(f"{v['blue_rise_scene_variance_share']:.0%}" for v in kept)
+            + " of the variance of the blue rise) leaves "
+            + ", ".join(f"{v['changed_share']:.1%}" for v in kept)
+            + f" of the pixels changing class, against {haze['as_is']:.1%} as is"
+        )
+    if ext := _extremes(by_ndvi or {}):
+        part, lo, hi = ext
+        parts.append(
+            f"{lo['changed_share']:.1%} change class in the {part} whose NDVI changed least "
+            f"(by at most {lo['range'][1]:.3f}) and {hi['changed_share']:.1%} in the {part} "
+            f"whose NDVI changed most (by {hi['range'][0]:.2f} or more)"
         )
     return "; ".join(parts) + "."
 
@@ -406,6 +550,7 @@ def exeter_city(
     scenes: Sequence[xr.DataArray],
     maps: Mapping[str, np.ndarray],
     clear: Sequence[int],
+    model: MapModel | None = None,
 ) -> dict[str, Any]:
     """What the Exeter maps make of the city: the checks of notebook 07 in one record.
 
@@ -414,13 +559,15 @@ def exeter_city(
         scenes: the Exeter dates, on one grid.
         maps: the ``(y, x)`` map of each date, by ISO date.
         clear: indices of the clear dates.
+        model: the map model of ``maps``; with it, :func:`haze_bound` of each clear pair.
 
     Returns:
         ``text`` (:func:`exeter_scene_sentence`), ``lucas_points`` (:func:`points_mapped` at the
-        clear dates), ``change_by_texture`` and ``change_by_blue_rise`` per pair of consecutive
+        clear dates), ``change_by_texture``, ``change_by_blue_rise`` and ``change_by_ndvi_change``
+        per pair of consecutive
         clear dates, ``lucas_texture_median`` (:func:`lucas_texture`), ``artificial_share`` per
         clear date, ``band_medians`` (median reflectance per clear date over the pixels clear at
-        all of them: a brighter visible band on one date is haze the mask left) and ``points``
+        all of them), ``haze_bound`` per clear pair (empty without ``model``) and ``points``
         (the frame of :func:`lucas_points_in_scene`, for figures).
     """
     dates = [s.attrs["datetime"][:10] for s in scenes]
@@ -435,6 +582,13 @@ def exeter_city(
     by_blue = {
         k: change_by_blue_rise(scenes[i], scenes[j], maps[dates[i]], maps[dates[j]])
         for k, (i, j) in pairs.items()
+    }
+    by_ndvi = {
+        k: change_by_ndvi_change(scenes[i], scenes[j], maps[dates[i]], maps[dates[j]])
+        for k, (i, j) in pairs.items()
+    }
+    haze = {
+        k: haze_bound(scenes[i], scenes[j], model, pixel_m) for k, (i, j) in pairs.items() if model
     }
     shares = {d: mapcheck.class_shares(maps[d]) for d in clear_dates}
     mapped = points_mapped(points, {d: maps[d] for d in clear_dates})
@@ -453,25 +607,38 @@ def exeter_city(
             mapped,
             by_texture[first] if first else {},
             by_blue[first] if first else {},
+            haze.get(first) if first else None,
+            by_ndvi[first] if first else None,
         ),
         "lucas_points": mapped,
         "change_by_texture": by_texture,
         "change_by_blue_rise": by_blue,
+        "change_by_ndvi_change": by_ndvi,
         "lucas_texture_median": lucas_texture(lucas),
         "artificial_share": {d: v["artificial"] for d, v in shares.items()},
         "band_medians": band_medians,
+        "haze_bound": haze,
         "points": points,
     }
 
 
 def bins_table(city: Mapping[str, Any]) -> pd.DataFrame | None:
-    """The change-by-texture and change-by-blue-rise bins of every clear pair (``None``: none)."""
+    """The change-by-texture, -blue-rise and -NDVI-change bins of every clear pair (or ``None``)."""
     tables = {
         (kind, pair): pd.DataFrame({k: v for k, v in bins.items() if k != "window_px"}).T
-        for kind in ("change_by_texture", "change_by_blue_rise")
+        for kind in ("change_by_texture", "change_by_blue_rise", "change_by_ndvi_change")
         for pair, bins in city[kind].items()
     }
     return pd.concat(tables) if tables else None
+
+
+def haze_table(city: Mapping[str, Any]) -> pd.DataFrame | None:
+    """:func:`haze_bound` of every clear pair, a row per pair and scale (``None``: none)."""
+    tables = {
+        pair: pd.DataFrame(h["by_scale"]).T.assign(as_is=h["as_is"])
+        for pair, h in city.get("haze_bound", {}).items()
+    }
+    return pd.concat(tables).round(3) if tables else None
 
 
 def exeter_scene_figure(

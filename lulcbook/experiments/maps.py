@@ -523,6 +523,8 @@ def ship_checks(
             "exeter_scene": {
                 "artificial_share": city["artificial_share"],
                 "points": city["lucas_points"],
+                "haze_bound": city.get("haze_bound", {}),
+                "change_by_ndvi_change": city.get("change_by_ndvi_change", {}),
             },
         },
     }

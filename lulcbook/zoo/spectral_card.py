@@ -72,6 +72,37 @@ def _city_limit(scene: dict[str, Any]) -> list[str]:
     ]
 
 
+HAZE_SHARE_OF_CHANGE: float = 0.25
+"""Share of the Exeter change that taking off the scene-scale difference must remove before the
+card names haze as a cause of it."""
+
+
+def _single_date_limit(scene: dict[str, Any]) -> list[str]:
+    """The known-limit line on single-date change, with the Exeter checks of its causes."""
+    parts = ["- Cropland and grassland are often confused on single dates (Exeter change shares)"]
+    for pair, bins in scene.get("change_by_ndvi_change", {}).items():
+        keys = sorted(k for k in bins if k.startswith("q"))
+        lo, hi = bins[keys[0]], bins[keys[-1]]
+        parts.append(
+            f"{pair}: {lo['changed_share']:.1%} of the pixels change class in the quarter whose "
+            f"NDVI changed least (by at most {lo['range'][1]:.3f}) and {hi['changed_share']:.1%} "
+            "in the quarter whose NDVI changed most (mowing, harvest, drying)"
+        )
+    for hb in scene.get("haze_bound", {}).values():
+        removed = max(1.0 - v["changed_share"] / max(hb["as_is"], 1e-12)
+                      for v in hb["by_scale"].values())  # fmt: skip
+        cause = "haze is not the cause" if removed < HAZE_SHARE_OF_CHANGE else (
+            f"haze explains up to {removed:.0%} of the change")  # fmt: skip
+        parts.append(
+            f"{cause}: {hb['as_is']:.1%} of the pixels change class as is, "
+            + " and ".join(f"{v['changed_share']:.1%}" for v in hb["by_scale"].values())
+            + " with the scene-scale difference of the bands taken off (Gaussian σ "
+            + " and ".join(hb["by_scale"])
+            + ")"
+        )
+    return ["; ".join(parts) + "."]
+
+
 def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) -> str:
     """Markdown model card from the reference checks of notebook 07-maps.
 
@@ -81,9 +112,10 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
         checks: ``brandenburg`` (per-class recall with ``ci95``), ``bigearthnet`` (per L2A
             input setting, e.g. ``"as is"``, the agreement with ``ci95``), ``exeter`` (per
             setting, the changed share per pair of clear dates) and ``exeter_scene``
-            (``artificial_share`` per date and the LUCAS ``points`` of the scene with their
-            mapped classes, from :func:`lulcbook.experiments.exeter.points_mapped`); any may be
-            missing.
+            (``artificial_share`` per date, the LUCAS ``points`` of the scene with their
+            mapped classes, from :func:`lulcbook.experiments.exeter.points_mapped`, and
+            ``haze_bound`` and ``change_by_ndvi_change`` per clear pair, from
+            :mod:`lulcbook.experiments.exeter`); any may be missing.
     """
     info = model.info
     lines = [
@@ -130,7 +162,7 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
         "",
         "## Known limits",
         "- Trained on annual medians; single winter dates and hazy scenes are a domain shift.",
-        "- Cropland and grassland are often confused on single dates (Exeter change shares).",
+        *_single_date_limit(checks.get("exeter_scene", {})),
         *_city_limit(checks.get("exeter_scene", {})),
         "- The references cover few classes (water, forest; 14 BigEarthNet patches); intervals "
         "are wide.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from maps_helpers import scene
 
 from lulcbook import legend
 from lulcbook.experiments import exeter as EX
+from lulcbook.experiments.maps import MapModel
 from lulcbook.models import spectral
 
 
@@ -129,9 +132,73 @@ def test_change_by_blue_rise_finds_the_hazy_pixels() -> None:
     out = EX.change_by_blue_rise(before, after, cls, cls_after)
     assert out["q4"]["changed_share"] == 1.0 and out["q4"]["range"][1] == pytest.approx(0.05)
     assert out["q1"]["range"] == [0.0, 0.0] and out["q4"]["share_of_changes"] == 1.0
+    assert out["q4"]["ndvi_change_median"] == pytest.approx(0.0, abs=1e-6)  # blue only
     assert sum(v["share_of_pixels"] for v in out.values()) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="not one grid"):
         EX.change_by_blue_rise(before, after.isel(x=slice(0, 8)), cls, cls_after)
+
+
+def test_change_by_ndvi_change_separates_surface_change_from_flips() -> None:
+    rng = np.random.default_rng(6)
+    before = scene(rng, "2024-06-02")
+    after = before * rng.uniform(0.999, 1.001, before.shape)  # noise: NDVI barely changes
+    after.loc[{"band": "B08"}] = xr.where(after.x >= 12, 0.5 * after.sel(band="B08"),
+                                          after.sel(band="B08"))  # fmt: skip
+    grass, crop = legend.KEYS.index("grassland"), legend.KEYS.index("cropland")
+    cls = np.full((12, 16), grass, np.uint8)
+    cls_after = cls.copy()
+    cls_after[:, 12:] = crop  # the mown quarter changes class ...
+    cls_after[0, 0] = crop  # ... and one pixel whose spectra stayed flips
+    after[:, 0, 0] = before[:, 0, 0]
+    out = EX.change_by_ndvi_change(before, after, cls, cls_after)
+    assert out["q1"]["range"][0] == 0.0 and out["q1"]["changed_share"] == pytest.approx(1 / 48)
+    assert out["q4"]["changed_share"] == 1.0 and out["q4"]["ndvi_change_median"] < -0.1
+    with pytest.raises(ValueError, match="not one grid"):
+        EX.change_by_ndvi_change(before, after.isel(x=slice(0, 8)), cls, cls_after)
+
+
+class _NdviThreshold:
+    """A map model for the tests: grassland where NDVI > 0.5, cropland elsewhere."""
+
+    def predict_proba(self, values: np.ndarray) -> np.ndarray:
+        red, nir = values[2], values[3]
+        grass = (nir - red) / (nir + red) > 0.5
+        proba = np.zeros((legend.N_CLASSES, *red.shape))
+        proba[legend.KEYS.index("grassland")] = grass
+        proba[legend.KEYS.index("cropland")] = ~grass
+        proba[:, ~np.isfinite(values).all(axis=0)] = np.nan
+        return proba
+
+
+def _haze_pair() -> tuple[xr.DataArray, xr.DataArray]:
+    """A 40 x 40 meadow of 20 m pixels seen clear, then through uniform haze with one mown
+    parcel of 4 x 4 pixels; the last row is cloud on the second date."""
+    rng = np.random.default_rng(8)
+    values = np.empty((4, 40, 40))
+    for i, v in enumerate((0.03, 0.06, 0.05, 0.30)):
+        values[i] = v + rng.normal(0, 0.002, (40, 40))
+    before = xr.DataArray(values, dims=("band", "y", "x"),
+                          coords={"band": list(spectral.BANDS_10M)})  # fmt: skip
+    after = before + np.array([0.04, 0.03, 0.06, -0.01])[:, None, None]
+    after[3, 18:22, 18:22] = 0.08  # mown: NDVI falls
+    after[:, -1] = np.nan
+    return before, after
+
+
+def test_haze_bound_removes_haze_and_keeps_field_change() -> None:
+    before, after = _haze_pair()
+    model = cast(MapModel, _NdviThreshold())
+    out = EX.haze_bound(before, after, model, pixel_m=20.0, scales_m=(100.0,))
+    assert out["as_is"] == 1.0  # the haze lowers NDVI below the threshold everywhere
+    assert out["n_valid_both"] == 39 * 40
+    bound = out["by_scale"]["100 m"]
+    assert bound["changed_share"] == pytest.approx(16 / (39 * 40))  # only the mown parcel
+    assert bound["blue_rise_median"] == pytest.approx(0.04, abs=1e-3)
+    assert bound["blue_rise_scene_variance_share"] < 0.2  # blue rose uniformly: noise is local
+    with pytest.raises(ValueError, match="same bands on one grid"):
+        EX.haze_bound(before, after.isel(x=slice(0, 20)), model, pixel_m=20.0)
+    with pytest.raises(ValueError, match="no pixel is valid"):
+        EX.haze_bound(before, after * np.nan, model, pixel_m=20.0)
 
 
 def test_exeter_scene_sentence_and_lucas_texture() -> None:
@@ -150,6 +217,23 @@ def test_exeter_scene_sentence_and_lucas_texture() -> None:
     assert with_blue.endswith(
         "46.0% change class in the half whose blue (B02) rose most (by +0.030 to +0.200) "
         "against 20.0% in the half whose blue rose least."
+    )
+    blue["q2"]["ndvi_change_median"], blue["q1"]["ndvi_change_median"] = -0.16, 0.02
+    haze = {"as_is": 0.187, "by_scale": {"500 m": {"changed_share": 0.184,
+            "blue_rise_scene_variance_share": 0.10}}}  # fmt: skip
+    by_ndvi = {"q1": {"changed_share": 0.129, "range": [0.0, 0.031]},
+               "q2": {"changed_share": 0.377, "range": [0.13, 0.9]}}  # fmt: skip
+    last = EX.exeter_scene_sentence(shares, points, bins, blue, haze, by_ndvi)
+    assert last.endswith(
+        "12.9% change class in the half whose NDVI changed least (by at most 0.031) and 37.7% "
+        "in the half whose NDVI changed most (by 0.13 or more)."
+    )
+    full = EX.exeter_scene_sentence(shares, points, bins, blue, haze)
+    assert "(by +0.030 to +0.200, median NDVI change -0.16) against 20.0% in the half" in full
+    assert "rose least (median NDVI change +0.02)" in full
+    assert full.endswith(
+        "(Gaussian σ 500 m; it holds 10% of the variance of the blue rise) leaves 18.4% of the "
+        "pixels changing class, against 18.7% as is."
     )
     assert text.startswith("Artificial land is 0.4% on 2024-06-02, 0.0% on 2024-08-01")
     assert "point 7 (artificial) is mapped grassland on 2024-06-02" in text
@@ -196,6 +280,16 @@ def test_exeter_city_gathers_the_checks_of_the_clear_dates() -> None:
         "point 9 (artificial) is mapped grassland on 2024-06-02, artificial on 2024-08-01"
         in city["text"]
     )
+    assert city["haze_bound"] == {}  # no model, no bound
+    with_model = EX.exeter_city(lucas, scenes, maps, [0, 2], cast(MapModel, _NdviThreshold()))
+    bound = with_model["haze_bound"]["2024-06-02→2024-08-01"]
+    assert set(bound["by_scale"]) == {"500 m", "1000 m"} and bound["n_valid_both"] == 12 * 16
+    assert "of the variance of the blue rise) leaves" in with_model["text"]
+    haze = EX.haze_table(with_model)
+    assert haze is not None and list(haze.index.get_level_values(1)) == ["500 m", "1000 m"]
+    assert EX.haze_table(city) is None
     table = EX.bins_table(city)
-    assert table is not None and len(table) == 8  # four texture bins, four blue-rise bins
-    assert EX.bins_table({"change_by_texture": {}, "change_by_blue_rise": {}}) is None
+    assert table is not None and len(table) == 12  # four bins of texture, blue rise, NDVI change
+    assert list(city["change_by_ndvi_change"]) == ["2024-06-02→2024-08-01"]
+    assert EX.bins_table({k: {} for k in ("change_by_texture", "change_by_blue_rise",
+                                          "change_by_ndvi_change")}) is None  # fmt: skip

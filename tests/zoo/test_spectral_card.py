@@ -62,6 +62,28 @@ def test_card_states_the_city_check_it_was_given() -> None:
     assert "B02, B03, B04, B08" in card
 
 
+def test_card_names_haze_only_when_the_bound_removes_the_change() -> None:
+    bound = {"as_is": 0.187, "by_scale": {"500 m": {"changed_share": 0.184}}}
+    bins = {"q1": {"changed_share": 0.129, "range": [0.0, 0.031]},
+            "q2": {"changed_share": 0.377, "range": [0.13, 0.9]}}  # fmt: skip
+    scene = {"haze_bound": {"2024-06-02→2024-08-01": bound},
+             "change_by_ndvi_change": {"2024-06-02→2024-08-01": bins}}  # fmt: skip
+    card = spectral_card.spectral_card("m", _model(), {"exeter_scene": scene})
+    line = next(x for x in card.splitlines() if x.startswith("- Cropland and grassland"))
+    assert "2024-06-02→2024-08-01: 12.9% of the pixels change class in the quarter whose" in line
+    assert "(by at most 0.031) and 37.7% in the quarter whose NDVI changed most" in line
+    assert "; haze is not the cause: 18.7% of the pixels change class as is, 18.4% with" in line
+    assert line.endswith("the scene-scale difference of the bands taken off (Gaussian σ 500 m).")
+    bound["by_scale"]["500 m"]["changed_share"] = 0.05
+    card = spectral_card.spectral_card("m", _model(), {"exeter_scene": scene})
+    assert "haze explains up to 73% of the change" in card
+    plain = spectral_card.spectral_card("m", _model(), {})
+    assert (
+        "- Cropland and grassland are often confused on single dates (Exeter change shares)."
+        in plain
+    )
+
+
 def test_metadata_has_required_keys() -> None:
     meta = spectral_card.spectral_metadata(_model(), {}, version="1")
     assert set(zoo.REQUIRED_METADATA) <= set(meta)
