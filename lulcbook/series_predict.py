@@ -28,7 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import rasterio
@@ -64,6 +64,31 @@ CHANGE_BAND: str = "change"
 HLS_FMASK_INVALID: tuple[int, ...] = tuple(v for v in range(256) if v & 0b1110)
 """HLS v2 Fmask values with the cloud (bit 1), adjacent-to-cloud/shadow (bit 2) or cloud-shadow
 (bit 3) bit set: pass as ``mask_values`` with ``mask_band="Fmask"``."""
+
+
+SEGMENTS: tuple[str, ...] = ("shared", "per-date")
+"""Superpixels of a series: one segmentation for every date (``shared``, for models that offer
+``shared_segments``) or each date its own (``per-date``)."""
+
+DEFAULT_SEGMENTS: str = "shared"
+"""The superpixels ``lulcbook series`` uses unless told otherwise (measured in notebook
+10-temporal: fewer pixels change class between clear dates than with per-date superpixels)."""
+
+
+@runtime_checkable
+class SharesSegments(Protocol):
+    """A classifier that segments a series once and classifies every date on those segments.
+
+    :class:`lulcbook.models.spectral.SpectralClassifier` is one.
+    """
+
+    def shared_segments(self, series: np.ndarray) -> np.ndarray:
+        """``(y, x)`` superpixels of a ``(time, band, y, x)`` series."""
+        ...
+
+    def predict_proba(self, tile: np.ndarray, *, labels: np.ndarray | None = None) -> np.ndarray:
+        """``(n_classes, y, x)`` probabilities of a tile on the given superpixels."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -234,16 +259,32 @@ def for_resolution(model: Any, resolution_m: float, model_resolution_m: float) -
     return dataclasses.replace(model, segment_size=size * (model_resolution_m / resolution_m) ** 2)
 
 
-def series_probabilities(model: TileClassifier, series: Series) -> np.ndarray:
+def series_probabilities(
+    model: TileClassifier, series: Series, segments: str = DEFAULT_SEGMENTS
+) -> np.ndarray:
     """Per-date probabilities ``(time, legend.N_CLASSES, y, x)``; NaN where a date is masked.
 
-    The model's classes are placed at their legend index (classes it lacks get 0).
+    The model's classes are placed at their legend index (classes it lacks get 0). With
+    ``segments="shared"`` a model that offers it (:class:`SharesSegments`) classifies every
+    date on one segmentation of the series; other models segment each date on its own.
+
+    Raises:
+        ValueError: an unknown ``segments``.
     """
+    if segments not in SEGMENTS:
+        raise ValueError(f"segments must be one of {SEGMENTS}; got {segments!r}")
     values = class_values(model.classes)
     t, _, h, w = series.data.shape
     out = np.full((t, legend.N_CLASSES, h, w), np.nan, dtype=np.float32)
+    sharer = model if segments == "shared" and isinstance(model, SharesSegments) else None
+    labels = sharer.shared_segments(series.data) if sharer is not None else None
     for i in range(t):
-        p = np.asarray(model.predict_proba(series.data[i]), dtype=np.float32)
+        p = np.asarray(
+            sharer.predict_proba(series.data[i], labels=labels)
+            if sharer is not None
+            else model.predict_proba(series.data[i]),
+            dtype=np.float32,
+        )
         ok = np.isfinite(p).all(axis=0)
         full = np.zeros((legend.N_CLASSES, h, w), dtype=np.float32)
         full[values] = np.nan_to_num(p)
@@ -323,6 +364,7 @@ def predict_series(
     model_resolution_m: float | None = None,
     model_name: str = "",
     extra_inputs: Sequence[PathLike] = (),
+    segments: str = DEFAULT_SEGMENTS,
     **source_kw: Any,
 ) -> SeriesResult:
     """Classify a series and write one map per period and a change layer (COGs + STAC items).
@@ -341,6 +383,8 @@ def predict_series(
             segments are scaled to the series grid (:func:`for_resolution`).
         model_name: recorded in the items.
         extra_inputs: files the run reads besides the inputs (the model), never overwritten.
+        segments: ``"shared"`` (one segmentation of the series for every date) or
+            ``"per-date"`` (:func:`series_probabilities`).
         **source_kw: passed to :func:`lulcbook.predict.open_source` (preset, mask_band, ...).
 
     Raises:
@@ -355,6 +399,8 @@ def predict_series(
         raise FileNotFoundError(f"Output folder {out.parent} does not exist")
     if period not in temporal.PERIODS:
         raise ValueError(f"Unknown period {period!r}; expected one of {temporal.PERIODS}")
+    if segments not in SEGMENTS:
+        raise ValueError(f"Unknown segments {segments!r}; expected one of {SEGMENTS}")
     reads = [p for i in inputs if isinstance(i, str | os.PathLike) for p in input_files(i)]
     reads += [Path(e) for e in extra_inputs]
     stem = out.with_suffix("")
@@ -365,7 +411,7 @@ def predict_series(
     metres = check_projected(series.crs, series.names[0])
     if model_resolution_m is not None:
         model = for_resolution(model, abs(series.transform.a) * metres, model_resolution_m)
-    proba = series_probabilities(model, series)
+    proba = series_probabilities(model, series, segments)
     labels, pp, n_obs = temporal.period_probabilities(proba, series.dates, period)
     _, log_e, _ = temporal.period_log_evidence(proba, series.dates, period)
     smooth = temporal.viterbi_smooth(log_e, n_obs, change_prior)
@@ -506,6 +552,12 @@ def add_series_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--period", choices=temporal.PERIODS, default="month", help="map period")
     p.add_argument(
+        "--segments",
+        choices=SEGMENTS,
+        default=DEFAULT_SEGMENTS,
+        help="superpixels: one segmentation of the series for every date, or one per date",
+    )
+    p.add_argument(
         "--change-prior", type=float, default=0.01, help="prior probability of change per period"
     )
     p.add_argument("--dates", type=name_list, default=None, help="ISO date per input")
@@ -588,6 +640,7 @@ def series_command(args: argparse.Namespace) -> int:
         model_resolution_m=model_res,
         model_name=str(name),
         extra_inputs=[choice.weights],
+        segments=args.segments,
         **kw,
     )
     shares = ", ".join(
@@ -602,8 +655,11 @@ def series_command(args: argparse.Namespace) -> int:
 
 __all__ = [
     "CHANGE_BAND",
+    "DEFAULT_SEGMENTS",
     "HLS_FMASK_INVALID",
+    "SEGMENTS",
     "Series",
+    "SharesSegments",
     "SeriesResult",
     "SeriesUsageError",
     "add_series_parser",

@@ -163,6 +163,25 @@ def test_stac_series_one_source_per_day(monkeypatch, hls_series, model) -> None:
     assert s.data.shape == (2, 4, 48, 48) and np.array_equal(s.data[0], s.data[1])
 
 
+def test_shared_segments_are_one_segmentation_for_every_date(model, sample_dir) -> None:
+    files = sorted((sample_dir / "s2-hls-exeter" / "s2-data").glob("exe_*.tif"))
+    s = series_predict.read_series(files, model.bands, preset="s2-l2a-n0400", mask_band="SCL")
+    part = series_predict.Series(s.data[..., :96, :96], s.dates, s.bands, s.crs, s.transform,
+                                 s.names)  # fmt: skip
+    small = series_predict.for_resolution(model, 20.0, 10.0)
+    shared = series_predict.series_probabilities(small, part, "shared")
+    own = series_predict.series_probabilities(small, part, "per-date")
+    labels = small.shared_segments(part.data)
+    for t in range(len(s.dates)):
+        ok = np.isfinite(shared[t, 0])
+        for lab in np.unique(labels[ok])[:20]:  # one probability vector per shared segment
+            assert len(np.unique(shared[t, 0][ok & (labels == lab)])) == 1
+        assert np.array_equal(ok, np.isfinite(own[t, 0]))  # the same pixels are masked
+    assert not np.allclose(np.nan_to_num(shared), np.nan_to_num(own))
+    with pytest.raises(ValueError, match="segments must be one of"):
+        series_predict.series_probabilities(small, part, "parcels")
+
+
 def test_cli_series(hls_series, tmp_path, capsys) -> None:
     out = tmp_path / "cli.tif"
     values = ",".join(map(str, series_predict.HLS_FMASK_INVALID))
@@ -175,3 +194,7 @@ def test_cli_series(hls_series, tmp_path, capsys) -> None:
     assert "missing does not exist" in capsys.readouterr().err
     assert cli.main(["series", "stac", "--out", str(out)]) == 2
     assert cli.main([*argv, "--change-prior", "1.5"]) == 2
+    capsys.readouterr()
+    per_date = tmp_path / "per-date.tif"
+    assert cli.main([*argv, "--segments", "per-date", "--out", str(per_date)]) == 0
+    assert (tmp_path / "per-date_change.tif").exists()

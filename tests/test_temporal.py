@@ -111,3 +111,20 @@ def test_block_bootstrap_ci() -> None:
         [0, 0, 1, 1, 2],
         [3, 3, 4, 4, 5],
     ]
+
+
+def test_change_share_difference_is_paired_over_blocks() -> None:
+    rng = np.random.default_rng(3)
+    before = rng.integers(0, 8, (50, 50)).astype(np.uint8)
+    after_a, after_b = before.copy(), before.copy()
+    after_a[:10] = (after_a[:10] + 1) % 8  # 20 % of the pixels change one way
+    after_b[:5] = (after_b[:5] + 1) % 8  # 10 % the other
+    after_b[-1, -1] = legend.NODATA  # one pixel masked on the second way
+    d = temporal.change_share_difference((before, after_a), (before, after_b), 10, 200)
+    assert d["difference"] == pytest.approx(0.2 - 250 / 2499, abs=1e-3)
+    lo, hi = d["ci95"]
+    assert 0 < lo <= d["difference"] <= hi
+    same = temporal.change_share_difference((before, after_a), (before, after_a), 10, 50)
+    assert same["difference"] == 0.0 and same["ci95"] == [0.0, 0.0]
+    with pytest.raises(ValueError, match="different grids"):
+        temporal.change_share_difference((before, after_a), (before[:5], after_b[:5]))

@@ -44,7 +44,9 @@ class ExeterStability:
         masked_share: share of masked (SCL) pixels per date.
         clear: indices of the clear dates.
         candidates: the four-band settings compared (20 m segments, with or without offset).
-        runs: ``{"all"|"clear": {model: {"d1→d2": changed share}}}``.
+        runs: ``{"all"|"clear": {model: {"d1→d2": changed share}}}``; the models are the
+            candidates, the shipped setting on series superpixels (:func:`series_maps`) and the
+            previous default.
         table: the same as a table, with the mean over clear pairs.
     """
 
@@ -54,6 +56,24 @@ class ExeterStability:
     candidates: dict[str, spectral.SpectralClassifier]
     runs: dict[str, dict[str, dict[str, float]]]
     table: pd.DataFrame
+
+
+SERIES_SEGMENTS: str = ", series superpixels"
+"""Suffix of the Exeter row whose dates share one segmentation (as ``lulcbook series`` maps)."""
+
+
+def series_maps(
+    scenes: Sequence[xr.DataArray], model: spectral.SpectralClassifier
+) -> list[np.ndarray]:
+    """Single-date maps of a series on one segmentation of it (``lulcbook series``' superpixels).
+
+    Args:
+        scenes: the dates, on one grid, bands in the model's order.
+        model: the map model (:meth:`~lulcbook.models.spectral.SpectralClassifier.shared_segments`).
+    """
+    stack = np.stack([np.asarray(a.values, dtype=np.float32) for a in scenes])
+    labels = model.shared_segments(stack)
+    return [mapcheck.classes_from_proba(model.predict_proba(t, labels=labels)) for t in stack]
 
 
 def exeter_stability(
@@ -81,11 +101,14 @@ def exeter_stability(
         "clear": list(zip(clear[:-1], clear[1:], strict=True)),
     }
     runs: dict[str, dict[str, dict[str, float]]] = {"all": {}, "clear": {}}
-    compared: list[tuple[str, MapModel]] = [*candidates.items()]
+    compared: dict[str, list[np.ndarray]] = {
+        name: [classify(model, a.values) for a in exeter] for name, model in candidates.items()
+    }
+    shipped = candidates[product_setting("s2-4")]
+    compared[product_setting("s2-4") + SERIES_SEGMENTS] = series_maps(exeter, shipped)
     if gnn:
-        compared.append((PREVIOUS, gnn))
-    for name, model in compared:
-        maps = [classify(model, a.values) for a in exeter]
+        compared[PREVIOUS] = [classify(gnn, a.values) for a in exeter]
+    for name, maps in compared.items():
         for kind, ps in pairs.items():
             runs[kind][name] = {
                 f"{dates[i]}→{dates[j]}": mapcheck.change_share(maps[i], maps[j])["changed_share"]

@@ -564,19 +564,39 @@ def series_consistency(
             map_block, n_boot, prior_sweep).
 
     Returns:
-        ``(dates, masked share per date, clear dates and the consistency results;
-        (period labels, raw period maps, period maps after the rule))``.
+        ``(dates, masked share per date, clear dates, the consistency results (with
+        :data:`lulcbook.series_predict.DEFAULT_SEGMENTS`) and ``segments`` (the raw change of each pair of consecutive
+        clear dates with every choice of :data:`lulcbook.series_predict.SEGMENTS`, and under
+        ``"shared − per-date"`` their paired difference); (period labels, raw period maps,
+        period maps after the rule))``.
     """
     s = series_predict.read_series(files, list(map_model.bands), **read_kw)
     crop = cfg["crop"]
     data = s.data[..., :crop, :crop] if crop else s.data
     metres = predict.check_projected(s.crs, s.names[0])
     model = series_predict.for_resolution(map_model, abs(s.transform.a) * metres, model_res)
-    proba = series_predict.series_probabilities(
-        model, series_predict.Series(data, s.dates, s.bands, s.crs, s.transform, s.names)
-    )
+    series = series_predict.Series(data, s.dates, s.bands, s.crs, s.transform, s.names)
     masked = {d: float(np.isnan(data[i]).any(axis=0).mean()) for i, d in enumerate(s.dates)}
     clear = [i for i, d in enumerate(s.dates) if masked[d] <= cfg["clear_max_masked"]]
+    by_segments = {
+        seg: series_predict.series_probabilities(model, series, seg)
+        for seg in series_predict.SEGMENTS
+    }
+    proba = by_segments[series_predict.DEFAULT_SEGMENTS]
+    per_date = {seg: temporal.raw_classes(p) for seg, p in by_segments.items()}
+    block, n_boot = cfg["map_block"], cfg["n_boot"]
+    pairs = {
+        f"{s.dates[i]}→{s.dates[j]}": (i, j) for i, j in zip(clear[:-1], clear[1:], strict=True)
+    }
+    segments: dict[str, Any] = {
+        seg: {k: temporal.change_share(c[i], c[j], block, n_boot) for k, (i, j) in pairs.items()}
+        for seg, c in per_date.items()
+    }
+    shared, own = per_date["shared"], per_date["per-date"]
+    segments["shared − per-date"] = {
+        k: temporal.change_share_difference((shared[i], shared[j]), (own[i], own[j]), block, n_boot)
+        for k, (i, j) in pairs.items()
+    }
     res = consistency(
         proba,
         s.dates,
@@ -593,8 +613,27 @@ def series_consistency(
         "masked_share": masked,
         "clear_dates": [s.dates[i] for i in clear],
         **res,
+        "segments": segments,
     }
     return entry, panels
+
+
+def segments_table(consistency_: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Raw change between consecutive clear dates with shared and with per-date superpixels.
+
+    The rows ``shared − per-date`` hold the paired difference (a share, not a count).
+    """
+    rows = {
+        (lab, pair, seg): {
+            "changed share": v.get("changed_share", v.get("difference")),
+            "95% CI": np.round(v["ci95"], 3),
+            "pixels": v.get("n_valid_both", ""),
+        }
+        for lab, c in consistency_.items()
+        for seg, pairs in c.get("segments", {}).items()
+        for pair, v in pairs.items()
+    }
+    return pd.DataFrame(rows).T
 
 
 def change_rows(consistency_: Mapping[str, Mapping[str, Any]], kind: str) -> pd.DataFrame:
@@ -645,7 +684,8 @@ def temporal_verdicts(
 
     The temporal encoder against each other Slovenia model (from the interval of the paired
     difference); per no-change pair of each series, the changed share after the rule against
-    5 % and 10 %; the recall of simulated change per prior.
+    5 % and 10 %; the recall of simulated change per prior; the raw change of the single-date
+    maps with shared and with per-date superpixels.
     """
     verdicts: list[tuple[str, bool | None]] = []
     tm = slo["models"][TEMPORAL]
@@ -685,6 +725,29 @@ def temporal_verdicts(
                     f"{label}: the rule keeps {sim['rule']['recall']:.1%} of "
                     f"{sim['n_changed_pixels']} simulated confident changes at change_prior "
                     f"{change_prior} (raw maps: {sim['raw']['recall']:.0%}); at prior {sweep}",
+                    None,
+                )
+            )
+        segs = c.get("segments", {})
+        for pair in next(iter(segs.values()), {}):
+            shares = {k: v[pair] for k, v in segs.items() if "changed_share" in v[pair]}
+            diffs = [
+                f"difference {v[pair]['difference']:+.1%} (paired CI {v[pair]['ci95'][0]:+.1%} "
+                f"to {v[pair]['ci95'][1]:+.1%})"
+                for v in segs.values()
+                if "difference" in v[pair]
+            ]
+            verdicts.append(
+                (
+                    f"{label} {pair}, single-date maps: "
+                    + "; ".join(
+                        [
+                            f"{v['changed_share']:.1%} of pixels change with {k} superpixels "
+                            f"(CI {v['ci95'][0]:.1%}–{v['ci95'][1]:.1%})"
+                            for k, v in shares.items()
+                        ]
+                        + diffs
+                    ),
                     None,
                 )
             )

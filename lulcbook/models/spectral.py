@@ -25,6 +25,7 @@ plain dictionary of tensors and JSON-able values (``torch.load(..., weights_only
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -332,8 +333,34 @@ class SpectralClassifier(Bundle):
         filled, _ = fill_invalid(tile)
         return segment(filled, "slic", self.segment_size, self.compactness).astype(np.int64)
 
+    def shared_segments(self, series: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """One segmentation for every date of a ``(time, band, y, x)`` series of one place.
+
+        The superpixels are those of the per-pixel median over the dates where the pixel is
+        valid (NaN where it is valid on none), so a parcel keeps its segment from date to date:
+        a change of class between two dates is then a change of the parcel's mean spectrum,
+        not of where the segment boundaries fell on each date.
+
+        Raises:
+            ValueError: a series that is not ``(time, band, y, x)`` in the order of :attr:`bands`.
+        """
+        series = np.asarray(series, dtype=np.float32)
+        if series.ndim != 4 or series.shape[1] != len(self.bands):
+            raise ValueError(
+                f"series must be (time, {len(self.bands)}, y, x) for bands {self.bands}; "
+                f"got {series.shape}"
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # pixels masked on every date
+            median = np.nanmedian(series, axis=0)
+        return self.segments(median, origin)
+
     def predict_segments(
-        self, tile: np.ndarray, mc_samples: int = 0, origin: tuple[int, int] = (0, 0)
+        self,
+        tile: np.ndarray,
+        mc_samples: int = 0,
+        origin: tuple[int, int] = (0, 0),
+        labels: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities of each superpixel of a tile and where the superpixels are.
 
@@ -341,14 +368,22 @@ class SpectralClassifier(Bundle):
             tile: ``(band, y, x)`` reflectance in the order of :attr:`bands`; NaN = invalid.
             mc_samples: Monte-Carlo dropout samples (0 = deterministic).
             origin: ``(row, col)`` of the tile's first pixel on the map grid.
+            labels: ``(y, x)`` superpixels to use instead of the tile's own (e.g.
+                :meth:`shared_segments` of a series).
 
         Returns:
             ``(index, proba)``: ``index`` ``(y, x)`` is the row of ``proba`` ``(n, n_classes)``
             of each pixel, -1 where the pixel is invalid.
+
+        Raises:
+            ValueError: a tile of other bands, or ``labels`` of another shape.
         """
         tile = self._check_tile(tile)
         valid = np.isfinite(tile).all(axis=0)
-        labels = self.segments(tile, origin, valid)
+        if labels is None:
+            labels = self.segments(tile, origin, valid)
+        elif labels.shape != valid.shape:
+            raise ValueError(f"labels {labels.shape} do not match the tile {valid.shape}")
         means, index, _ = superpixels.segment_means(tile, labels, valid)
         if len(means) == 0:
             return index, np.zeros((0, len(self.classes)), dtype=np.float32)
@@ -357,10 +392,17 @@ class SpectralClassifier(Bundle):
         return index, self.predict_vectors(means)
 
     def predict_proba(
-        self, tile: np.ndarray, mc_samples: int = 0, origin: tuple[int, int] = (0, 0)
+        self,
+        tile: np.ndarray,
+        mc_samples: int = 0,
+        origin: tuple[int, int] = (0, 0),
+        labels: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Class probabilities ``(n_classes, y, x)`` of a ``(band, y, x)`` tile; NaN where invalid."""
-        index, p = self.predict_segments(tile, mc_samples, origin)
+        """Class probabilities ``(n_classes, y, x)`` of a ``(band, y, x)`` tile; NaN where invalid.
+
+        ``labels``: superpixels to use instead of the tile's own (:meth:`predict_segments`).
+        """
+        index, p = self.predict_segments(tile, mc_samples, origin, labels)
         out = np.full((len(self.classes), *index.shape), np.nan, dtype=np.float32)
         valid = index >= 0
         out[:, valid] = p[index[valid]].T

@@ -27,6 +27,8 @@ def test_exeter_stability_identical_dates_do_not_change(trained) -> None:
     assert stab.clear == [0, 2] and stab.masked_share["2024-06-17"] == pytest.approx(10 / 12)
     assert set(stab.candidates) == {f"s2-4/{v}, offset {o}" for v in ("none", "augmented")
                                     for o in ("none", "path")}  # fmt: skip
+    series_row = EX.product_setting("s2-4") + EX.SERIES_SEGMENTS
+    assert series_row in stab.runs["clear"] and series_row in stab.table.index
     for changes in stab.runs["clear"].values():
         assert changes == {"2024-06-02→2024-08-01": 0.0}
     assert len(next(iter(stab.runs["all"].values()))) == 2
@@ -35,6 +37,20 @@ def test_exeter_stability_identical_dates_do_not_change(trained) -> None:
     comp = EX.exeter_composite(scenes, stab.candidates[EX.product_setting("s2-4")], "m")
     assert comp["june_dates"] == 2 and comp["august_dates"] == 1 and comp["model"] == "m"
     assert EX.exeter_composite(scenes[:2], stab.candidates["s2-4/none, offset none"], "m") == {}
+
+
+def test_series_maps_classify_every_date_on_one_segmentation(trained) -> None:
+    rng = np.random.default_rng(2)
+    model = spectral.SpectralClassifier(**{**trained[0]["s2-4", "augmented"].__dict__,
+                                           "segment_size": 9.0})  # fmt: skip
+    first = scene(rng, "2024-06-02")
+    later = (first * 1.02).assign_attrs(datetime="2024-08-01T11:00:00Z")
+    maps = EX.series_maps([first, later], model)
+    labels = model.shared_segments(np.stack([first.values, later.values]))
+    for m in maps:
+        assert m.shape == (12, 16)
+        for lab in np.unique(labels):  # one class per shared segment
+            assert len(np.unique(m[labels == lab])) == 1
 
 
 def test_change_ndvi_ties_class_changes_to_ndvi_changes() -> None:

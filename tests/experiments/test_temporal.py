@@ -108,6 +108,17 @@ def test_simulate_change_and_consistency() -> None:
     assert [ok for _, ok in verdicts] == [True, True, None]
     assert "keeps 100.0% of" in verdicts[2][0] and "at prior 0.2:" in verdicts[2][0]
     assert exp.verdict_lines(verdicts).splitlines()[0].startswith("✔ S 2024-06-01")
+    pair = {"changed_share": 0.15, "ci95": [0.13, 0.17], "n_valid_both": 100}
+    segs = {"shared": {"d1→d2": pair}, "per-date": {"d1→d2": {**pair, "changed_share": 0.19}},
+            "shared − per-date": {"d1→d2": {"difference": -0.04, "ci95": [-0.05, -0.03]}}}  # fmt: skip
+    with_segs = {"S": {**c["S"], "segments": segs}}
+    table = exp.segments_table(with_segs)
+    assert table.loc[("S", "d1→d2", "per-date"), "changed share"] == 0.19
+    assert table.loc[("S", "d1→d2", "shared − per-date"), "changed share"] == -0.04
+    line = exp.temporal_verdicts(no_slo, with_segs, 0.01)[-1]
+    assert line == ("S d1→d2, single-date maps: 15.0% of pixels change with shared superpixels "
+                    "(CI 13.0%–17.0%); 19.0% of pixels change with per-date superpixels "
+                    "(CI 13.0%–17.0%); difference -4.0% (paired CI -5.0% to -3.0%)", None)  # fmt: skip
     no_pairs = {"S": {**c["S"], "date_pairs": {}, "simulated_change": {}}}
     assert "fewer than two clear dates" in exp.temporal_verdicts(no_slo, no_pairs, 0.01)[0][0]
 

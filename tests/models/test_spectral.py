@@ -79,6 +79,27 @@ def test_tile_protocol_nan_and_segments(model) -> None:
         model.predict_proba(tile[:3])
 
 
+def test_shared_segments_keep_every_date_on_one_segmentation(model) -> None:
+    rng = np.random.default_rng(1)
+    fields = np.kron(rng.uniform(0.02, 0.3, size=(4, 5, 6)), np.ones((1, 8, 8)))  # 8-px parcels
+    series = np.stack([fields * g for g in (1.0, 1.1, 0.95)]).astype("float32")
+    series += rng.normal(0, 0.01, series.shape).astype("float32")
+    series[1, :, :20, :] = np.nan  # cloud on the second date
+    labels = model.shared_segments(series)
+    assert labels.shape == (40, 48)
+    assert np.array_equal(labels, model.segments(np.nanmedian(series, axis=0)))
+    for t in range(3):  # one probability vector per shared segment on every date
+        proba = model.predict_proba(series[t], labels=labels)
+        ok = np.isfinite(proba[0])
+        assert np.isnan(proba[:, ~np.isfinite(series[t]).all(axis=0)]).all()
+        for lab in np.unique(labels[ok]):
+            assert len(np.unique(proba[0][ok & (labels == lab)])) == 1
+    with pytest.raises(ValueError, match="do not match the tile"):
+        model.predict_proba(series[0], labels=labels[:, :10])
+    with pytest.raises(ValueError, match="series must be"):
+        model.shared_segments(series[0])
+
+
 def test_offset_changes_input(model) -> None:
     v = np.array([[0.05, 0.06, 0.04, 0.3]])
     shifted = spectral.SpectralClassifier(
