@@ -48,6 +48,7 @@ class ExeterStability:
             candidates, the shipped setting on series superpixels (:func:`series_maps`) and the
             previous default.
         table: the same as a table, with the mean over clear pairs.
+        series: the maps of the shipped setting on series superpixels, by date.
     """
 
     dates: list[str]
@@ -56,6 +57,7 @@ class ExeterStability:
     candidates: dict[str, spectral.SpectralClassifier]
     runs: dict[str, dict[str, dict[str, float]]]
     table: pd.DataFrame
+    series: dict[str, np.ndarray]
 
 
 SERIES_SEGMENTS: str = ", series superpixels"
@@ -116,7 +118,8 @@ def exeter_stability(
             }
     table = pd.concat({k: pd.DataFrame(v).T for k, v in runs.items()}, axis=1)
     table[("clear", "mean of clear pairs")] = pd.DataFrame(runs["clear"]).T.mean(axis=1)
-    return ExeterStability(dates, masked_share, clear, candidates, runs, table)
+    series = dict(zip(dates, compared[product_setting("s2-4") + SERIES_SEGMENTS], strict=True))
+    return ExeterStability(dates, masked_share, clear, candidates, runs, table, series)
 
 
 def product_setting(band_set: str) -> str:
@@ -512,6 +515,7 @@ def exeter_scene_sentence(
     by_blue: Mapping[str, Any] | None = None,
     haze: Mapping[str, Any] | None = None,
     by_ndvi: Mapping[str, Any] | None = None,
+    by_ndvi_series: Mapping[str, Any] | None = None,
 ) -> str:
     """What the Exeter maps show of the city: artificial share, LUCAS points, change by bins.
 
@@ -522,6 +526,7 @@ def exeter_scene_sentence(
         by_blue: from :func:`change_by_blue_rise`.
         haze: from :func:`haze_bound`.
         by_ndvi: from :func:`change_by_ndvi_change`.
+        by_ndvi_series: the same for the maps on series superpixels.
     """
     art = ", ".join(f"{v.get('artificial', 0.0):.1%} on {d}" for d, v in shares.items())
     parts = [f"Artificial land is {art} of the mapped pixels"]
@@ -565,6 +570,13 @@ def exeter_scene_sentence(
             f"(by at most {lo['range'][1]:.3f}) and {hi['changed_share']:.1%} in the {part} "
             f"whose NDVI changed most (by {hi['range'][0]:.2f} or more)"
         )
+    if ext := _extremes(by_ndvi_series or {}):
+        part, lo, hi = ext
+        parts.append(
+            f"on series superpixels, {lo['changed_share']:.1%} and {hi['changed_share']:.1%} "
+            f"(the {part} of least NDVI change holds {lo['share_of_changes']:.0%} of the "
+            f"changes, the {part} of most {hi['share_of_changes']:.0%})"
+        )
     return "; ".join(parts) + "."
 
 
@@ -574,6 +586,7 @@ def exeter_city(
     maps: Mapping[str, np.ndarray],
     clear: Sequence[int],
     model: MapModel | None = None,
+    series: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """What the Exeter maps make of the city: the checks of notebook 07 in one record.
 
@@ -583,6 +596,8 @@ def exeter_city(
         maps: the ``(y, x)`` map of each date, by ISO date.
         clear: indices of the clear dates.
         model: the map model of ``maps``; with it, :func:`haze_bound` of each clear pair.
+        series: the same dates mapped on series superpixels (:attr:`ExeterStability.series`);
+            with them, :func:`change_by_ndvi_change` of those maps too.
 
     Returns:
         ``text`` (:func:`exeter_scene_sentence`), ``lucas_points`` (:func:`points_mapped` at the
@@ -610,6 +625,11 @@ def exeter_city(
         k: change_by_ndvi_change(scenes[i], scenes[j], maps[dates[i]], maps[dates[j]])
         for k, (i, j) in pairs.items()
     }
+    by_ndvi_series = {
+        k: change_by_ndvi_change(scenes[i], scenes[j], series[dates[i]], series[dates[j]])
+        for k, (i, j) in pairs.items()
+        if series
+    }
     haze = {
         k: haze_bound(scenes[i], scenes[j], model, pixel_m) for k, (i, j) in pairs.items() if model
     }
@@ -632,11 +652,13 @@ def exeter_city(
             by_blue[first] if first else {},
             haze.get(first) if first else None,
             by_ndvi[first] if first else None,
+            by_ndvi_series.get(first) if first else None,
         ),
         "lucas_points": mapped,
         "change_by_texture": by_texture,
         "change_by_blue_rise": by_blue,
         "change_by_ndvi_change": by_ndvi,
+        "change_by_ndvi_change_series": by_ndvi_series,
         "lucas_texture_median": lucas_texture(lucas),
         "artificial_share": {d: v["artificial"] for d, v in shares.items()},
         "band_medians": band_medians,
@@ -646,11 +668,16 @@ def exeter_city(
 
 
 def bins_table(city: Mapping[str, Any]) -> pd.DataFrame | None:
-    """The change-by-texture, -blue-rise and -NDVI-change bins of every clear pair (or ``None``)."""
+    """The change bins of every clear pair (texture, blue rise, NDVI change; or ``None``)."""
     tables = {
         (kind, pair): pd.DataFrame({k: v for k, v in bins.items() if k != "window_px"}).T
-        for kind in ("change_by_texture", "change_by_blue_rise", "change_by_ndvi_change")
-        for pair, bins in city[kind].items()
+        for kind in (
+            "change_by_texture",
+            "change_by_blue_rise",
+            "change_by_ndvi_change",
+            "change_by_ndvi_change_series",
+        )  # fmt: skip
+        for pair, bins in city.get(kind, {}).items()
     }
     return pd.concat(tables) if tables else None
 

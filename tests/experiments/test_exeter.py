@@ -29,6 +29,7 @@ def test_exeter_stability_identical_dates_do_not_change(trained) -> None:
                                     for o in ("none", "path")}  # fmt: skip
     series_row = EX.product_setting("s2-4") + EX.SERIES_SEGMENTS
     assert series_row in stab.runs["clear"] and series_row in stab.table.index
+    assert list(stab.series) == stab.dates and stab.series["2024-06-02"].shape == (12, 16)
     for changes in stab.runs["clear"].values():
         assert changes == {"2024-06-02→2024-08-01": 0.0}
     assert len(next(iter(stab.runs["all"].values()))) == 2
@@ -297,7 +298,12 @@ def test_exeter_city_gathers_the_checks_of_the_clear_dates() -> None:
         in city["text"]
     )
     assert city["haze_bound"] == {}  # no model, no bound
-    with_model = EX.exeter_city(lucas, scenes, maps, [0, 2], cast(MapModel, _NdviThreshold()))
+    with_model = EX.exeter_city(
+        lucas, scenes, maps, [0, 2], cast(MapModel, _NdviThreshold()), series=maps
+    )
+    assert with_model["change_by_ndvi_change_series"] == with_model["change_by_ndvi_change"]
+    assert "on series superpixels, " in with_model["text"]
+    assert city["change_by_ndvi_change_series"] == {}
     bound = with_model["haze_bound"]["2024-06-02→2024-08-01"]
     assert set(bound["by_scale"]) == {"500 m", "1000 m"} and bound["n_valid_both"] == 12 * 16
     assert "of the variance of the blue rise) leaves" in with_model["text"]
@@ -306,6 +312,8 @@ def test_exeter_city_gathers_the_checks_of_the_clear_dates() -> None:
     assert EX.haze_table(city) is None
     table = EX.bins_table(city)
     assert table is not None and len(table) == 12  # four bins of texture, blue rise, NDVI change
+    series_table = EX.bins_table(with_model)
+    assert series_table is not None and len(series_table) == 16  # and of the series maps
     assert list(city["change_by_ndvi_change"]) == ["2024-06-02→2024-08-01"]
     assert EX.bins_table({k: {} for k in ("change_by_texture", "change_by_blue_rise",
                                           "change_by_ndvi_change")}) is None  # fmt: skip
