@@ -682,6 +682,49 @@ def bins_table(city: Mapping[str, Any]) -> pd.DataFrame | None:
     return pd.concat(tables) if tables else None
 
 
+def ndvi_change_frame(city: Mapping[str, Any]) -> pd.DataFrame:
+    """Changed share per quantile bin of the NDVI change, per clear pair and superpixels.
+
+    Columns ``pair``, ``bin`` (e.g. ``"q1 ≤ 0.031"``), ``superpixels`` (``"per date"`` for the
+    product maps, ``"series"`` for :attr:`ExeterStability.series`) and ``changed share``.
+    """
+    rows = [
+        {
+            "pair": pair,
+            "bin": f"{q} {v['range'][0]:.3f}–{v['range'][1]:.3f}",
+            "superpixels": name,
+            "changed share": v["changed_share"],
+        }
+        for kind, name in (
+            ("change_by_ndvi_change", "per date"),
+            ("change_by_ndvi_change_series", "series"),
+        )  # fmt: skip
+        for pair, bins in city.get(kind, {}).items()
+        for q, v in bins.items()
+    ]
+    return pd.DataFrame(rows, columns=["pair", "bin", "superpixels", "changed share"])
+
+
+def ndvi_change_figure(city: Mapping[str, Any], target: float = 0.10) -> Any:
+    """Bars of :func:`ndvi_change_frame` for the first clear pair, with the target as a line."""
+    import holoviews.plotting.bokeh  # noqa: F401  (register both backends for their options)
+    import holoviews.plotting.mpl  # noqa: F401
+
+    df = ndvi_change_frame(city)
+    first = df[df["pair"] == df["pair"].iloc[0]] if len(df) else df
+    bars = hv.Bars(first, ["bin", "superpixels"], "changed share").opts(
+        title=f"Exeter {first['pair'].iloc[0] if len(first) else ''}: pixels changing class "
+        f"by quarter of |NDVI change| (dashed: {target:.0%})",
+        xlabel="|NDVI change| between the clear dates (quarters)",
+    )
+    bars = bars.opts(multi_level=False, show_legend=True, color=hv.Cycle(["#1f77b4", "#d62728"]))
+    fig = bars * hv.HLine(target).opts(color="grey", line_dash="dashed", backend="bokeh").opts(
+        color="grey", linestyle="dashed", backend="matplotlib"
+    )
+    return fig.opts(fig_inches=(8, 3.5), aspect=2.4, legend_position="right",
+                    backend="matplotlib").opts(width=760, height=320, backend="bokeh")  # fmt: skip
+
+
 def haze_table(city: Mapping[str, Any]) -> pd.DataFrame | None:
     """:func:`haze_bound` of every clear pair, a row per pair and scale (``None``: none)."""
     tables = {

@@ -314,6 +314,23 @@ def test_exeter_city_gathers_the_checks_of_the_clear_dates() -> None:
     assert table is not None and len(table) == 12  # four bins of texture, blue rise, NDVI change
     series_table = EX.bins_table(with_model)
     assert series_table is not None and len(series_table) == 16  # and of the series maps
+    frame = EX.ndvi_change_frame(with_model)
+    assert list(frame["superpixels"].unique()) == ["per date", "series"] and len(frame) == 8
+    assert frame["bin"].iloc[0].startswith("q1 ") and "–" in frame["bin"].iloc[0]
+    assert EX.ndvi_change_frame(city)["superpixels"].unique().tolist() == ["per date"]
     assert list(city["change_by_ndvi_change"]) == ["2024-06-02→2024-08-01"]
     assert EX.bins_table({k: {} for k in ("change_by_texture", "change_by_blue_rise",
                                           "change_by_ndvi_change")}) is None  # fmt: skip
+
+
+def test_ndvi_change_figure_renders(tmp_path) -> None:
+    from lulcbook import viz
+
+    bins = {f"q{i}": {"range": [0.1 * i, 0.1 * i + 0.1], "changed_share": 0.05 * i}
+            for i in (1, 2)}  # fmt: skip
+    city = {
+        "change_by_ndvi_change": {"d1→d2": bins},
+        "change_by_ndvi_change_series": {"d1→d2": bins},
+    }
+    path = viz.save_png(EX.ndvi_change_figure(city), tmp_path / "f.png")
+    assert path.stat().st_size > 1000
