@@ -25,6 +25,7 @@ from lulcbook import cells, composite, legend, mapcheck, predict, scales, textur
 from lulcbook.experiments.maps import (
     L2A_OFFSETS,
     PREVIOUS,
+    SERIES_SEGMENTS,
     SHIPPED_VARIANT,
     MapModel,
     ModelKey,
@@ -58,10 +59,6 @@ class ExeterStability:
     runs: dict[str, dict[str, dict[str, float]]]
     table: pd.DataFrame
     series: dict[str, np.ndarray]
-
-
-SERIES_SEGMENTS: str = ", series superpixels"
-"""Suffix of the Exeter row whose dates share one segmentation (as ``lulcbook series`` maps)."""
 
 
 def series_maps(

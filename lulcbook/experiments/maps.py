@@ -46,6 +46,9 @@ L2A_OFFSETS: dict[str, dict[str, float]] = {"none": {}, "path": dict(spectral.PA
 PREVIOUS = "gnn (previous default)"
 """Row name of the previous default model (the 02-gnn GNN) in every comparison."""
 
+SERIES_SEGMENTS = ", series superpixels"
+"""Suffix of the Exeter row whose dates share one segmentation (as ``lulcbook series`` maps)."""
+
 SHIPPED_VARIANT = "augmented"
 """The variant of every band set that ships (random gain, path offset and seasonal copies)."""
 
@@ -504,10 +507,13 @@ def ship_checks(
         bb_ref: Brandenburg reference check of the shipped nine-band map.
         bb_runs: Brandenburg checks of every variant.
         ben_runs: BigEarthNet checks of every variant and offset.
-        ex_clear: Exeter changes between clear dates of every four-band setting.
+        ex_clear: Exeter changes between clear dates of every four-band setting (and of the
+            shipped one on series superpixels, when present).
         city: from :func:`exeter_city`.
     """
     l2a = {"as is": "offset none", "with l2a_offset": "offset path"}
+    series = f"offset none{SERIES_SEGMENTS}"  # the dates of a series on one segmentation
+    exeter_rows = {**l2a, "as is, series superpixels of `lulcbook series`": series}
     return {
         ship: {
             "brandenburg": dict(bb_ref),
@@ -518,7 +524,8 @@ def ship_checks(
             "bigearthnet": {k: ben_runs[f"s2-4/{SHIPPED_VARIANT}, {o}"] for k, o in l2a.items()},
             "exeter": {
                 k: {p: float(v) for p, v in ex_clear[f"s2-4/{SHIPPED_VARIANT}, {o}"].items()}
-                for k, o in l2a.items()
+                for k, o in exeter_rows.items()
+                if f"s2-4/{SHIPPED_VARIANT}, {o}" in ex_clear
             },
             "exeter_scene": {
                 "artificial_share": city["artificial_share"],
