@@ -496,13 +496,68 @@ def lucas_texture(lucas: pd.DataFrame) -> dict[str, float]:
     return {k: float(med[k]) for k in legend.KEYS if k in med.index}
 
 
-def _extremes(bins: Mapping[str, Any]) -> tuple[str, Mapping[str, Any], Mapping[str, Any]] | None:
-    """``(fraction word, lowest bin, highest bin)`` of a binned result (``None``: no bins)."""
-    keys = [k for k in bins if k.startswith("q")]
-    if not keys:
+Extremes = tuple[str, Mapping[str, Any], Mapping[str, Any]]
+"""``(fraction word, lowest bin, highest bin)`` of a binned result."""
+
+
+def _extremes(bins: Mapping[str, Any] | None) -> Extremes | None:
+    """The :data:`Extremes` of a binned result (``None``: no bins)."""
+    keys = [k for k in (bins or {}) if k.startswith("q")]
+    if not bins or not keys:
         return None
     part = {2: "half", 3: "third", 4: "quarter", 5: "fifth"}.get(len(keys), f"1/{len(keys)}")
     return part, bins[keys[0]], bins[keys[-1]]
+
+
+def _texture_phrase(part: str, lo: Mapping[str, Any], hi: Mapping[str, Any]) -> str:
+    return (
+        f"{lo['changed_share']:.1%} of the pixels change class in the smoothest {part} of "
+        f"NDVI texture (median NDVI {lo['ndvi_median']:.2f}) and "
+        f"{hi['changed_share']:.1%} in the most textured (median NDVI {hi['ndvi_median']:.2f})"
+    )
+
+
+def _blue_phrase(part: str, lo: Mapping[str, Any], hi: Mapping[str, Any]) -> str:
+    def dndvi(b: Mapping[str, Any], sep: str) -> str:
+        d = b.get("ndvi_change_median")
+        return "" if d is None else f"{sep}median NDVI change {d:+.2f}"
+
+    least = dndvi(lo, "")
+    return (
+        f"{hi['changed_share']:.1%} change class in the {part} whose blue (B02) rose most "
+        f"(by {hi['range'][0]:+.3f} to {hi['range'][1]:+.3f}{dndvi(hi, ', ')}) against "
+        f"{lo['changed_share']:.1%} in the {part} whose blue rose least"
+        + (f" ({least})" if least else "")
+    )
+
+
+def _ndvi_phrase(part: str, lo: Mapping[str, Any], hi: Mapping[str, Any]) -> str:
+    return (
+        f"{lo['changed_share']:.1%} change class in the {part} whose NDVI changed least "
+        f"(by at most {lo['range'][1]:.3f}) and {hi['changed_share']:.1%} in the {part} "
+        f"whose NDVI changed most (by {hi['range'][0]:.2f} or more)"
+    )
+
+
+def _series_phrase(part: str, lo: Mapping[str, Any], hi: Mapping[str, Any]) -> str:
+    return (
+        f"on series superpixels, {lo['changed_share']:.1%} and {hi['changed_share']:.1%} "
+        f"(the {part} of least NDVI change holds {lo['share_of_changes']:.0%} of the "
+        f"changes, the {part} of most {hi['share_of_changes']:.0%})"
+    )
+
+
+def _haze_phrase(haze: Mapping[str, Any]) -> str:
+    by_scale = haze["by_scale"]
+    kept = list(by_scale.values())
+    return (
+        f"taking the scene-scale difference of every band off the second date (Gaussian σ "
+        f"{', '.join(by_scale)}; it holds "
+        + ", ".join(f"{v['blue_rise_scene_variance_share']:.0%}" for v in kept)
+        + " of the variance of the blue rise) leaves "
+        + ", ".join(f"{v['changed_share']:.1%}" for v in kept)
+        + f" of the pixels changing class, against {haze['as_is']:.1%} as is"
+    )
 
 
 def exeter_scene_sentence(
@@ -530,50 +585,12 @@ def exeter_scene_sentence(
     for p in points:
         mapped = ", ".join(f"{v} on {d}" for d, v in p["mapped"].items())
         parts.append(f"the LUCAS 2018 point {p['point_id']} ({p['label']}) is mapped {mapped}")
-    if ext := _extremes(by_texture):
-        part, lo, hi = ext
-        parts.append(
-            f"{lo['changed_share']:.1%} of the pixels change class in the smoothest {part} of "
-            f"NDVI texture (median NDVI {lo['ndvi_median']:.2f}) and "
-            f"{hi['changed_share']:.1%} in the most textured (median NDVI {hi['ndvi_median']:.2f})"
-        )
-    if ext := _extremes(by_blue or {}):
-        part, lo, hi = ext
-
-        def dndvi(b: Mapping[str, Any]) -> str:
-            d = b.get("ndvi_change_median")
-            return "" if d is None else f", median NDVI change {d:+.2f}"
-
-        parts.append(
-            f"{hi['changed_share']:.1%} change class in the {part} whose blue (B02) rose most "
-            f"(by {hi['range'][0]:+.3f} to {hi['range'][1]:+.3f}{dndvi(hi)}) against "
-            f"{lo['changed_share']:.1%} in the {part} whose blue rose least"
-            + (f" ({dndvi(lo)[2:]})" if dndvi(lo) else "")
-        )
-    if haze and (by_scale := haze.get("by_scale")):
-        kept = list(by_scale.values())
-        parts.append(
-            f"taking the scene-scale difference of every band off the second date (Gaussian σ "
-            f"{', '.join(by_scale)}; it holds "
-            + ", ".join(f"{v['blue_rise_scene_variance_share']:.0%}" for v in kept)
-            + " of the variance of the blue rise) leaves "
-            + ", ".join(f"{v['changed_share']:.1%}" for v in kept)
-            + f" of the pixels changing class, against {haze['as_is']:.1%} as is"
-        )
-    if ext := _extremes(by_ndvi or {}):
-        part, lo, hi = ext
-        parts.append(
-            f"{lo['changed_share']:.1%} change class in the {part} whose NDVI changed least "
-            f"(by at most {lo['range'][1]:.3f}) and {hi['changed_share']:.1%} in the {part} "
-            f"whose NDVI changed most (by {hi['range'][0]:.2f} or more)"
-        )
-    if ext := _extremes(by_ndvi_series or {}):
-        part, lo, hi = ext
-        parts.append(
-            f"on series superpixels, {lo['changed_share']:.1%} and {hi['changed_share']:.1%} "
-            f"(the {part} of least NDVI change holds {lo['share_of_changes']:.0%} of the "
-            f"changes, the {part} of most {hi['share_of_changes']:.0%})"
-        )
+    spectra = ((by_texture, _texture_phrase), (by_blue, _blue_phrase))
+    parts += [say(*ext) for bins, say in spectra if (ext := _extremes(bins))]
+    if haze and haze.get("by_scale"):
+        parts.append(_haze_phrase(haze))
+    surface = ((by_ndvi, _ndvi_phrase), (by_ndvi_series, _series_phrase))
+    parts += [say(*ext) for bins, say in surface if (ext := _extremes(bins))]
     return "; ".join(parts) + "."
 
 
