@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -233,7 +233,24 @@ def change_share(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
     }
 
 
+def bin_extremes(
+    bins: Mapping[str, Any] | None,
+) -> tuple[str, Mapping[str, Any], Mapping[str, Any]] | None:
+    """``(fraction word, lowest bin, highest bin)`` of a result binned by quantile.
+
+    ``bins`` holds ``"q1"``, ``"q2"``, ... in order (e.g. the change per quarter of a covariate);
+    other keys are ignored. The word names the share of pixels in a bin (``"quarter"`` for four
+    bins). ``None`` when there is no bin.
+    """
+    keys = [k for k in (bins or {}) if k.startswith("q")]
+    if not bins or not keys:
+        return None
+    part = {2: "half", 3: "third", 4: "quarter", 5: "fifth"}.get(len(keys), f"1/{len(keys)}")
+    return part, bins[keys[0]], bins[keys[-1]]
+
+
 __all__ = [
+    "bin_extremes",
     "change_share",
     "class_shares",
     "classes_from_proba",

@@ -333,6 +333,13 @@ def changed_pixels(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, n
     return valid, valid & (a != b)
 
 
+def _block_counts(masks: Sequence[np.ndarray], block: int) -> np.ndarray:
+    """``(n_blocks, len(masks))`` count of the true pixels of each mask in each spatial block."""
+    ids = block_ids(masks[0].shape, block)
+    nb = int(ids.max()) + 1
+    return np.stack([np.bincount(ids[m], minlength=nb) for m in masks], axis=1)
+
+
 def change_share(
     before: np.ndarray, after: np.ndarray, block: int = 25, n_boot: int = 1000, seed: int = 0
 ) -> dict[str, float | list[float] | int]:
@@ -352,11 +359,7 @@ def change_share(
         ValueError: maps of different shapes.
     """
     valid, changed = changed_pixels(before, after)
-    ids = block_ids(valid.shape, block)
-    nb = int(ids.max()) + 1
-    per = np.stack(
-        [np.bincount(ids[valid], minlength=nb), np.bincount(ids[changed], minlength=nb)], axis=1
-    )
+    per = _block_counts([valid, changed], block)
     per = per[per[:, 0] > 0]
     n = int(valid.sum())
     share = float(changed.sum() / n) if n else float("nan")
@@ -397,9 +400,7 @@ def change_share_difference(
     (va, ca), (vb, cb) = changed_pixels(*first), changed_pixels(*second)
     if va.shape != vb.shape:
         raise ValueError(f"the two pairs are on different grids: {va.shape} vs {vb.shape}")
-    ids = block_ids(va.shape, block)
-    nb = int(ids.max()) + 1
-    per = np.stack([np.bincount(ids[m], minlength=nb) for m in (va, ca, vb, cb)], axis=1)
+    per = _block_counts([va, ca, vb, cb], block)
     per = per[(per[:, 0] > 0) & (per[:, 2] > 0)]
 
     def diff(s: np.ndarray) -> float:

@@ -72,3 +72,12 @@ def test_wilson_interval() -> None:
     lo, hi = mapcheck.wilson_interval(7, 14)
     assert lo < 0.5 < hi and hi - lo < 0.6
     assert np.isnan(mapcheck.wilson_interval(0, 0)[0])
+
+
+def test_bin_extremes_names_the_share_of_a_bin() -> None:
+    bins = {"window_px": 3, **{f"q{i}": {"i": i} for i in range(1, 5)}}
+    assert mapcheck.bin_extremes(bins) == ("quarter", {"i": 1}, {"i": 4})
+    assert mapcheck.bin_extremes({"q1": {}, "q2": {}}) == ("half", {}, {})
+    assert mapcheck.bin_extremes({f"q{i}": {} for i in range(1, 7)}) == ("1/6", {}, {})
+    assert mapcheck.bin_extremes({}) is None and mapcheck.bin_extremes(None) is None
+    assert mapcheck.bin_extremes({"window_px": 3}) is None

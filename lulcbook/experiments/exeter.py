@@ -103,8 +103,8 @@ def exeter_stability(
     compared: dict[str, list[np.ndarray]] = {
         name: [classify(model, a.values) for a in exeter] for name, model in candidates.items()
     }
-    shipped = candidates[product_setting("s2-4")]
-    compared[product_setting("s2-4") + SERIES_SEGMENTS] = series_maps(exeter, shipped)
+    series_row = product_setting("s2-4") + SERIES_SEGMENTS
+    compared[series_row] = series_maps(exeter, candidates[product_setting("s2-4")])
     if gnn:
         compared[PREVIOUS] = [classify(gnn, a.values) for a in exeter]
     for name, maps in compared.items():
@@ -115,7 +115,7 @@ def exeter_stability(
             }
     table = pd.concat({k: pd.DataFrame(v).T for k, v in runs.items()}, axis=1)
     table[("clear", "mean of clear pairs")] = pd.DataFrame(runs["clear"]).T.mean(axis=1)
-    series = dict(zip(dates, compared[product_setting("s2-4") + SERIES_SEGMENTS], strict=True))
+    series = dict(zip(dates, compared[series_row], strict=True))
     return ExeterStability(dates, masked_share, clear, candidates, runs, table, series)
 
 
@@ -468,11 +468,12 @@ def haze_bound(
         raise ValueError("no pixel is valid at both dates")
     first = classify(model, b0)
     blue = list(before.band.values).index("B02")
-    rise = (b1 - b0)[blue][valid]
+    diff = b1 - b0
+    rise = diff[blue][valid]
     by_scale: dict[str, dict[str, float]] = {}
     for s_m in scales_m:
         sigma = scales.sigma_pixels(s_m, pixel_m)
-        smooth = np.stack([scales.masked_gaussian(d, valid, sigma) for d in b1 - b0])
+        smooth = np.stack([scales.masked_gaussian(d, valid, sigma) for d in diff])
         corrected = np.where(valid, b1 - smooth, np.nan)
         by_scale[f"{s_m:g} m"] = {
             "changed_share": mapcheck.change_share(first, classify(model, corrected))[
@@ -494,19 +495,6 @@ def lucas_texture(lucas: pd.DataFrame) -> dict[str, float]:
     """Median ``ndvi_texture_sd`` (NDVI units) of the LUCAS points of each class."""
     med = lucas.groupby("label")["ndvi_texture_sd"].median() / 1000.0
     return {k: float(med[k]) for k in legend.KEYS if k in med.index}
-
-
-Extremes = tuple[str, Mapping[str, Any], Mapping[str, Any]]
-"""``(fraction word, lowest bin, highest bin)`` of a binned result."""
-
-
-def _extremes(bins: Mapping[str, Any] | None) -> Extremes | None:
-    """The :data:`Extremes` of a binned result (``None``: no bins)."""
-    keys = [k for k in (bins or {}) if k.startswith("q")]
-    if not bins or not keys:
-        return None
-    part = {2: "half", 3: "third", 4: "quarter", 5: "fifth"}.get(len(keys), f"1/{len(keys)}")
-    return part, bins[keys[0]], bins[keys[-1]]
 
 
 def _texture_phrase(part: str, lo: Mapping[str, Any], hi: Mapping[str, Any]) -> str:
@@ -586,11 +574,11 @@ def exeter_scene_sentence(
         mapped = ", ".join(f"{v} on {d}" for d, v in p["mapped"].items())
         parts.append(f"the LUCAS 2018 point {p['point_id']} ({p['label']}) is mapped {mapped}")
     spectra = ((by_texture, _texture_phrase), (by_blue, _blue_phrase))
-    parts += [say(*ext) for bins, say in spectra if (ext := _extremes(bins))]
+    parts += [say(*ext) for bins, say in spectra if (ext := mapcheck.bin_extremes(bins))]
     if haze and haze.get("by_scale"):
         parts.append(_haze_phrase(haze))
     surface = ((by_ndvi, _ndvi_phrase), (by_ndvi_series, _series_phrase))
-    parts += [say(*ext) for bins, say in surface if (ext := _extremes(bins))]
+    parts += [say(*ext) for bins, say in surface if (ext := mapcheck.bin_extremes(bins))]
     return "; ".join(parts) + "."
 
 
@@ -699,7 +687,7 @@ def bins_table(city: Mapping[str, Any]) -> pd.DataFrame | None:
 def ndvi_change_frame(city: Mapping[str, Any]) -> pd.DataFrame:
     """Changed share per quantile bin of the NDVI change, per clear pair and superpixels.
 
-    Columns ``pair``, ``bin`` (e.g. ``"q1 ≤ 0.031"``), ``superpixels`` (``"per date"`` for the
+    Columns ``pair``, ``bin`` (e.g. ``"q1 0.000–0.031"``), ``superpixels`` (``"per date"`` for the
     product maps, ``"series"`` for :attr:`ExeterStability.series`) and ``changed share``.
     """
     rows = [

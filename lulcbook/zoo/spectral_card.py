@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lulcbook import mapcheck
 from lulcbook.models.spectral import PATH_PROFILE, SpectralClassifier
 
 MODEL_CLASS: str = "lulcbook.models.spectral:SpectralClassifier"
@@ -81,12 +82,13 @@ def _single_date_limit(scene: dict[str, Any]) -> list[str]:
     """The known-limit line on single-date change, with the Exeter checks of its causes."""
     parts = ["- Cropland and grassland are often confused on single dates (Exeter change shares)"]
     for pair, bins in scene.get("change_by_ndvi_change", {}).items():
-        keys = sorted(k for k in bins if k.startswith("q"))
-        lo, hi = bins[keys[0]], bins[keys[-1]]
+        if not (ext := mapcheck.bin_extremes(bins)):
+            continue
+        part, lo, hi = ext
         parts.append(
-            f"{pair}: {lo['changed_share']:.1%} of the pixels change class in the quarter whose "
+            f"{pair}: {lo['changed_share']:.1%} of the pixels change class in the {part} whose "
             f"NDVI changed least (by at most {lo['range'][1]:.3f}) and {hi['changed_share']:.1%} "
-            "in the quarter whose NDVI changed most (mowing, harvest, drying)"
+            f"in the {part} whose NDVI changed most (mowing, harvest, drying)"
         )
     for hb in scene.get("haze_bound", {}).values():
         removed = max(1.0 - v["changed_share"] / max(hb["as_is"], 1e-12)

@@ -65,7 +65,9 @@ def test_card_states_the_city_check_it_was_given() -> None:
 def test_card_names_haze_only_when_the_bound_removes_the_change() -> None:
     bound = {"as_is": 0.187, "by_scale": {"500 m": {"changed_share": 0.184}}}
     bins = {"q1": {"changed_share": 0.129, "range": [0.0, 0.031]},
-            "q2": {"changed_share": 0.377, "range": [0.13, 0.9]}}  # fmt: skip
+            "q2": {"changed_share": 0.13, "range": [0.031, 0.07]},
+            "q3": {"changed_share": 0.13, "range": [0.07, 0.13]},
+            "q4": {"changed_share": 0.377, "range": [0.13, 0.9]}}  # fmt: skip
     scene = {"haze_bound": {"2024-06-02→2024-08-01": bound},
              "change_by_ndvi_change": {"2024-06-02→2024-08-01": bins}}  # fmt: skip
     card = spectral_card.spectral_card("m", _model(), {"exeter_scene": scene})
