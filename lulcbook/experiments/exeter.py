@@ -30,6 +30,7 @@ from lulcbook.experiments.maps import (
     MapModel,
     ModelKey,
     classify,
+    train_map_model,
     with_offset,
 )
 from lulcbook.models import spectral
@@ -126,6 +127,100 @@ def product_setting(band_set: str) -> str:
     (choosing by the number being judged would bias it); the table shows every candidate.
     """
     return f"{band_set}/{SHIPPED_VARIANT}, offset none"
+
+
+SEED_REPEATS: int = 5
+"""Training seeds of the four-band model whose Exeter change :func:`seed_spread` measures."""
+
+
+def seed_spread(
+    lucas: pd.DataFrame,
+    sp: Mapping[str, Any],
+    exeter: Sequence[xr.DataArray],
+    clear: Sequence[int],
+    n_seeds: int = SEED_REPEATS,
+) -> dict[str, Any]:
+    """The Exeter change of the product setting, with the four-band model trained from several seeds.
+
+    The shipped model is trained once, from ``sp["seed"]``; its change between two clear dates
+    is one draw of the training. This retrains it from ``sp["seed"]`` and the next
+    ``n_seeds − 1`` seeds and maps every clear date with per-date superpixels (as
+    ``lulcbook predict``) and with series superpixels (as ``lulcbook series``).
+
+    Args:
+        lucas: the LUCAS table the map models learn from.
+        sp: the ``spectral`` parameters (:func:`lulcbook.experiments.maps.train_map_model`).
+        exeter: the Exeter dates on one grid.
+        clear: indices of the clear dates.
+        n_seeds: number of training seeds.
+
+    Returns:
+        ``{"seeds", "segments": {"per-date"|"series": {"d1→d2": {"changed_share" (per seed),
+        "mean", "min", "max"}}}}``.
+
+    Raises:
+        ValueError: ``n_seeds`` below 1.
+    """
+    if n_seeds < 1:
+        raise ValueError(f"n_seeds must be at least 1; got {n_seeds}")
+    arrays = spectral.lucas_arrays(lucas, spectral.BANDS_10M)
+    seeds = [int(sp["seed"]) + k for k in range(n_seeds)]
+    pairs = list(zip(clear[:-1], clear[1:], strict=True))
+    dates = [d.attrs["datetime"][:10] for d in exeter]
+    shares: dict[str, dict[str, list[float]]] = {"per-date": {}, "series": {}}
+    for seed in seeds:
+        trained = train_map_model(arrays, "s2-4", SHIPPED_VARIANT, sp, seed)
+        model = with_offset(trained, L2A_OFFSETS["none"], 4)
+        maps = {
+            "per-date": [classify(model, exeter[i].values) for i in range(len(exeter))],
+            "series": series_maps(exeter, model),
+        }
+        for kind, m in maps.items():
+            for i, j in pairs:
+                share = mapcheck.change_share(m[i], m[j])["changed_share"]
+                shares[kind].setdefault(f"{dates[i]}→{dates[j]}", []).append(share)
+    return {
+        "seeds": seeds,
+        "segments": {
+            kind: {
+                pair: {"changed_share": v, "mean": float(np.mean(v)), "min": min(v), "max": max(v)}
+                for pair, v in by_pair.items()
+            }
+            for kind, by_pair in shares.items()
+        },
+    }
+
+
+def seed_table(spread: Mapping[str, Any]) -> pd.DataFrame:
+    """Changed share per training seed (columns) for each segmentation and clear pair (rows)."""
+    rows = {
+        (kind, pair): dict(zip(spread["seeds"], v["changed_share"], strict=True))
+        | {"mean": v["mean"], "min": v["min"], "max": v["max"]}
+        for kind, by_pair in spread["segments"].items()
+        for pair, v in by_pair.items()
+    }
+    return pd.DataFrame(rows).T
+
+
+def seed_sentence(spread: Mapping[str, Any], target: float = 0.10) -> str:
+    """One line on the Exeter change over the training seeds of :func:`seed_spread`.
+
+    For each clear pair and segmentation: the mean, the range and how many seeds reach
+    ``target``.
+    """
+    seeds = spread["seeds"]
+    names = {"per-date": "per-date superpixels", "series": "series superpixels"}
+    parts = [
+        f"{pair}, {names.get(kind, kind)}: mean {v['mean']:.1%} (range {v['min']:.1%}–"
+        f"{v['max']:.1%}; {sum(x <= target for x in v['changed_share'])} of {len(seeds)} "
+        f"seeds ≤ {target:.0%})"
+        for kind, by_pair in spread["segments"].items()
+        for pair, v in by_pair.items()
+    ]
+    return (
+        f"Exeter change between consecutive clear dates, four-band model trained from seeds "
+        f"{seeds[0]}–{seeds[-1]}: " + "; ".join(parts)
+    )
 
 
 def exeter_composite(

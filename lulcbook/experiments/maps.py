@@ -65,6 +65,36 @@ def load_lucas(sample_dir: Path, max_points: int, seed: int) -> pd.DataFrame:
     return lucas
 
 
+def train_map_model(
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    band_set: str,
+    variant: str,
+    sp: Mapping[str, Any],
+    seed: int | None = None,
+) -> spectral.SpectralClassifier:
+    """Train one map model of a band set and variant (``none`` or ``augmented``).
+
+    Args:
+        arrays: ``(reflectance, labels, seasons)`` of the band set
+            (:func:`lulcbook.models.spectral.lucas_arrays`).
+        band_set: a key of :data:`BAND_SETS`.
+        variant: ``"none"`` (the medians as they are) or ``"augmented"``.
+        sp: the ``spectral`` parameters (copies, hidden, dropout, epochs, seed, segment_size,
+            compactness, segmentation, iterations).
+        seed: the training seed; ``None`` takes ``sp["seed"]``.
+    """
+    refl, labels, seasons = arrays
+    aug = variant == "augmented"
+    return spectral.train_spectral(
+        refl, labels, BAND_SETS[band_set], augment=aug, seasons=seasons if aug else None,
+        copies=sp["copies"], hidden=sp["hidden"], dropout=sp["dropout"], epochs=sp["epochs"],
+        seed=sp["seed"] if seed is None else seed, segment_size=sp["segment_size"],
+        compactness=sp["compactness"], segmentation=sp["segmentation"],
+        iterations=sp["iterations"],
+        info={"n_points": len(labels), "augment": variant, "band_set": band_set},
+    )  # fmt: skip
+
+
 def train_map_models(
     lucas: pd.DataFrame, sp: Mapping[str, Any]
 ) -> tuple[dict[ModelKey, spectral.SpectralClassifier], dict[str, float]]:
@@ -74,8 +104,7 @@ def train_map_models(
 
     Args:
         lucas: the LUCAS table (:func:`load_lucas`).
-        sp: the ``spectral`` parameters (copies, hidden, dropout, epochs, seed, segment_size,
-            compactness, segmentation, iterations).
+        sp: the ``spectral`` parameters (:func:`train_map_model`).
 
     Returns:
         ``(models by (band set, variant), training seconds by "band set/variant")``.
@@ -83,18 +112,10 @@ def train_map_models(
     models: dict[ModelKey, spectral.SpectralClassifier] = {}
     train_s: dict[str, float] = {}
     for name, bands in BAND_SETS.items():
-        refl, labels, seasons = spectral.lucas_arrays(lucas, bands)
+        arrays = spectral.lucas_arrays(lucas, bands)
         for variant in ("none", "augmented") if name != "landsat-6" else ("augmented",):
             t0 = time.perf_counter()
-            aug = variant == "augmented"
-            models[name, variant] = spectral.train_spectral(
-                refl, labels, bands, augment=aug, seasons=seasons if aug else None,
-                copies=sp["copies"], hidden=sp["hidden"], dropout=sp["dropout"],
-                epochs=sp["epochs"], seed=sp["seed"], segment_size=sp["segment_size"],
-                compactness=sp["compactness"], segmentation=sp["segmentation"],
-                iterations=sp["iterations"],
-                info={"n_points": len(lucas), "augment": variant, "band_set": name},
-            )  # fmt: skip
+            models[name, variant] = train_map_model(arrays, name, variant, sp)
             train_s[f"{name}/{variant}"] = time.perf_counter() - t0
     return models, train_s
 
@@ -499,6 +520,7 @@ def ship_checks(
     ben_runs: Mapping[str, Mapping[str, Any]],
     ex_clear: Mapping[str, Mapping[str, float]],
     city: Mapping[str, Any],
+    ex_seeds: str = "",
 ) -> dict[str, dict[str, Any]]:
     """The checks each shipped card reports, for its own model and both L2A input settings.
 
@@ -510,6 +532,8 @@ def ship_checks(
         ex_clear: Exeter changes between clear dates of every four-band setting (and of the
             shipped one on series superpixels, when present).
         city: from :func:`exeter_city`.
+        ex_seeds: the sentence on the Exeter change over training seeds
+            (:func:`lulcbook.experiments.exeter.seed_sentence`), if measured.
     """
     l2a = {"as is": "offset none", "with l2a_offset": "offset path"}
     series = f"offset none{SERIES_SEGMENTS}"  # the dates of a series on one segmentation
@@ -527,6 +551,7 @@ def ship_checks(
                 for k, o in exeter_rows.items()
                 if f"s2-4/{SHIPPED_VARIANT}, {o}" in ex_clear
             },
+            "exeter_seeds": ex_seeds,
             "exeter_scene": {
                 "artificial_share": city["artificial_share"],
                 "points": city["lucas_points"],

@@ -347,7 +347,8 @@ def consistency(
             one summer); measured raw and with the rule run over dates.
         block: block size (pixels) of the intervals and of the simulated change.
         n_boot: bootstrap resamples.
-        priors: further ``change_prior`` values for the sensitivity table.
+        priors: further ``change_prior`` values for the sensitivity table; for each, the
+            change of every date pair after the rule is measured too.
         simulated_share: share of blocks given a simulated change (:func:`simulate_change`).
         simulated_confidence: ``min_confidence`` of the simulated change.
         seed: seed of the simulated change.
@@ -358,11 +359,18 @@ def consistency(
     """
     out: dict[str, Any] = {"date_pairs": {}, "periods": {}, "prior_sensitivity": {}}
     per_date = temporal.raw_classes(proba)
-    smooth_d = _smooth(proba, dates, "date", change_prior)
-    for i, j in pairs:
-        out["date_pairs"][f"{dates[i]}→{dates[j]}"] = {
+    names = {f"{dates[i]}→{dates[j]}": (i, j) for i, j in pairs}
+
+    def date_pairs(prior: float) -> dict[str, dict[str, Any]]:
+        smooth_d = _smooth(proba, dates, "date", prior)
+        return {k: temporal.change_share(smooth_d[i], smooth_d[j], block, n_boot)
+                for k, (i, j) in names.items()}  # fmt: skip
+
+    for k, rule in date_pairs(change_prior).items():
+        i, j = names[k]
+        out["date_pairs"][k] = {
             "raw": temporal.change_share(per_date[i], per_date[j], block, n_boot),
-            "rule": temporal.change_share(smooth_d[i], smooth_d[j], block, n_boot),
+            "rule": rule,
         }
     labels, pp, _ = temporal.period_probabilities(proba, dates, period)
     raw = temporal.raw_classes(pp)
@@ -404,6 +412,7 @@ def consistency(
             out["prior_sensitivity"][str(prior)] = {
                 "rule_change_share": {k: v["rule"]["changed_share"] for k, v in res.items()},
                 "simulated_recall": sim.get("rule", {}).get("recall", float("nan")),
+                "date_pairs": date_pairs(prior),
             }
     return out
 
@@ -530,6 +539,11 @@ def shipped_map_model(name: str) -> tuple[predict.TileClassifier, zoo.ModelInfo,
     return model, info, float(info.metadata.get("resolution_m", 10))
 
 
+SELECT_SERIES: str = "Exeter HLS S30 2021"
+"""The series the rule's operating prior is chosen on (:func:`operating_point`); the 2024
+Sentinel-2 series, another year and processing, is the check."""
+
+
 def exeter_series(folder: Path) -> dict[str, SeriesInput]:
     """The Exeter series of the sample: Sentinel-2 L2A 2024 (SCL mask) and HLS S30 2021 (Fmask)."""
     hls_kw = {
@@ -542,7 +556,7 @@ def exeter_series(folder: Path) -> dict[str, SeriesInput]:
             sorted((folder / "s2-data").glob("exe_*.tif")),
             {"preset": "s2-l2a-n0400", "mask_band": "SCL"},
         ),
-        "Exeter HLS S30 2021": (sorted((folder / "hls-data").glob("hls_exe_*.tif")), hls_kw),
+        SELECT_SERIES: (sorted((folder / "hls-data").glob("hls_exe_*.tif")), hls_kw),
     }
 
 
@@ -655,6 +669,21 @@ def change_rows(consistency_: Mapping[str, Mapping[str, Any]], kind: str) -> pd.
     return pd.DataFrame(rows).T
 
 
+def _by_prior(c: Mapping[str, Any], change_prior: float) -> dict[str, dict[str, Any]]:
+    """The rule's results per prior of one series: the main run's, then the sweep's.
+
+    Each value has ``rule_change_share`` (per period pair), ``simulated_recall`` and, where
+    measured, ``date_pairs`` (the change of each pair of consecutive clear dates after the
+    rule, with its interval).
+    """
+    main = {
+        "rule_change_share": {k: x["rule"]["changed_share"] for k, x in c["periods"].items()},
+        "simulated_recall": c["simulated_change"].get("rule", {}).get("recall", float("nan")),
+        "date_pairs": {k: x["rule"] for k, x in c["date_pairs"].items()},
+    }
+    return {str(change_prior): main, **c["prior_sensitivity"]}
+
+
 def sensitivity_table(
     consistency_: Mapping[str, Mapping[str, Any]], change_prior: float
 ) -> pd.DataFrame:
@@ -662,19 +691,148 @@ def sensitivity_table(
 
     The rows of ``change_prior`` come from the main run, the others from the prior sweep.
     """
-    nan = float("nan")
     values = {}
     for lab, c in consistency_.items():
-        main = {
-            "rule_change_share": {k: x["rule"]["changed_share"] for k, x in c["periods"].items()},
-            "simulated_recall": c["simulated_change"].get("rule", {}).get("recall", nan),
-        }
-        for prior, v in {str(change_prior): main, **c["prior_sensitivity"]}.items():
-            for kk, vv in v.items():
-                recall = kk == "simulated_recall"
-                what = "recall of simulated change" if recall else "no-change share"
-                values[lab, what, prior] = vv if recall else next(iter(vv.values()), nan)
+        for prior, v in _by_prior(c, change_prior).items():
+            values[lab, "no-change share", prior] = next(
+                iter(v["rule_change_share"].values()), float("nan")
+            )
+            values[lab, "recall of simulated change", prior] = v["simulated_recall"]
     return pd.DataFrame(values, index=["value"]).T
+
+
+def tradeoff_frame(
+    consistency_: Mapping[str, Mapping[str, Any]], change_prior: float
+) -> pd.DataFrame:
+    """The rule's trade-off per series and prior: changes where none is expected against recall.
+
+    Columns: ``series``, ``prior``, ``no-change share`` (the rule's change between the first two
+    periods), ``date-pair change`` with ``date-pair CI`` (the largest change after the rule
+    between consecutive clear dates, NaN without such a pair) and ``recall`` (of the simulated
+    change, :func:`simulate_change`); sorted by series and prior.
+    """
+    nan = float("nan")
+    rows = []
+    for lab, c in consistency_.items():
+        for prior, v in _by_prior(c, change_prior).items():
+            pairs = list(v.get("date_pairs", {}).values())
+            worst = max(pairs, key=lambda d: d["changed_share"]) if pairs else None
+            rows.append(
+                {
+                    "series": lab,
+                    "prior": float(prior),
+                    "no-change share": next(iter(v["rule_change_share"].values()), nan),
+                    "date-pair change": worst["changed_share"] if worst else nan,
+                    "date-pair CI": list(worst["ci95"]) if worst else [nan, nan],
+                    "recall": v["simulated_recall"],
+                }
+            )
+    return pd.DataFrame(rows).sort_values(["series", "prior"]).reset_index(drop=True)
+
+
+def operating_point(frame: pd.DataFrame, select: str, target: float = 0.10) -> dict[str, Any]:
+    """The rule's prior chosen on one series and measured on the others.
+
+    The chosen prior is the largest of the sweep whose changes on ``select`` — between periods
+    and between consecutive clear dates — stay at or below ``target`` (the most change kept
+    within the target). The other series play no part in the choice, so their values at that
+    prior are an out-of-sample check.
+
+    Args:
+        frame: :func:`tradeoff_frame`.
+        select: the series the prior is chosen on.
+        target: the largest acceptable share of pixels changing where no change is expected.
+
+    Returns:
+        ``{"selected_on", "target", "prior", "series": {label: {"no_change_share",
+        "date_pair_change", "date_pair_ci95", "recall"}}}`` for the other series; empty when
+        ``select`` is not in ``frame`` or no prior meets the target on it.
+    """
+    pair_ok = frame["date-pair change"].isna() | (frame["date-pair change"] <= target)
+    own = frame[(frame["series"] == select) & (frame["no-change share"] <= target) & pair_ok]
+    if own.empty:
+        return {}
+    prior = float(own["prior"].max())
+    at = frame[(frame["prior"] == prior) & (frame["series"] != select)]
+    return {
+        "selected_on": select,
+        "target": target,
+        "prior": prior,
+        "series": {
+            str(r["series"]): {
+                "no_change_share": float(r["no-change share"]),
+                "date_pair_change": float(r["date-pair change"]),
+                "date_pair_ci95": [float(x) for x in r["date-pair CI"]],
+                "recall": float(r["recall"]),
+            }
+            for _, r in at.iterrows()
+        },
+    }
+
+
+def operating_verdicts(point: Mapping[str, Any]) -> list[tuple[str, bool | None]]:
+    """One verdict per series checked at :func:`operating_point` (none without a point).
+
+    Met when the change between periods and between consecutive clear dates (where measured)
+    are both at or below the target.
+    """
+    if not point:
+        return []
+    target = point["target"]
+    out: list[tuple[str, bool | None]] = []
+    for label, v in point["series"].items():
+        pair = v["date_pair_change"]
+        ok = v["no_change_share"] <= target and not pair > target  # NaN: no clear pair
+        lo, hi = v["date_pair_ci95"]
+        dates = "" if np.isnan(pair) else (
+            f"{pair:.1%} of pixels between consecutive clear dates (CI {lo:.1%}–{hi:.1%}) and "
+        )  # fmt: skip
+        out.append(
+            (
+                f"{label}: the rule at change_prior {point['prior']} (chosen on "
+                f"{point['selected_on']}: the largest prior of the sweep whose changes stay "
+                f"≤ {target:.0%} there) changes {dates}{v['no_change_share']:.1%} between "
+                f"periods, and keeps {v['recall']:.1%} of the simulated changes — "
+                f"{'meets' if ok else 'MISSES'} ≤ {target:.0%}",
+                bool(ok),
+            )
+        )
+    return out
+
+
+def tradeoff_figure(frame: pd.DataFrame, target: float = 0.10) -> Any:
+    """No-change share (x) against recall of simulated change (y), a curve per series over priors.
+
+    Each point is labelled with its prior; the dashed line is ``target``.
+    """
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401  (register both backends for their options)
+    import holoviews.plotting.mpl  # noqa: F401
+
+    kdims, vdims = ["no-change share"], ["recall", "series", "prior"]
+    layers = []
+    for i, (name, part) in enumerate(frame.groupby("series", sort=True)):
+        colour = hv.Cycle.default_cycles["default_colors"][i % 10]
+        data = part[kdims + vdims]
+        layers += [
+            hv.Curve(data, kdims, vdims, label=str(name)).opts(color=colour),
+            hv.Scatter(data, kdims, vdims, label=str(name)).opts(color=colour),
+            hv.Labels(part.assign(text=part["prior"].map("{:g}".format)),
+                      ["no-change share", "recall"], "text")
+            .opts(text_color=colour, text_font_size="8pt", yoffset=0.03, backend="bokeh")
+            .opts(color=colour, size=7, xoffset=0.002, yoffset=0.03, backend="matplotlib"),
+        ]  # fmt: skip
+    line = hv.VLine(target).opts(color="grey", line_dash="dashed", backend="bokeh")
+    fig = hv.Overlay([*layers, line.opts(color="grey", linestyle="dashed", backend="matplotlib")])
+    labels = {
+        "title": f"The rule over its change prior (points: prior; dashed: {target:.0%})",
+        "xlabel": "pixels changing class between periods (no change expected)",
+        "ylabel": "simulated changes kept",
+    }
+    fig = fig.opts(**labels, fig_inches=(7, 4), aspect=1.75, legend_position="bottom_right",
+                   backend="matplotlib")  # fmt: skip
+    return fig.opts(**labels, width=700, height=400, legend_position="bottom_right",
+                    backend="bokeh")  # fmt: skip
 
 
 def temporal_verdicts(

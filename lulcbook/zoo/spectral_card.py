@@ -113,7 +113,8 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
         model: the model.
         checks: ``brandenburg`` (per-class recall with ``ci95``), ``bigearthnet`` (per L2A
             input setting, e.g. ``"as is"``, the agreement with ``ci95``), ``exeter`` (per
-            setting, the changed share per pair of clear dates) and ``exeter_scene``
+            setting, the changed share per pair of clear dates), ``exeter_seeds`` (a sentence
+            on the same change over training seeds) and ``exeter_scene``
             (``artificial_share`` per date, the LUCAS ``points`` of the scene with their
             mapped classes, from :func:`lulcbook.experiments.exeter.points_mapped`, and
             ``haze_bound`` and ``change_by_ndvi_change`` per clear pair, from
@@ -160,6 +161,8 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
             + ", ".join(f"{k}: {v:.1%}" for k, v in ex.items())
             + " (no real change expected for most pixels)."
         )
+    if checks.get("exeter_seeds"):
+        lines.append(f"- {checks['exeter_seeds']}.")
     lines += [
         "",
         "## Known limits",

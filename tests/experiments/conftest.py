@@ -14,6 +14,12 @@ SP = {"copies": 1, "hidden": 16, "dropout": 0.1, "epochs": 1, "seed": 0, "segmen
       "compactness": 0.05, "segmentation": "grid", "iterations": 3}  # fmt: skip
 
 
+@pytest.fixture
+def spectral_params() -> dict:
+    """The ``spectral`` parameters of the tiny map models (a copy)."""
+    return dict(SP)
+
+
 @pytest.fixture(scope="module")
 def trained(sample_dir: Path) -> tuple[dict, dict]:
     """The map models of every band set, trained for one epoch on 400 LUCAS rows."""

@@ -13,8 +13,10 @@ from maps_helpers import scene
 
 from lulcbook import legend
 from lulcbook.experiments import exeter as EX
+from lulcbook.experiments import maps as X
 from lulcbook.experiments.maps import MapModel
 from lulcbook.models import spectral
+from lulcbook.sources import elc10
 
 
 def test_exeter_stability_identical_dates_do_not_change(trained) -> None:
@@ -52,6 +54,56 @@ def test_series_maps_classify_every_date_on_one_segmentation(trained) -> None:
         assert m.shape == (12, 16)
         for lab in np.unique(labels):  # one class per shared segment
             assert len(np.unique(m[labels == lab])) == 1
+
+
+def test_seed_spread_first_seed_is_the_shipped_training(sample_dir, spectral_params) -> None:
+    lucas = elc10.read_elc10(sample_dir / elc10.SAMPLE_SUBDIR, s1=False, nrows=400)
+    sp = {**spectral_params, "segment_size": 36.0}  # 9 px segments at 20 m
+    rng = np.random.default_rng(5)
+    first = scene(rng, "2024-06-02")
+    cloudy = scene(rng, "2024-06-17", nan_rows=10)
+    later = (first * rng.uniform(0.7, 1.4, size=first.shape)).astype("float32")
+    scenes = [first, cloudy, later.assign_attrs(datetime="2024-08-01T11:00:00Z")]
+    models, _ = X.train_map_models(lucas, sp)
+    stab = EX.exeter_stability(scenes, models, None, clear_max_masked=0.5)
+    spread = EX.seed_spread(lucas, sp, scenes, stab.clear, n_seeds=3)
+    assert spread["seeds"] == [0, 1, 2]
+    pair = "2024-06-02→2024-08-01"
+    product = EX.product_setting("s2-4")
+    per_date = spread["segments"]["per-date"][pair]
+    series = spread["segments"]["series"][pair]
+    assert per_date["changed_share"][0] == pytest.approx(stab.runs["clear"][product][pair])
+    assert series["changed_share"][0] == pytest.approx(
+        stab.runs["clear"][product + EX.SERIES_SEGMENTS][pair]
+    )
+    for v in (per_date, series):
+        assert len(v["changed_share"]) == 3
+        assert v["min"] <= v["mean"] <= v["max"] and v["mean"] == pytest.approx(
+            np.mean(v["changed_share"])
+        )
+    table = EX.seed_table(spread)
+    assert list(table.index) == [("per-date", pair), ("series", pair)]
+    assert list(table.columns) == [0, 1, 2, "mean", "min", "max"]
+    with pytest.raises(ValueError, match="n_seeds"):
+        EX.seed_spread(lucas, sp, scenes, stab.clear, n_seeds=0)
+
+
+def test_seed_sentence_counts_the_seeds_that_reach_the_target() -> None:
+    pair = "2024-06-02→2024-08-01"
+    spread = {
+        "seeds": [0, 1, 2],
+        "segments": {
+            "per-date": {pair: {"changed_share": [0.2, 0.18, 0.22], "mean": 0.2, "min": 0.18,
+                                "max": 0.22}},
+            "series": {pair: {"changed_share": [0.12, 0.09, 0.1], "mean": 0.1033, "min": 0.09,
+                              "max": 0.12}},
+        },
+    }  # fmt: skip
+    text = EX.seed_sentence(spread)
+    assert text.startswith("Exeter change between consecutive clear dates")
+    assert "seeds 0–2" in text
+    assert f"{pair}, per-date superpixels: mean 20.0% (range 18.0%–22.0%; 0 of 3 seeds" in text
+    assert "series superpixels: mean 10.3% (range 9.0%–12.0%; 2 of 3 seeds ≤ 10%)" in text
 
 
 def test_change_ndvi_ties_class_changes_to_ndvi_changes() -> None:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from lulcbook import legend
+from lulcbook import legend, viz
 from lulcbook.experiments import temporal as exp
 from lulcbook.params import TemporalSlovenia
 
@@ -95,6 +95,8 @@ def test_simulate_change_and_consistency() -> None:
     assert sim["rule"]["recall"] == 1.0  # two confident dates per period outweigh the prior
     assert sim["rule"]["false_change_share"] == 0.0
     assert r["smoothed_classes"].shape == (2, h, w)
+    swept = r["prior_sensitivity"]["0.2"]["date_pairs"]["2024-06-01→2024-08-01"]
+    assert swept["changed_share"] == 0.0 and len(swept["ci95"]) == 2
 
     # the tables and verdicts of the notebook, from the same results
     c = {"S": {**r, "simulated_change": r["simulated_change"], "dates": dates}}
@@ -132,3 +134,71 @@ def test_reference_counts_and_exeter_series(tmp_path) -> None:
     series = exp.exeter_series(tmp_path)
     assert [len(f) for f, _ in series.values()] == [1, 1]
     assert series["Exeter HLS S30 2021"][1]["mask_band"] == "Fmask"
+
+
+def _swept(changes: dict[str, float], recalls: dict[str, float], pairs: dict[str, float]) -> dict:
+    """A consistency entry with the rule's changes, recalls and date-pair changes per prior."""
+    first, *rest = changes
+    period, dp = "2024-06→2024-08", "2024-06-02→2024-08-01"
+
+    def pair(p: str) -> dict:
+        return {"changed_share": pairs[p], "ci95": [pairs[p] - 0.01, pairs[p] + 0.01]}
+
+    return {
+        "periods": {period: {"rule": {"changed_share": changes[first]}}},
+        "date_pairs": {dp: {"rule": pair(first)}},
+        "simulated_change": {"rule": {"recall": recalls[first]}},
+        "prior_sensitivity": {
+            p: {"rule_change_share": {period: changes[p]}, "simulated_recall": recalls[p],
+                "date_pairs": {dp: pair(p)}}
+            for p in rest
+        },
+    }  # fmt: skip
+
+
+def test_operating_point_is_chosen_on_one_series_and_checked_on_the_other(tmp_path) -> None:
+    def by_prior(*values: float) -> dict[str, float]:
+        return dict(zip(("0.01", "0.5", "0.8", "0.9"), values, strict=True))
+
+    c = {
+        "HLS": _swept(by_prior(0.0, 0.04, 0.09, 0.12), by_prior(0.0, 0.2, 0.6, 0.9),
+                      by_prior(0.0, 0.03, 0.08, 0.11)),
+        "S2": _swept(by_prior(0.0, 0.05, 0.07, 0.16), by_prior(0.0, 0.3, 0.7, 0.95),
+                     by_prior(0.0, 0.04, 0.12, 0.2)),
+    }  # fmt: skip
+    frame = exp.tradeoff_frame(c, 0.01)
+    assert list(frame.columns) == ["series", "prior", "no-change share", "date-pair change",
+                                   "date-pair CI", "recall"]  # fmt: skip
+    assert frame["prior"].tolist() == [0.01, 0.5, 0.8, 0.9] * 2
+    row = frame[(frame.series == "S2") & (frame.prior == 0.8)].iloc[0]
+    assert row["recall"] == 0.7 and row["date-pair change"] == 0.12
+    assert row["date-pair CI"] == pytest.approx([0.11, 0.13])
+    point = exp.operating_point(frame, "HLS", 0.10)
+    assert point["prior"] == 0.8 and point["selected_on"] == "HLS"
+    s2 = point["series"]["S2"]
+    assert s2["date_pair_ci95"] == pytest.approx([0.11, 0.13])
+    assert [s2[k] for k in ("no_change_share", "date_pair_change", "recall")] == pytest.approx(
+        [0.07, 0.12, 0.7]
+    )
+    ((text, ok),) = exp.operating_verdicts(point)
+    assert ok is False  # the periods meet 10 %, the date pair does not
+    assert text.startswith("S2: the rule at change_prior 0.8 (chosen on HLS: the largest prior")
+    assert "changes 12.0% of pixels between consecutive clear dates (CI 11.0%–13.0%)" in text
+    assert "7.0% between periods, and keeps 70.0% of" in text and "MISSES ≤ 10%" in text
+    # a date pair above the target rules a prior out even where the periods meet it
+    c["HLS"]["prior_sensitivity"]["0.8"]["date_pairs"]["2024-06-02→2024-08-01"]["changed_share"] = (
+        0.2
+    )
+    assert exp.operating_point(exp.tradeoff_frame(c, 0.01), "HLS", 0.10)["prior"] == 0.5
+    looser = exp.operating_point(frame, "HLS", 0.2)
+    assert looser["prior"] == 0.9 and exp.operating_verdicts(looser)[0][1] is True
+    assert exp.operating_point(frame, "HLS", 0.0)["prior"] == 0.01
+    assert exp.operating_point(frame, "nowhere") == {} and exp.operating_verdicts({}) == []
+    no_pairs = {
+        **point,
+        "series": {"S2": {**point["series"]["S2"], "date_pair_change": float("nan")}},
+    }
+    ((text, ok),) = exp.operating_verdicts(no_pairs)
+    assert ok is True and "consecutive clear dates" not in text
+    viz.save_png(exp.tradeoff_figure(frame), tmp_path / "tradeoff.png")
+    assert (tmp_path / "tradeoff.png").stat().st_size > 1000

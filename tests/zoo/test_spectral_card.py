@@ -43,6 +43,11 @@ def test_card_reports_the_checks() -> None:
     assert "(as is): majority class among the CORINE-derived classes in 0.43" in card
     assert "Exeter L2A 2024 (as is)" in card and "23.4%" in card and "123 points" in card
     assert "Built-up land" not in card  # no scene check, no claim
+    assert "trained from seeds" not in card
+    seeded = spectral_card.spectral_card(
+        "m", _model(), {**checks, "exeter_seeds": "Exeter change, model trained from seeds 0–4"}
+    )
+    assert "- Exeter change, model trained from seeds 0–4.\n" in seeded
 
 
 def test_card_states_the_city_check_it_was_given() -> None:
