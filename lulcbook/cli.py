@@ -35,10 +35,12 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from lulcbook import l2a_offset
 from lulcbook.cli_options import (
     DEFAULT_MODEL_CLASS,
     ModelChoice,
     add_command,
+    add_l2a_offset_option,
     add_model_options,
     add_run_options,
     add_stac_search_options,
@@ -131,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="predict even if the scaled input does not look like reflectance (a warning "
         "instead of an error)",
     )
+    add_l2a_offset_option(g)
     g = p.add_argument_group("tiling and parallelism")
     add_run_options(g, tile_size=512, workers=os.cpu_count() or 1)
     g.add_argument("--blocksize", type=int, default=512, help="COG internal tile size (px)")
@@ -256,6 +259,17 @@ def _shipped_model(name: str | None, model_class: str | None) -> ModelChoice:
         ) from err
 
 
+def _shipped_info(weights: Path) -> Any:
+    """The shipped model whose weights are ``weights`` (``None``: not a shipped model)."""
+    from lulcbook import zoo
+
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        for info in zoo.list_models():
+            if info.weights.resolve() == Path(weights).resolve():
+                return info
+    return None
+
+
 def _model_identity(weights: Path) -> tuple[str, str]:
     """Name and version of a model file for the map metadata (a shipped model by its name).
 
@@ -266,13 +280,27 @@ def _model_identity(weights: Path) -> tuple[str, str]:
         ``(name, version)``: a shipped model's name and metadata version, else the file name and
         an empty version.
     """
-    from lulcbook import zoo
+    info = _shipped_info(weights)
+    if info is None:
+        return Path(weights).name, ""
+    return info.name, str(info.metadata.get("version", ""))
 
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        for info in zoo.list_models():
-            if info.weights.resolve() == Path(weights).resolve():
-                return info.name, str(info.metadata.get("version", ""))
-    return Path(weights).name, ""
+
+def _input_offset(model: Any, weights: Path) -> tuple[Any, dict[str, Any]]:
+    """``model`` with its documented L2A offset (``--l2a-offset``) and the STAC property saying so.
+
+    Raises:
+        UsageError: a model that is not shipped, documents no offset or takes none.
+    """
+    info = _shipped_info(weights)
+    name = info.name if info is not None else Path(weights).name
+    try:
+        offset = l2a_offset.documented_offset(
+            {} if info is None else info.metadata, list(model.bands), name
+        )
+        return l2a_offset.with_input_offset(model, offset, name), {l2a_offset.STAC_PROPERTY: offset}
+    except ValueError as err:
+        raise UsageError(f"--l2a-offset: {err}") from None
 
 
 def check_predict_args(args: argparse.Namespace) -> tuple[Path, Path, Path]:
@@ -360,6 +388,9 @@ def predict_command(args: argparse.Namespace) -> int:
         check_scheduler(args.scheduler)
     model = load_classifier(args.model, args.model_class)
     model_name, model_version = _model_identity(args.model)
+    properties: dict[str, Any] = {}
+    if args.l2a_offset:
+        model, properties = _input_offset(model, args.model)
     if args.input == "stac":
         source: Any = _stac_search_input(args, model.bands)
         when = None
@@ -382,6 +413,7 @@ def predict_command(args: argparse.Namespace) -> int:
         stac_path=args.stac_out,
         allow_implausible=args.allow_implausible,
         extra_inputs=[args.model],
+        properties=properties,
         **run_options(args),
         **source_kw,
     )

@@ -147,6 +147,20 @@ def add_model_options(
     p.add_argument("--model-class", default=None, help=class_help)
 
 
+def add_l2a_offset_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--l2a-offset``: apply the shipped model's documented L2A input offset.
+
+    Args:
+        p: the parser or argument group.
+    """
+    p.add_argument(
+        "--l2a-offset",
+        action="store_true",
+        help="add the model's documented L2A path offset (metadata l2a_offset; its effect on "
+        "each L2A reference is in the model card) to the input before classifying",
+    )
+
+
 def add_run_options(
     p: argparse.ArgumentParser | argparse._ArgumentGroup, tile_size: int, workers: int
 ) -> None:
@@ -224,6 +238,7 @@ __all__ = [
     "DEFAULT_MODEL_CLASS",
     "ModelChoice",
     "add_command",
+    "add_l2a_offset_option",
     "add_model_options",
     "add_run_options",
     "add_stac_search_options",

@@ -25,7 +25,7 @@ import argparse
 import dataclasses
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -34,9 +34,10 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from lulcbook import class_style, cog, io, legend, product_stac, temporal
+from lulcbook import class_style, cog, io, l2a_offset, legend, product_stac, temporal
 from lulcbook.cli_options import (
     add_command,
+    add_l2a_offset_option,
     add_model_options,
     add_stac_search_options,
     choose_model,
@@ -365,6 +366,7 @@ def predict_series(
     model_name: str = "",
     extra_inputs: Sequence[PathLike] = (),
     segments: str = DEFAULT_SEGMENTS,
+    properties: Mapping[str, Any] | None = None,
     **source_kw: Any,
 ) -> SeriesResult:
     """Classify a series and write one map per period and a change layer (COGs + STAC items).
@@ -385,6 +387,7 @@ def predict_series(
         extra_inputs: files the run reads besides the inputs (the model), never overwritten.
         segments: ``"shared"`` (one segmentation of the series for every date) or
             ``"per-date"`` (:func:`series_probabilities`).
+        properties: further STAC item properties of every period map and of the change layer.
         **source_kw: passed to :func:`lulcbook.predict.open_source` (preset, mask_band, ...).
 
     Raises:
@@ -471,6 +474,7 @@ def predict_series(
                     "lulcbook:change_prior": change_prior,
                     "start_datetime": f"{period_dates[0]}T00:00:00Z",
                     "end_datetime": f"{period_dates[-1]}T23:59:59Z",
+                    **(properties or {}),
                 },
                 self_href=str(final.item.absolute()),
             )
@@ -493,6 +497,7 @@ def predict_series(
                 "lulcbook:change_prior": change_prior,
                 "start_datetime": f"{series.dates[0]}T00:00:00Z",
                 "end_datetime": f"{series.dates[-1]}T23:59:59Z",
+                **(properties or {}),
             },
             derived_from=[products[lab].item.name for lab in labels],
             self_href=str(change_item.absolute()),
@@ -565,6 +570,7 @@ def add_series_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--band-names", type=name_list, default=None, help="band names of the files")
     p.add_argument("--mask-band", default=None, help="cloud-mask band (SCL, Fmask)")
     p.add_argument("--mask-values", type=number_list(int), default=None, help="mask values to drop")
+    add_l2a_offset_option(p)
     p.add_argument("--blocksize", type=int, default=512, help="COG internal tile size")
     p.add_argument("--bbox", type=number_list(float), default=None, help="'stac': lon/lat bbox")
     p.add_argument("--datetime", default=None, help="'stac': date range, e.g. 2024-05/2024-09")
@@ -603,6 +609,14 @@ def series_command(args: argparse.Namespace) -> int:
     if model_res is None and choice.metadata.get("resolution_m"):
         model_res = float(choice.metadata["resolution_m"])
     model = load_classifier(choice.weights, choice.model_class)
+    properties: dict[str, Any] = {}
+    if args.l2a_offset:
+        try:
+            offset = l2a_offset.documented_offset(choice.metadata, list(model.bands), choice.name)
+            model = l2a_offset.with_input_offset(model, offset, choice.name)
+        except ValueError as err:
+            raise SeriesUsageError(f"--l2a-offset: {err}") from None
+        properties[l2a_offset.STAC_PROPERTY] = offset
     kw = {
         "preset": args.preset,
         "band_names": args.band_names,
@@ -641,6 +655,7 @@ def series_command(args: argparse.Namespace) -> int:
         model_name=str(name),
         extra_inputs=[choice.weights],
         segments=args.segments,
+        properties=properties,
         **kw,
     )
     shares = ", ".join(

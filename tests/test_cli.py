@@ -426,3 +426,30 @@ def test_sigterm_mid_run_keeps_the_old_outputs(inputs: dict[str, Path], tmp_path
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old
+
+
+def test_l2a_offset_applies_the_shipped_models_documented_offset(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lulcbook import zoo
+
+    name = "lucas-s2-segments-10m"
+    base = ["predict", str(inputs["scene"]), "--model", name, "--tile-size", "64",
+            "--blocksize", "128", "--no-progress", "--workers", "1"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "plain.tif")]) == 0
+    assert main([*base, "--out", str(tmp_path / "shifted.tif"), "--l2a-offset"]) == 0
+    plain = json.loads((tmp_path / "plain.json").read_text())["properties"]
+    shifted = json.loads((tmp_path / "shifted.json").read_text())["properties"]
+    assert "lulcbook:input_offset" not in plain
+    assert shifted["lulcbook:input_offset"] == zoo.get(name).metadata["l2a_offset"]
+    assert shifted["lulcbook:model"]["name"] == name
+    with (
+        rasterio.open(tmp_path / "plain_confidence.tif") as a,
+        rasterio.open(tmp_path / "shifted_confidence.tif") as b,
+    ):
+        assert not np.array_equal(a.read(1), b.read(1))  # the offset moves the probabilities
+    # a model file that is not shipped documents no offset
+    out = tmp_path / "bad.tif"
+    _fails(_args(inputs["scene"], inputs["model"], out, "--l2a-offset"), capsys, 2,
+           r"--l2a-offset: model 'centroid.json' documents no l2a_offset")  # fmt: skip
+    assert not out.exists()

@@ -198,3 +198,34 @@ def test_cli_series(hls_series, tmp_path, capsys) -> None:
     per_date = tmp_path / "per-date.tif"
     assert cli.main([*argv, "--segments", "per-date", "--out", str(per_date)]) == 0
     assert (tmp_path / "per-date_change.tif").exists()
+    assert (
+        "lulcbook:input_offset"
+        not in json.loads((tmp_path / "cli_2021-07.json").read_text())["properties"]
+    )
+
+
+def test_cli_series_l2a_offset_is_applied_and_recorded(hls_series, tmp_path, capsys) -> None:
+    values = ",".join(map(str, series_predict.HLS_FMASK_INVALID))
+    argv = ["series", *map(str, hls_series), "--model", MODEL, "--preset", "hls",
+            "--mask-band", "Fmask", "--mask-values", values]  # fmt: skip
+    plain, shifted = tmp_path / "plain.tif", tmp_path / "shifted.tif"
+    assert cli.main([*argv, "--out", str(plain)]) == 0
+    assert cli.main([*argv, "--out", str(shifted), "--l2a-offset"]) == 0
+    documented = zoo.get(MODEL).metadata["l2a_offset"]
+    for name in ("shifted_2021-07.json", "shifted_change.json"):
+        props = json.loads((tmp_path / name).read_text())["properties"]
+        assert props["lulcbook:input_offset"] == documented
+    with (
+        rasterio.open(tmp_path / "plain_2021-07_confidence.tif") as a,
+        rasterio.open(tmp_path / "shifted_2021-07_confidence.tif") as b,
+    ):
+        assert not np.array_equal(a.read(1), b.read(1))  # the offset moves the probabilities
+    model_file = zoo.get(MODEL).weights
+    capsys.readouterr()
+    other = tmp_path / "copy.pt"
+    other.write_bytes(model_file.read_bytes())  # the same weights, but not a shipped model
+    bad = [*argv, "--out", str(tmp_path / "bad.tif"), "--model", str(other), "--l2a-offset",
+           "--model-class", zoo.get(MODEL).metadata["model_class"]]  # fmt: skip
+    assert cli.main(bad) == 2
+    assert "--l2a-offset: model 'copy.pt' documents no l2a_offset" in capsys.readouterr().err
+    assert not (tmp_path / "bad_2021-07.tif").exists()
