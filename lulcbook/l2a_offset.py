@@ -4,9 +4,9 @@ The LUCAS-trained map models learn from Sentinel-2 L1C top-of-atmosphere medians
 surface reflectance, each shipped spectral model's metadata documents a per-band path offset
 (``l2a_offset``: the approximate TOA − BOA reflectance of a clear atmosphere) that brings the
 input towards what the model learned from; its measured effect on every L2A reference is in
-the model card (notebook 07-maps), and it does not help everywhere. ``lulcbook predict`` and
-``lulcbook series`` apply it with ``--l2a-offset``; the maps' STAC items then record it as
-``lulcbook:input_offset``.
+the model card (notebook 07-maps), and it does not help everywhere. ``lulcbook predict``,
+``lulcbook series`` and ``lulcbook produce`` apply it with ``--l2a-offset``; the maps' STAC items
+then record it as ``lulcbook:input_offset``.
 """
 
 from __future__ import annotations

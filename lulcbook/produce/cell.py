@@ -31,6 +31,7 @@ import pystac
 import rasterio
 from rasterio.windows import Window
 
+from lulcbook import l2a_offset
 from lulcbook.predict import BandRef, RasterSource, TileClassifier, canonical_band, load_classifier
 from lulcbook.produce.grid import GridCell
 
@@ -205,12 +206,15 @@ class ModelSpec:
         model_class: ``module:Class`` with a ``load(path)`` class method.
         name: recorded in the items (a shipped model's name).
         version: recorded beside the name.
+        offset: per-band input offset added before classifying (``--l2a-offset``,
+            :mod:`lulcbook.l2a_offset`), recorded in the items; empty: none.
     """
 
     path: str
     model_class: str
     name: str
     version: str = ""
+    offset: dict[str, float] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=4)
@@ -320,6 +324,10 @@ def run_cell(
             result.status = "empty"
             return result
         classifier = _model(model.path, model.model_class)
+        extra: dict[str, Any] = {}
+        if model.offset:
+            classifier = l2a_offset.with_input_offset(classifier, model.offset, model.name)
+            extra[l2a_offset.STAC_PROPERTY] = dict(model.offset)
         source = cell_source(items, list(classifier.bands), cell, resampling)
         tif, item_path = cell_paths(out, cell)
         tif.parent.mkdir(parents=True, exist_ok=True)
@@ -345,6 +353,7 @@ def run_cell(
                 "lulcbook:cell": cell.id,
                 "lulcbook:composite": "first valid pixel, items by cloud cover then date",
                 "lulcbook:resampling": resampling,
+                **extra,
             },
             allow_implausible=False,
         )

@@ -12,8 +12,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lulcbook import l2a_offset
 from lulcbook.cli_options import (
     add_command,
+    add_l2a_offset_option,
     add_model_options,
     add_run_options,
     add_stac_search_options,
@@ -84,6 +86,7 @@ def add_produce_parser(sub: Any) -> argparse.ArgumentParser:
         default="nearest",
         help="reprojection of the scenes' bands onto the cell grid (default: nearest)",
     )
+    add_l2a_offset_option(p)
     add_stac_search_options(p, collection="sentinel-2-l2a", max_cloud=50.0, api=False)
     add_run_options(p, tile_size=1024, workers=1)
     p.add_argument(
@@ -121,7 +124,7 @@ def produce_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
     if not args.out.parent.is_dir():
         raise UsageError(f"--out {args.out}: folder {args.out.parent} does not exist")
-    model = _model_spec(args.model, args.model_class)
+    model = _model_spec(args.model, args.model_class, args.l2a_offset)
     report = produce(
         cells,
         catalog,
@@ -138,8 +141,12 @@ def produce_command(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-def _model_spec(model: str | None, model_class: str | None) -> Any:
-    """The model of a run: a shipped model by name (default) or a model file."""
+def _model_spec(model: str | None, model_class: str | None, l2a: bool = False) -> Any:
+    """The model of a run: a shipped model by name (default) or a model file.
+
+    With ``l2a``, the shipped model's documented L2A offset (:mod:`lulcbook.l2a_offset`).
+    """
+    from lulcbook.predict import load_classifier
     from lulcbook.produce.cell import ModelSpec
     from lulcbook.zoo import DEFAULT_LULC
 
@@ -149,4 +156,12 @@ def _model_spec(model: str | None, model_class: str | None) -> Any:
         raise UsageError(
             f"--model {model or DEFAULT_LULC!r} is neither a file nor a shipped model ({err})"
         ) from None
-    return ModelSpec(str(m.weights), m.model_class, m.name, m.version)
+    offset: dict[str, float] = {}
+    if l2a:
+        classifier = load_classifier(m.weights, m.model_class)
+        try:
+            offset = l2a_offset.documented_offset(m.metadata, list(classifier.bands), m.name)
+            l2a_offset.with_input_offset(classifier, offset, m.name)  # the model takes one
+        except ValueError as err:
+            raise UsageError(f"--l2a-offset: {err}") from None
+    return ModelSpec(str(m.weights), m.model_class, m.name, m.version, offset)

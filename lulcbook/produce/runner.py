@@ -237,7 +237,8 @@ def produce(
             "summary": report.summary(),
             "workers": report.workers,
             "seconds": report.seconds,
-            "model": {"name": model.name, "version": model.version},
+            "model": {"name": model.name, "version": model.version}
+            | ({"input_offset": dict(model.offset)} if model.offset else {}),
             "period": [period[0].isoformat(), period[1].isoformat()],
             "catalog": str(catalog.name),
             "cells": [asdict(c) for c in ordered],

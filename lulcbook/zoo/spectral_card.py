@@ -133,8 +133,8 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
         f"- Bands: {', '.join(model.bands)} (reflectance 0–1, 10 m; for 20 m inputs divide "
         "`segment_size` by 4 to keep the segments' ground size).",
         "- L1C top-of-atmosphere: as is. L2A surface reflectance: optionally add the per-band "
-        "path offset stored in the metadata (`l2a_offset`: `--l2a-offset` of `lulcbook predict` "
-        "and `lulcbook series`, or the model's `offset` in Python); its measured effect on each "
+        "path offset stored in the metadata (`l2a_offset`: `--l2a-offset` of `lulcbook predict`, "
+        "`series` and `produce`, or the model's `offset` in Python); its measured effect on each "
         "L2A reference is below and in `reports/metrics/maps.json`.",
         "- Single dates in any season: the training copies are augmented with random gain, a "
         "path-shaped offset and the points' seasonal NDVI medians "

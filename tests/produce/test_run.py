@@ -192,6 +192,33 @@ def test_command_line_errors_name_the_option(setup: dict[str, Any], tmp_path: Pa
     assert not (tmp_path / "o").exists()
 
 
+def test_l2a_offset_is_applied_in_every_cell_and_recorded(
+    setup: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lulcbook import zoo
+
+    name = "lucas-s2-segments-10m"
+    bbox = ",".join(f"{v:.5f}" for v in setup["bbox"])
+    base = ["produce", "--catalog", str(setup["catalog"]), "--bbox", bbox, "--datetime", PERIOD,
+            "--cell-km", "1", "--no-progress"]  # fmt: skip
+    assert cli.main([*base, "--out", str(tmp_path / "o"), "--model", name, "--l2a-offset"]) == 0
+    documented = zoo.get(name).metadata["l2a_offset"]
+    run = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert run["model"] == {"name": name, "version": zoo.get(name).metadata.get("version", ""),
+                            "input_offset": documented}  # fmt: skip
+    done = [c for c in run["cells"] if c["status"] == "done"]
+    assert done
+    for c in done:
+        props = json.loads(Path(c["item"]).read_text())["properties"]
+        assert props["lulcbook:input_offset"] == documented
+    capsys.readouterr()
+    bad = [*base, "--out", str(tmp_path / "bad"), "--model", str(setup["model_file"]),
+           "--model-class", setup["model"].model_class, "--l2a-offset"]  # fmt: skip
+    assert cli.main(bad) == 2
+    assert "--l2a-offset: model 'centroid.json' documents no l2a_offset" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
 def test_bilinear_resampling_is_an_option_nearest_keeps_measured_values(
     setup: dict[str, Any], tmp_path: Path
 ) -> None:
