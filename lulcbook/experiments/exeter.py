@@ -3,10 +3,11 @@
 The sample's Sentinel-2 L2A series of Exeter (five dates of summer 2024, 20 m, four bands) has
 no labelled reference. It is checked twice: the share of pixels changing class between
 consecutive clear dates, where no real change is expected (:func:`exeter_stability`,
-:func:`change_ndvi`), and what the maps make of the city at the centre of the scene
-(:func:`exeter_city`): the share of artificial land, the LUCAS points inside the scene, and the
-change binned by NDVI texture, by the rise of blue reflectance and by the size of the NDVI
-change, and how much of the change any correction of haze could remove (:func:`haze_bound`).
+:func:`change_ndvi`; over training seeds, :func:`seed_spread`), and what the maps make of the
+city at the centre of the scene (:func:`exeter_city`): the share of artificial land, the LUCAS
+points inside the scene, and the change binned by NDVI texture, by the rise of blue reflectance
+and by the size of the NDVI change, and how much of the change any correction of haze could
+remove (:func:`haze_bound`).
 """
 
 from __future__ import annotations
@@ -171,9 +172,10 @@ def seed_spread(
     for seed in seeds:
         trained = train_map_model(arrays, "s2-4", SHIPPED_VARIANT, sp, seed)
         model = with_offset(trained, L2A_OFFSETS["none"], 4)
+        series = series_maps(exeter, model)  # segmented on every date, as `lulcbook series`
         maps = {
-            "per-date": [classify(model, exeter[i].values) for i in range(len(exeter))],
-            "series": series_maps(exeter, model),
+            "per-date": {i: classify(model, exeter[i].values) for i in sorted(set(clear))},
+            "series": dict(enumerate(series)),
         }
         for kind, m in maps.items():
             for i, j in pairs:

@@ -9,6 +9,9 @@
   bootstrap over the test blocks; paired differences on the same blocks.
 * :func:`consistency`: change shares between dates and periods of a mapped series, raw and
   after the rule of :mod:`lulcbook.temporal`, with block-bootstrap intervals.
+* :func:`tradeoff_frame` and :func:`operating_point`: the rule over a sweep of its change
+  prior (changes where none is expected against simulated changes kept), and a prior chosen
+  on one series (:data:`SELECT_SERIES`) and checked on the other.
 """
 
 from __future__ import annotations
