@@ -265,6 +265,44 @@ def cell_paths(out: PathLike, cell: GridCell) -> tuple[Path, Path]:
     return folder / f"{cell.id}.tif", folder / f"{cell.id}.json"
 
 
+def _recorded(props: dict[str, Any]) -> dict[str, Any]:
+    """The model and input offset a cell item's properties record."""
+    return {
+        "model": dict(props.get("lulcbook:model", {})),
+        "input_offset": dict(props.get(l2a_offset.STAC_PROPERTY, {})),
+    }
+
+
+def check_same_model(out: PathLike, cell: GridCell, model: ModelSpec) -> None:
+    """Refuse to resume a finished cell that another model or input offset made.
+
+    A resumed run skips finished cells; a mosaic of cells made by two models (or with and
+    without ``--l2a-offset``) would not say so anywhere. The cell's STAC item records both.
+
+    Args:
+        out: the run folder.
+        cell: a finished cell (:func:`is_finished`).
+        model: the model of this run.
+
+    Raises:
+        ValueError: naming the cell, what made it and what this run uses.
+    """
+    import json
+
+    _, item_path = cell_paths(out, cell)
+    made = _recorded(json.loads(item_path.read_text()).get("properties", {}))
+    name = Path(model.name).name if ("/" in model.name or os.sep in model.name) else model.name
+    wanted = {
+        "model": {"name": name, "version": model.version},
+        "input_offset": dict(model.offset),
+    }
+    if made != wanted:
+        raise ValueError(
+            f"cell {cell.id} in {out} was made with {made}, this run uses {wanted}: give another "
+            f"--out, or remove {item_path.parent} to redo the cell"
+        )
+
+
 def is_finished(out: PathLike, cell: GridCell) -> bool:
     """Whether the cell's product is complete: its item exists and names existing assets.
 

@@ -32,6 +32,7 @@ from lulcbook.produce.cell import (
     CellResult,
     ModelSpec,
     cell_paths,
+    check_same_model,
     is_finished,
     run_cell,
     run_cell_task,
@@ -160,7 +161,8 @@ def produce(
         The run report.
 
     Raises:
-        ValueError: if there are no cells or two cells share an id.
+        ValueError: if there are no cells, two cells share an id, or a finished cell of ``out``
+            was made with another model or input offset (:func:`~lulcbook.produce.cell.check_same_model`).
         ConnectionError: for an unreachable scheduler.
     """
     t0 = time.perf_counter()
@@ -175,6 +177,9 @@ def produce(
         check_scheduler(scheduler)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for cell in cells:  # before any work: a resumed run keeps one model and input offset
+        if is_finished(out, cell):
+            check_same_model(out, cell, model)
     results: dict[str, CellResult] = {}
     jobs: dict[str, dict[str, Any]] = {}
     for cell in cells:

@@ -162,6 +162,25 @@ def test_a_bad_cell_is_reported_not_fatal_and_redone_on_rerun(
     assert (tmp_path / name).read_bytes() == (setup["ref"] / name).read_bytes()
 
 
+def test_a_run_is_not_resumed_with_another_model_or_offset(
+    setup: dict[str, Any], tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    out = tmp_path / "run"
+    shutil.copytree(setup["ref"], out)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    period, spec = parse_period(PERIOD), setup["model"]
+    cell = setup["cells"][0].id
+    for other in (replace(spec, name="other-model"), replace(spec, version="2"),
+                  replace(spec, offset={"B02": 0.04})):  # fmt: skip
+        with pytest.raises(ValueError, match=f"cell {cell} in .* was made with .*centroid.json"):
+            produce(setup["cells"], setup["cat"], period, other, out, progress=False)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before  # nothing rewritten
+    again = produce(setup["cells"], setup["cat"], period, spec, out, progress=False)
+    assert again.count("skipped") == len(setup["cells"])
+
+
 def test_scratch_of_a_dead_run_in_a_finished_cell_is_removed_on_rerun(
     setup: dict[str, Any], tmp_path: Path
 ) -> None:
