@@ -328,6 +328,11 @@ def check_predict_args(args: argparse.Namespace) -> tuple[Path, Path, Path]:
         raise UsageError("--band-names is empty")
     if args.scale is not None and not (np.isfinite(args.scale) and args.scale > 0):
         raise UsageError(f"--scale must be a positive number, got {args.scale}")
+    if args.l2a_offset:
+        try:
+            l2a_offset.check_level(args.preset)
+        except ValueError as err:
+            raise UsageError(f"--l2a-offset: {err}") from None
     if args.input == "stac":
         if args.bbox is None or args.datetime is None:
             raise UsageError("INPUT 'stac' needs --bbox and --datetime")

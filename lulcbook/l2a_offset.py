@@ -25,6 +25,22 @@ STAC_PROPERTY: str = "lulcbook:input_offset"
 """STAC item property that records the offset a map was made with."""
 
 
+def check_level(preset: str | None) -> None:
+    """Refuse the offset for inputs that a scaling preset declares L1C.
+
+    Args:
+        preset: the ``--preset`` of the input (``None``: not given, nothing to check).
+
+    Raises:
+        ValueError: a Sentinel-2 L1C preset (``s2-l1c``, ``s2-l1c-n0400``).
+    """
+    if preset is not None and preset.startswith("s2-l1c"):
+        raise ValueError(
+            f"--preset {preset} declares L1C top-of-atmosphere input, which the model learned "
+            "from as it is; the offset is for L2A surface reflectance"
+        )
+
+
 def documented_offset(
     metadata: Mapping[str, Any], bands: Sequence[str], name: str
 ) -> dict[str, float]:
@@ -86,4 +102,10 @@ def with_input_offset(model: M, offset: Mapping[str, float], name: str) -> M:
     return dataclasses.replace(model, offset=dict(offset))  # type: ignore[type-var]
 
 
-__all__ = ["METADATA_KEY", "STAC_PROPERTY", "documented_offset", "with_input_offset"]
+__all__ = [
+    "METADATA_KEY",
+    "STAC_PROPERTY",
+    "check_level",
+    "documented_offset",
+    "with_input_offset",
+]

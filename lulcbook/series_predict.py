@@ -600,6 +600,11 @@ def series_command(args: argparse.Namespace) -> int:
     stac = args.inputs == ["stac"]
     if stac and (args.bbox is None or args.datetime is None or len(args.bbox) != 4):
         raise SeriesUsageError("INPUT 'stac' needs --bbox west,south,east,north and --datetime")
+    if args.l2a_offset:
+        try:
+            l2a_offset.check_level(args.preset)
+        except ValueError as err:
+            raise SeriesUsageError(f"--l2a-offset: {err}") from None
     name = args.model or zoo.DEFAULT_LULC
     try:
         choice = choose_model(args.model, args.model_class)

@@ -453,3 +453,7 @@ def test_l2a_offset_applies_the_shipped_models_documented_offset(
     _fails(_args(inputs["scene"], inputs["model"], out, "--l2a-offset"), capsys, 2,
            r"--l2a-offset: model 'centroid.json' documents no l2a_offset")  # fmt: skip
     assert not out.exists()
+    # an input declared L1C
+    _fails([*base, "--out", str(out), "--l2a-offset", "--preset", "s2-l1c"], capsys, 2,
+           r"--l2a-offset: --preset s2-l1c declares L1C top-of-atmosphere input")  # fmt: skip
+    assert not out.exists()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lulcbook import legend, zoo
-from lulcbook.l2a_offset import METADATA_KEY, documented_offset, with_input_offset
+from lulcbook.l2a_offset import METADATA_KEY, check_level, documented_offset, with_input_offset
 from lulcbook.models import spectral
 
 BANDS = ["B02", "B03", "B04", "B08"]
@@ -58,3 +58,11 @@ def test_with_input_offset_shifts_the_input_of_a_copy() -> None:
     assert np.allclose(shifted.predict_proba(tile), model.predict_proba(moved), atol=1e-6)
     with pytest.raises(ValueError, match="model 'g' \\(dict\\) takes no input offset"):
         with_input_offset({}, offset, "g")
+
+
+def test_check_level_refuses_only_declared_l1c() -> None:
+    for preset in (None, "s2-l2a", "s2-l2a-n0400", "hls", "reflectance"):
+        check_level(preset)
+    for preset in ("s2-l1c", "s2-l1c-n0400"):
+        with pytest.raises(ValueError, match=f"--preset {preset} declares L1C"):
+            check_level(preset)

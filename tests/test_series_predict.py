@@ -229,3 +229,7 @@ def test_cli_series_l2a_offset_is_applied_and_recorded(hls_series, tmp_path, cap
     assert cli.main(bad) == 2
     assert "--l2a-offset: model 'copy.pt' documents no l2a_offset" in capsys.readouterr().err
     assert not (tmp_path / "bad_2021-07.tif").exists()
+    l1c = [*argv[:-6], "--preset", "s2-l1c", "--out", str(tmp_path / "l1c.tif"), "--l2a-offset"]
+    assert cli.main(l1c) == 2
+    assert "--preset s2-l1c declares L1C" in capsys.readouterr().err
+    assert not (tmp_path / "l1c_2021-07.tif").exists()
