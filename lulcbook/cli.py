@@ -295,10 +295,10 @@ def _input_offset(model: Any, weights: Path) -> tuple[Any, dict[str, Any]]:
     info = _shipped_info(weights)
     name = info.name if info is not None else Path(weights).name
     try:
-        offset = l2a_offset.documented_offset(
-            {} if info is None else info.metadata, list(model.bands), name
+        shifted, offset = l2a_offset.apply_documented(
+            model, list(model.bands), {} if info is None else info.metadata, name
         )
-        return l2a_offset.with_input_offset(model, offset, name), {l2a_offset.STAC_PROPERTY: offset}
+        return shifted, {l2a_offset.STAC_PROPERTY: offset}
     except ValueError as err:
         raise UsageError(f"--l2a-offset: {err}") from None
 

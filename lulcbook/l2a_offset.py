@@ -102,9 +102,30 @@ def with_input_offset(model: M, offset: Mapping[str, float], name: str) -> M:
     return dataclasses.replace(model, offset=dict(offset))  # type: ignore[type-var]
 
 
+def apply_documented(
+    model: M, bands: Sequence[str], metadata: Mapping[str, Any], name: str
+) -> tuple[M, dict[str, float]]:
+    """``model`` with the L2A offset its metadata documents, and that offset.
+
+    :func:`documented_offset` for ``bands``, then :func:`with_input_offset`.
+
+    Args:
+        model: the loaded map model.
+        bands: the model's input bands.
+        metadata: the shipped model's metadata.
+        name: the model's name, for the messages.
+
+    Raises:
+        ValueError: as :func:`documented_offset` and :func:`with_input_offset`.
+    """
+    offset = documented_offset(metadata, bands, name)
+    return with_input_offset(model, offset, name), offset
+
+
 __all__ = [
     "METADATA_KEY",
     "STAC_PROPERTY",
+    "apply_documented",
     "check_level",
     "documented_offset",
     "with_input_offset",

@@ -373,6 +373,14 @@ def item_json(item: pystac.Item) -> str:
     return json.dumps(d, indent=2) + "\n"
 
 
+def public_name(name: str) -> str:
+    """A name for the metadata: a file path is reduced to its file name (never a local path)."""
+    text = str(name)
+    if "/" in text or os.sep in text:
+        return Path(text).name
+    return text
+
+
 @dataclass
 class ModelRef:
     """The model a map was made with, as recorded in the STAC item (``lulcbook:model``).

@@ -428,7 +428,7 @@ def predict_series(
     h, w = smooth.shape[1:]
     grid = (series.crs, series.transform, w, h, blocksize)
     groups = temporal.group_periods(series.dates, period)
-    ref = product_stac.ModelRef(Path(model_name).name if model_name else "")
+    ref = product_stac.ModelRef(product_stac.public_name(model_name))
     values = [int(v) for v in class_values(model.classes)]
     with io.output_set(targets) as outs:
         tmp_of = dict(zip(targets, outs.tmp, strict=True))
@@ -617,8 +617,9 @@ def series_command(args: argparse.Namespace) -> int:
     properties: dict[str, Any] = {}
     if args.l2a_offset:
         try:
-            offset = l2a_offset.documented_offset(choice.metadata, list(model.bands), choice.name)
-            model = l2a_offset.with_input_offset(model, offset, choice.name)
+            model, offset = l2a_offset.apply_documented(
+                model, list(model.bands), choice.metadata, choice.name
+            )
         except ValueError as err:
             raise SeriesUsageError(f"--l2a-offset: {err}") from None
         properties[l2a_offset.STAC_PROPERTY] = offset

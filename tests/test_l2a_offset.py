@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from lulcbook import legend, zoo
-from lulcbook.l2a_offset import METADATA_KEY, check_level, documented_offset, with_input_offset
+from lulcbook.l2a_offset import (
+    METADATA_KEY,
+    apply_documented,
+    check_level,
+    documented_offset,
+    with_input_offset,
+)
 from lulcbook.models import spectral
 
 BANDS = ["B02", "B03", "B04", "B08"]
@@ -66,3 +72,15 @@ def test_check_level_refuses_only_declared_l1c() -> None:
     for preset in ("s2-l1c", "s2-l1c-n0400"):
         with pytest.raises(ValueError, match=f"--preset {preset} declares L1C"):
             check_level(preset)
+
+
+def test_apply_documented_returns_the_shifted_copy_and_its_offset() -> None:
+    model = _model()
+    meta = {METADATA_KEY: {"B02": 0.04, "B03": 0.025, "B04": 0.015, "B08": 0.006, "B11": 0.002}}
+    shifted, offset = apply_documented(model, model.bands, meta, "m")
+    assert offset == {"B02": 0.04, "B03": 0.025, "B04": 0.015, "B08": 0.006}  # the model's bands
+    assert shifted.offset == offset and model.offset == {}
+    with pytest.raises(ValueError, match="documents no l2a_offset"):
+        apply_documented(model, model.bands, {}, "m")
+    with pytest.raises(ValueError, match="takes no input offset"):
+        apply_documented({}, BANDS, meta, "g")

@@ -66,3 +66,10 @@ def test_footprint_is_the_densified_outline_as_gdal_transforms_it(
         assert np.allclose(ring[k], corner, atol=1e-7)
     lon, lat = ring[:, 0], ring[:, 1]
     assert np.all((lon > 5) & (lon < 20) & (lat > 45) & (lat < 56))
+
+
+def test_public_name_never_records_a_local_path() -> None:
+    assert product_stac.public_name("/home/me/models/gnn.pt") == "gnn.pt"
+    assert product_stac.public_name("runs/m.pt") == "m.pt"
+    assert product_stac.public_name("lucas-s2-segments") == "lucas-s2-segments"
+    assert product_stac.public_name("") == ""

@@ -77,6 +77,27 @@ def series_maps(
     return [mapcheck.classes_from_proba(model.predict_proba(t, labels=labels)) for t in stack]
 
 
+def pair_changes(
+    maps: Mapping[int, np.ndarray] | Sequence[np.ndarray],
+    dates: Sequence[str],
+    pairs: Sequence[tuple[int, int]],
+) -> dict[str, float]:
+    """Share of pixels changing class between the maps of each pair of dates.
+
+    Args:
+        maps: class map per date index.
+        dates: ``YYYY-MM-DD`` per date index.
+        pairs: ``(i, j)`` date indices.
+
+    Returns:
+        ``{"d_i→d_j": changed share}``.
+    """
+    return {
+        f"{dates[i]}→{dates[j]}": mapcheck.change_share(maps[i], maps[j])["changed_share"]
+        for i, j in pairs
+    }
+
+
 def exeter_stability(
     exeter: Sequence[xr.DataArray],
     models: Mapping[ModelKey, spectral.SpectralClassifier],
@@ -111,10 +132,7 @@ def exeter_stability(
         compared[PREVIOUS] = [classify(gnn, a.values) for a in exeter]
     for name, maps in compared.items():
         for kind, ps in pairs.items():
-            runs[kind][name] = {
-                f"{dates[i]}→{dates[j]}": mapcheck.change_share(maps[i], maps[j])["changed_share"]
-                for i, j in ps
-            }
+            runs[kind][name] = pair_changes(maps, dates, ps)
     table = pd.concat({k: pd.DataFrame(v).T for k, v in runs.items()}, axis=1)
     table[("clear", "mean of clear pairs")] = pd.DataFrame(runs["clear"]).T.mean(axis=1)
     series = dict(zip(dates, compared[series_row], strict=True))
@@ -178,9 +196,8 @@ def seed_spread(
             "series": dict(enumerate(series)),
         }
         for kind, m in maps.items():
-            for i, j in pairs:
-                share = mapcheck.change_share(m[i], m[j])["changed_share"]
-                shares[kind].setdefault(f"{dates[i]}→{dates[j]}", []).append(share)
+            for pair, share in pair_changes(m, dates, pairs).items():
+                shares[kind].setdefault(pair, []).append(share)
     return {
         "seeds": seeds,
         "segments": {

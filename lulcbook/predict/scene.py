@@ -156,16 +156,16 @@ def predict_scene(
     grid = (source.crs, source.affine, source.width, source.height, blocksize)
     tags = cog.map_tags(
         [int(v) for v in values],
-        model_name=_public_name(model_name),
+        model_name=product_stac.public_name(model_name),
         model_version=model_version,
-        source=_public_name(source.name),
+        source=product_stac.public_name(source.name),
         tile_size=tile_size,
         overlap=overlap,
         mc_samples=mc_samples,
         seed=seed,
     )
     paths = cog.product_paths(out, stac_path)
-    model_ref = product_stac.ModelRef(_public_name(model_name), model_version)
+    model_ref = product_stac.ModelRef(product_stac.public_name(model_name), model_version)
     if not derived_from and input_kind(input) == "stac-item":
         derived_from = [str(input)]
     links = [
@@ -220,7 +220,7 @@ def predict_scene(
             datetime_=datetime_ or source.datetime,
             properties={
                 "lulcbook:model": model_ref.to_dict(),
-                "lulcbook:source": _public_name(source.name),
+                "lulcbook:source": product_stac.public_name(source.name),
                 "lulcbook:mc_samples": mc_samples,
                 "lulcbook:seed": seed,
                 **(properties or {}),
@@ -243,14 +243,6 @@ def predict_scene(
         task_seconds=task_s,
         task_cpu_seconds=task_cpu,
     )
-
-
-def _public_name(name: str) -> str:
-    """A name for the metadata: a file path is reduced to its file name (never a local path)."""
-    text = str(name)
-    if "/" in text or os.sep in text:
-        return Path(text).name
-    return text
 
 
 __all__ = ["MapResult", "predict_scene"]

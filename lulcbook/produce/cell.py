@@ -31,7 +31,7 @@ import pystac
 import rasterio
 from rasterio.windows import Window
 
-from lulcbook import l2a_offset
+from lulcbook import l2a_offset, product_stac
 from lulcbook.predict import BandRef, RasterSource, TileClassifier, canonical_band, load_classifier
 from lulcbook.produce.grid import GridCell
 
@@ -265,14 +265,6 @@ def cell_paths(out: PathLike, cell: GridCell) -> tuple[Path, Path]:
     return folder / f"{cell.id}.tif", folder / f"{cell.id}.json"
 
 
-def _recorded(props: dict[str, Any]) -> dict[str, Any]:
-    """The model and input offset a cell item's properties record."""
-    return {
-        "model": dict(props.get("lulcbook:model", {})),
-        "input_offset": dict(props.get(l2a_offset.STAC_PROPERTY, {})),
-    }
-
-
 def check_same_model(out: PathLike, cell: GridCell, model: ModelSpec) -> None:
     """Refuse to resume a finished cell that another model or input offset made.
 
@@ -290,10 +282,15 @@ def check_same_model(out: PathLike, cell: GridCell, model: ModelSpec) -> None:
     import json
 
     _, item_path = cell_paths(out, cell)
-    made = _recorded(json.loads(item_path.read_text()).get("properties", {}))
-    name = Path(model.name).name if ("/" in model.name or os.sep in model.name) else model.name
-    wanted = {
-        "model": {"name": name, "version": model.version},
+    props = json.loads(item_path.read_text()).get("properties", {})
+    made = {
+        "model": dict(props.get("lulcbook:model", {})),
+        "input_offset": dict(props.get(l2a_offset.STAC_PROPERTY, {})),
+    }
+    wanted = {  # as predict_scene records them
+        "model": product_stac.ModelRef(
+            product_stac.public_name(model.name), model.version
+        ).to_dict(),
         "input_offset": dict(model.offset),
     }
     if made != wanted:

@@ -159,9 +159,10 @@ def _model_spec(model: str | None, model_class: str | None, l2a: bool = False) -
     offset: dict[str, float] = {}
     if l2a:
         classifier = load_classifier(m.weights, m.model_class)
-        try:
-            offset = l2a_offset.documented_offset(m.metadata, list(classifier.bands), m.name)
-            l2a_offset.with_input_offset(classifier, offset, m.name)  # the model takes one
+        try:  # checked here, before any cell; each worker applies it to its own copy
+            _, offset = l2a_offset.apply_documented(
+                classifier, list(classifier.bands), m.metadata, m.name
+            )
         except ValueError as err:
             raise UsageError(f"--l2a-offset: {err}") from None
     return ModelSpec(str(m.weights), m.model_class, m.name, m.version, offset)

@@ -42,6 +42,19 @@ def test_exeter_stability_identical_dates_do_not_change(trained) -> None:
     assert EX.exeter_composite(scenes[:2], stab.candidates["s2-4/none, offset none"], "m") == {}
 
 
+def test_pair_changes_names_each_pair_by_its_dates() -> None:
+    a = np.zeros((4, 5), dtype=np.uint8)
+    b = a.copy()
+    b[0, :] = 4  # 5 of 20 pixels change
+    maps = {0: a, 2: b, 3: b}
+    dates = ["2024-06-02", "2024-06-17", "2024-08-01", "2024-08-16"]
+    assert EX.pair_changes(maps, dates, [(0, 2), (2, 3)]) == {
+        "2024-06-02→2024-08-01": 0.25,
+        "2024-08-01→2024-08-16": 0.0,
+    }
+    assert EX.pair_changes([a, b], dates, []) == {}
+
+
 def test_series_maps_classify_every_date_on_one_segmentation(trained) -> None:
     rng = np.random.default_rng(2)
     model = spectral.SpectralClassifier(**{**trained[0]["s2-4", "augmented"].__dict__,
