@@ -211,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DEFAULT_COLLECTION = "sentinel-2-l2a"
+"""The collection INPUT 'stac' searches without ``--collection``."""
+
 _STAC_SEARCH_ONLY = {
     "bbox": "--bbox",
     "collection": "--collection",
@@ -227,7 +230,7 @@ def _stac_search_input(args: argparse.Namespace, bands: Sequence[str]) -> Any:
         bands,
         args.bbox,
         args.datetime,
-        collection=args.collection or "sentinel-2-l2a",
+        collection=args.collection or _DEFAULT_COLLECTION,
         url=args.stac_url,
         max_cloud=20.0 if args.max_cloud is None else args.max_cloud,
     )
@@ -329,8 +332,13 @@ def check_predict_args(args: argparse.Namespace) -> tuple[Path, Path, Path]:
     if args.scale is not None and not (np.isfinite(args.scale) and args.scale > 0):
         raise UsageError(f"--scale must be a positive number, got {args.scale}")
     if args.l2a_offset:
+        stac = args.input == "stac"
         try:
-            l2a_offset.check_level(args.preset)
+            l2a_offset.check_input(
+                args.preset,
+                [] if stac else [args.input],
+                (args.collection or _DEFAULT_COLLECTION) if stac else None,
+            )
         except ValueError as err:
             raise UsageError(f"--l2a-offset: {err}") from None
     if args.input == "stac":

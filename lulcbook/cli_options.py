@@ -157,7 +157,8 @@ def add_l2a_offset_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) 
         "--l2a-offset",
         action="store_true",
         help="add the model's documented L2A path offset (metadata l2a_offset; its effect on "
-        "each L2A reference is in the model card) to the input before classifying",
+        "each L2A reference is in the model card) to the input before classifying; refused "
+        "for input declared L1C (--preset, STAC item, --collection)",
     )
 
 

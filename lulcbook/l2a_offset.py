@@ -7,13 +7,20 @@ input towards what the model learned from; its measured effect on every L2A refe
 the model card (notebook 07-maps), and it does not help everywhere. ``lulcbook predict``,
 ``lulcbook series`` and ``lulcbook produce`` apply it with ``--l2a-offset``; the maps' STAC items
 then record it as ``lulcbook:input_offset``.
+
+The offset is refused where the input says it is top-of-atmosphere: a ``--preset`` that
+declares L1C (:func:`check_level`), a STAC item that declares a level-1 product
+(:func:`check_items`, from ``processing:level``, ``s2:product_type``, the product id or the
+collection id), and a STAC search of a level-1 collection (:func:`check_collection`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 M = TypeVar("M")
@@ -39,6 +46,124 @@ def check_level(preset: str | None) -> None:
             f"--preset {preset} declares L1C top-of-atmosphere input, which the model learned "
             "from as it is; the offset is for L2A surface reflectance"
         )
+
+
+def _level_of_text(text: str) -> str | None:
+    """``"L1C"``/``"L2A"`` from a Sentinel-2 product type or id (``S2MSI1C``, ``…_MSIL2A_…``)."""
+    upper = text.upper()
+    for marker, level in (("MSI1C", "L1C"), ("MSIL1C", "L1C"), ("MSI2A", "L2A"), ("MSIL2A", "L2A")):
+        if marker in upper:
+            return level
+    return None
+
+
+def item_level(item: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The processing level a STAC item declares, and the field that declares it.
+
+    Read, in this order: ``processing:level`` (e.g. ``L1C``, ``L2A``, ``L1TP``, ``L2SP``), the
+    Sentinel-2 ``s2:product_type``, ``s2:product_uri`` or ``sentinel:product_id``, and the
+    collection id (``sentinel-2-l1c``, ``sentinel-2-l2a``, ...).
+
+    Args:
+        item: a STAC item as a dictionary (``id``, ``collection``, ``properties``).
+
+    Returns:
+        ``(level, field)`` with ``level`` upper-case, or ``None`` when the item does not say.
+    """
+    props = item.get("properties") or {}
+    declared = props.get("processing:level")
+    if isinstance(declared, str) and declared.strip():
+        return declared.strip().upper(), "processing:level"
+    for key in ("s2:product_type", "s2:product_uri", "sentinel:product_id"):
+        value = props.get(key)
+        level = _level_of_text(value) if isinstance(value, str) else None
+        if level is not None:
+            return level, key
+    collection = str(item.get("collection") or "").lower()
+    for marker, level in (("l1c", "L1C"), ("l2a", "L2A")):
+        if marker in collection.replace("_", "-").split("-"):
+            return level, "collection"
+    return None
+
+
+def check_items(items: Iterable[Mapping[str, Any]], where: str) -> None:
+    """Refuse the offset for STAC items that declare a level-1 (top-of-atmosphere) product.
+
+    Args:
+        items: STAC items as dictionaries (:func:`item_level`).
+        where: what holds them (a file or catalog), for the message.
+
+    Raises:
+        ValueError: naming the first level-1 item, its level and the field that says so, and
+            how many items are level 1 in all.
+    """
+    level1 = []
+    for item in items:
+        found = item_level(item)
+        if found is not None and found[0].startswith("L1"):
+            level1.append((str(item.get("id")), *found))
+    if level1:
+        ident, level, key = level1[0]
+        raise ValueError(
+            f"STAC item {ident!r} in {where} is {level} ({key}), top-of-atmosphere input that "
+            f"the model learned from as it is ({len(level1)} level-1 item(s) in all); the offset "
+            "is for L2A surface reflectance"
+        )
+
+
+def check_collection(collection: str | None) -> None:
+    """Refuse the offset for a STAC search of a level-1 collection (e.g. ``sentinel-2-l1c``).
+
+    Raises:
+        ValueError: naming the collection.
+    """
+    if collection is None:
+        return
+    found = item_level({"collection": collection})
+    if found is not None and found[0].startswith("L1"):
+        raise ValueError(
+            f"--collection {collection} holds {found[0]} top-of-atmosphere items, which the model "
+            "learned from as they are; the offset is for L2A surface reflectance"
+        )
+
+
+def check_item_files(inputs: Iterable[str | Path]) -> None:
+    """:func:`check_items` for every input that is a STAC item or item collection file.
+
+    Inputs that are not ``.json`` files, or not readable JSON, are left to the reader, which
+    reports them.
+
+    Raises:
+        ValueError: as :func:`check_items`.
+    """
+    for path in map(Path, inputs):
+        if path.suffix.lower() != ".json" or not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, Mapping):
+            features = data.get("features") if data.get("type") == "FeatureCollection" else None
+            check_items(features if isinstance(features, list) else [data], str(path))
+
+
+def check_input(
+    preset: str | None, inputs: Iterable[str | Path], collection: str | None = None
+) -> None:
+    """Everything that refuses the offset for an input, checked before the input is read.
+
+    Args:
+        preset: the ``--preset`` (:func:`check_level`).
+        inputs: the input paths (:func:`check_item_files`).
+        collection: the collection of a STAC search (:func:`check_collection`), if any.
+
+    Raises:
+        ValueError: as those functions.
+    """
+    check_level(preset)
+    check_collection(collection)
+    check_item_files(inputs)
 
 
 def documented_offset(
@@ -126,7 +251,12 @@ __all__ = [
     "METADATA_KEY",
     "STAC_PROPERTY",
     "apply_documented",
+    "check_collection",
+    "check_input",
+    "check_item_files",
+    "check_items",
     "check_level",
     "documented_offset",
+    "item_level",
     "with_input_offset",
 ]

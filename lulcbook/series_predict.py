@@ -602,7 +602,9 @@ def series_command(args: argparse.Namespace) -> int:
         raise SeriesUsageError("INPUT 'stac' needs --bbox west,south,east,north and --datetime")
     if args.l2a_offset:
         try:
-            l2a_offset.check_level(args.preset)
+            l2a_offset.check_input(
+                args.preset, [] if stac else args.inputs, args.collection if stac else None
+            )
         except ValueError as err:
             raise SeriesUsageError(f"--l2a-offset: {err}") from None
     name = args.model or zoo.DEFAULT_LULC

@@ -457,3 +457,23 @@ def test_l2a_offset_applies_the_shipped_models_documented_offset(
     _fails([*base, "--out", str(out), "--l2a-offset", "--preset", "s2-l1c"], capsys, 2,
            r"--l2a-offset: --preset s2-l1c declares L1C top-of-atmosphere input")  # fmt: skip
     assert not out.exists()
+
+
+def test_l2a_offset_is_refused_for_level1_stac_inputs(
+    sample_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded = sample_dir / "stac-fixtures" / "extracted_featurecollections"
+    features = json.loads(
+        (recorded / "earthsearch_v1_cql2_filter_cloudcover_mixed_s2__resp2.json").read_text()
+    )["features"]
+    l1c = next(f for f in features if f["properties"].get("s2:product_type") == "S2MSI1C")
+    item = tmp_path / "l1c.json"
+    item.write_text(json.dumps(l1c))
+    out = tmp_path / "map.tif"
+    _fails(["predict", str(item), "--out", str(out), "--l2a-offset"], capsys, 2,
+           rf"--l2a-offset: STAC item '{l1c['id']}' in .*l1c.json is L1C \(s2:product_type\)")  # fmt: skip
+    search = ["predict", "stac", "--bbox", "12,52,13,53", "--datetime", "2017-02-16",
+              "--out", str(out), "--l2a-offset"]  # fmt: skip
+    _fails([*search, "--collection", "sentinel-2-l1c"], capsys, 2,
+           r"--l2a-offset: --collection sentinel-2-l1c holds L1C")  # fmt: skip
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["l1c.json"]

@@ -233,3 +233,16 @@ def test_cli_series_l2a_offset_is_applied_and_recorded(hls_series, tmp_path, cap
     assert cli.main(l1c) == 2
     assert "--preset s2-l1c declares L1C" in capsys.readouterr().err
     assert not (tmp_path / "l1c_2021-07.tif").exists()
+    # a STAC item of a level-1 product among the inputs, or a search of a level-1 collection
+    item = tmp_path / "item.json"
+    item.write_text(json.dumps({"type": "Feature", "id": "S2A_MSIL1C_x", "collection": "sentinel-2-l1c", "properties": {}}))  # fmt: skip
+    assert cli.main(["series", str(hls_series[0]), str(item), "--preset", "hls",
+                     "--out", str(tmp_path / "item.tif"), "--l2a-offset"]) == 2  # fmt: skip
+    assert "STAC item 'S2A_MSIL1C_x' in" in capsys.readouterr().err
+    search = ["series", "stac", "--bbox=-3.6,50.7,-3.5,50.8", "--datetime", "2021-06/2021-07",
+              "--collection", "sentinel-2-l1c", "--out", str(tmp_path / "s.tif"), "--l2a-offset"]  # fmt: skip
+    assert cli.main(search) == 2
+    assert "--collection sentinel-2-l1c holds L1C" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("item", "s."))) == [
+        "item.json"
+    ]

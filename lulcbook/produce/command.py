@@ -124,6 +124,8 @@ def produce_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
     if not args.out.parent.is_dir():
         raise UsageError(f"--out {args.out}: folder {args.out.parent} does not exist")
+    if args.l2a_offset:
+        _check_catalog_level(catalog)
     model = _model_spec(args.model, args.model_class, args.l2a_offset)
     report = produce(
         cells,
@@ -139,6 +141,29 @@ def produce_command(args: argparse.Namespace) -> int:
     for c in report.failed:
         print(f"lulcbook: error: cell {c.cell}: {c.error}")
     return 1 if report.failed else 0
+
+
+def _check_catalog_level(catalog: Any) -> None:
+    """Refuse ``--l2a-offset`` for a catalog of level-1 (top-of-atmosphere) items.
+
+    A static catalog's items are checked one by one; an API search, by its collection.
+
+    Raises:
+        UsageError: naming the item or collection (:mod:`lulcbook.l2a_offset`).
+    """
+    from lulcbook.produce.catalog import StaticCatalog
+
+    try:
+        if isinstance(catalog, StaticCatalog):
+            items = (
+                {"id": it.id, "collection": it.collection_id, "properties": it.properties}
+                for it in catalog.items
+            )
+            l2a_offset.check_items(items, catalog.name)
+        else:
+            l2a_offset.check_collection(catalog.collection)
+    except ValueError as err:
+        raise UsageError(f"--l2a-offset: {err}") from None
 
 
 def _model_spec(model: str | None, model_class: str | None, l2a: bool = False) -> Any:

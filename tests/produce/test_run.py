@@ -29,6 +29,7 @@ import rasterio
 
 from lulcbook import class_style, cli, io, legend, product_stac
 from lulcbook.produce import StaticCatalog, parse_period, produce
+from lulcbook.produce.catalog import build_static_catalog, open_catalog
 
 TESTS = Path(__file__).resolve().parents[1]
 PERIOD = "2017-02-01/2017-02-28"
@@ -212,14 +213,19 @@ def test_command_line_errors_name_the_option(setup: dict[str, Any], tmp_path: Pa
 
 
 def test_l2a_offset_is_applied_in_every_cell_and_recorded(
-    setup: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    setup: dict[str, Any],
+    sample_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from lulcbook import zoo
 
     name = "lucas-s2-segments-10m"
-    bbox = ",".join(f"{v:.5f}" for v in setup["bbox"])
-    base = ["produce", "--catalog", str(setup["catalog"]), "--bbox", bbox, "--datetime", PERIOD,
-            "--cell-km", "1", "--no-progress"]  # fmt: skip
+    patch = sample_dir / "bigearthnet-s2" / "patches" / "S2A_MSIL2A_20170613T101031_87_48"
+    catalog = build_static_catalog([patch], tmp_path / "l2a", collection="sentinel-2-l2a")
+    bbox = ",".join(f"{v:.5f}" for v in open_catalog(catalog).items[0].bbox or [])
+    base = ["produce", "--catalog", str(catalog), "--bbox", bbox, "--datetime",
+            "2017-06-01/2017-06-30", "--cell-km", "1", "--no-progress"]  # fmt: skip
     assert cli.main([*base, "--out", str(tmp_path / "o"), "--model", name, "--l2a-offset"]) == 0
     documented = zoo.get(name).metadata["l2a_offset"]
     run = json.loads((tmp_path / "o" / "run.json").read_text())
@@ -236,6 +242,14 @@ def test_l2a_offset_is_applied_in_every_cell_and_recorded(
     assert cli.main(bad) == 2
     assert "--l2a-offset: model 'centroid.json' documents no l2a_offset" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+    # the Brandenburg catalog's items are L1C (sentinel-2-l1c): refused before any cell
+    bb = ",".join(f"{v:.5f}" for v in setup["bbox"])
+    l1c = ["produce", "--catalog", str(setup["catalog"]), "--bbox", bb, "--datetime", PERIOD,
+           "--out", str(tmp_path / "l1c"), "--model", name, "--l2a-offset"]  # fmt: skip
+    assert cli.main(l1c) == 2
+    err = capsys.readouterr().err
+    assert "--l2a-offset: STAC item" in err and "is L1C (collection)" in err
+    assert not (tmp_path / "l1c").exists()
 
 
 def test_bilinear_resampling_is_an_option_nearest_keeps_measured_values(
