@@ -9,9 +9,10 @@
   bootstrap over the test blocks; paired differences on the same blocks.
 * :func:`consistency`: change shares between dates and periods of a mapped series, raw and
   after the rule of :mod:`lulcbook.temporal`, with block-bootstrap intervals.
-* :func:`tradeoff_frame` and :func:`operating_point`: the rule over a sweep of its change
-  prior (changes where none is expected against simulated changes kept), and a prior chosen
-  on one series (:data:`SELECT_SERIES`) and checked on the other.
+* :func:`tradeoff_frame`, :func:`operating_point` and :func:`operating_points`: the rule over
+  a sweep of its change prior (changes where none is expected against simulated changes
+  kept), and a prior chosen on one series (:data:`SELECT_SERIES`, pre-declared) and checked
+  on the other, then the reverse.
 """
 
 from __future__ import annotations
@@ -771,6 +772,22 @@ def operating_point(frame: pd.DataFrame, select: str, target: float = 0.10) -> d
             for _, r in at.iterrows()
         },
     }
+
+
+def operating_points(frame: pd.DataFrame, first: str, target: float = 0.10) -> list[dict[str, Any]]:
+    """:func:`operating_point` chosen on each series in turn, ``first`` (the pre-declared one) first.
+
+    With two series this is the check in both directions: chosen on one, read on the other,
+    and the reverse. Series on which no prior meets the target give no point.
+
+    Args:
+        frame: :func:`tradeoff_frame`.
+        first: the series whose choice is the pre-declared check (:data:`SELECT_SERIES`).
+        target: as :func:`operating_point`.
+    """
+    series = [first] + [s for s in dict.fromkeys(frame["series"]) if s != first]
+    points = [operating_point(frame, s, target) for s in series]
+    return [p for p in points if p]
 
 
 def operating_verdicts(point: Mapping[str, Any]) -> list[tuple[str, bool | None]]:

@@ -200,5 +200,12 @@ def test_operating_point_is_chosen_on_one_series_and_checked_on_the_other(tmp_pa
     }
     ((text, ok),) = exp.operating_verdicts(no_pairs)
     assert ok is True and "consecutive clear dates" not in text
+    # both directions, the pre-declared series first; a series with no prior in the target
+    # gives no point
+    there, back = exp.operating_points(frame, "S2", 0.10)
+    assert (there["selected_on"], there["prior"], list(there["series"])) == ("S2", 0.5, ["HLS"])
+    assert (back["selected_on"], back["prior"], list(back["series"])) == ("HLS", 0.8, ["S2"])
+    assert exp.operating_points(frame, "HLS", 0.10) == [back, there]
+    assert exp.operating_points(frame, "HLS", -0.1) == []
     viz.save_png(exp.tradeoff_figure(frame), tmp_path / "tradeoff.png")
     assert (tmp_path / "tradeoff.png").stat().st_size > 1000
