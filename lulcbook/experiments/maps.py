@@ -521,6 +521,7 @@ def ship_checks(
     ex_clear: Mapping[str, Mapping[str, float]],
     city: Mapping[str, Any],
     ex_seeds: str = "",
+    within_year: str = "",
 ) -> dict[str, dict[str, Any]]:
     """The checks each shipped card reports, for its own model and both L2A input settings.
 
@@ -534,6 +535,8 @@ def ship_checks(
         city: from :func:`exeter_city`.
         ex_seeds: the sentence on the Exeter change over training seeds
             (:func:`lulcbook.experiments.exeter.seed_sentence`), if measured.
+        within_year: the sentence on simulated single dates of held-out LUCAS points
+            (:func:`lulcbook.experiments.within_year.within_year_sentence`), if measured.
     """
     l2a = {"as is": "offset none", "with l2a_offset": "offset path"}
     series = f"offset none{SERIES_SEGMENTS}"  # the dates of a series on one segmentation
@@ -552,6 +555,7 @@ def ship_checks(
                 if f"s2-4/{SHIPPED_VARIANT}, {o}" in ex_clear
             },
             "exeter_seeds": ex_seeds,
+            "within_year": within_year,
             "exeter_scene": {
                 "artificial_share": city["artificial_share"],
                 "points": city["lucas_points"],

@@ -43,8 +43,12 @@ def test_ship_checks_report_both_l2a_settings_for_each_card() -> None:
     assert checks["m-10m"]["brandenburg"] == {"r": 2}
     assert checks["m-10m"]["exeter_scene"]["artificial_share"] == {"d": 0.004}
     assert checks["m-10m"]["exeter_seeds"] == "" and "exeter_seeds" not in checks["m"]
-    seeded = X.ship_checks("m", {}, {"s2-4/augmented": {}}, ben, ex, city, "over seeds 0–4")
+    assert checks["m-10m"]["within_year"] == "" and "within_year" not in checks["m"]
+    seeded = X.ship_checks(
+        "m", {}, {"s2-4/augmented": {}}, ben, ex, city, "over seeds 0–4", "simulated dates"
+    )
     assert seeded["m-10m"]["exeter_seeds"] == "over seeds 0–4"
+    assert seeded["m-10m"]["within_year"] == "simulated dates"
     ex["s2-4/augmented, offset none" + X.SERIES_SEGMENTS] = {"p": 0.15}
     series = X.ship_checks("m", {"r": 1}, {"s2-4/augmented": {"r": 2}}, ben, ex, city)
     assert series["m-10m"]["exeter"]["as is, series superpixels of `lulcbook series`"] == {

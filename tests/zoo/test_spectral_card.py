@@ -48,6 +48,11 @@ def test_card_reports_the_checks() -> None:
         "m", _model(), {**checks, "exeter_seeds": "Exeter change, model trained from seeds 0–4"}
     )
     assert "- Exeter change, model trained from seeds 0–4.\n" in seeded
+    assert "Simulated single dates" not in seeded
+    simulated = spectral_card.spectral_card(
+        "m", _model(), {**checks, "within_year": "Simulated single dates: 16.3% change class"}
+    )
+    assert "- Simulated single dates: 16.3% change class.\n" in simulated
 
 
 def test_card_states_the_city_check_it_was_given() -> None:
