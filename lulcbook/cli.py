@@ -273,30 +273,33 @@ def _shipped_info(weights: Path) -> Any:
     return None
 
 
-def _model_identity(weights: Path) -> tuple[str, str]:
+def _model_identity(info: Any, weights: Path) -> tuple[str, str]:
     """Name and version of a model file for the map metadata (a shipped model by its name).
 
     Args:
+        info: the shipped model of ``weights`` (:func:`_shipped_info`; ``None``: not shipped).
         weights: the model file.
 
     Returns:
         ``(name, version)``: a shipped model's name and metadata version, else the file name and
         an empty version.
     """
-    info = _shipped_info(weights)
     if info is None:
         return Path(weights).name, ""
     return info.name, str(info.metadata.get("version", ""))
 
 
-def _input_offset(model: Any, weights: Path) -> tuple[Any, dict[str, Any]]:
+def _input_offset(model: Any, info: Any, name: str) -> tuple[Any, dict[str, Any]]:
     """``model`` with its documented L2A offset (``--l2a-offset``) and the STAC property saying so.
+
+    Args:
+        model: the loaded map model.
+        info: its shipped model (:func:`_shipped_info`; ``None``: not shipped, no offset).
+        name: its name for the messages (:func:`_model_identity`).
 
     Raises:
         UsageError: a model that is not shipped, documents no offset or takes none.
     """
-    info = _shipped_info(weights)
-    name = info.name if info is not None else Path(weights).name
     try:
         shifted, offset = l2a_offset.apply_documented(
             model, list(model.bands), {} if info is None else info.metadata, name
@@ -400,10 +403,11 @@ def predict_command(args: argparse.Namespace) -> int:
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
     model = load_classifier(args.model, args.model_class)
-    model_name, model_version = _model_identity(args.model)
+    shipped = _shipped_info(args.model)  # one look-up of the model zoo
+    model_name, model_version = _model_identity(shipped, args.model)
     properties: dict[str, Any] = {}
     if args.l2a_offset:
-        model, properties = _input_offset(model, args.model)
+        model, properties = _input_offset(model, shipped, model_name)
     if args.input == "stac":
         source: Any = _stac_search_input(args, model.bands)
         when = None

@@ -676,16 +676,21 @@ def change_rows(consistency_: Mapping[str, Mapping[str, Any]], kind: str) -> pd.
 def _by_prior(c: Mapping[str, Any], change_prior: float) -> dict[str, dict[str, Any]]:
     """The rule's results per prior of one series: the main run's, then the sweep's.
 
-    Each value has ``rule_change_share`` (per period pair), ``simulated_recall`` and, where
-    measured, ``date_pairs`` (the change of each pair of consecutive clear dates after the
-    rule, with its interval).
+    Each value has ``rule_change_share`` (per period pair), ``no_change_share`` (that of the
+    first period pair, NaN without one), ``simulated_recall`` and, where measured,
+    ``date_pairs`` (the change of each pair of consecutive clear dates after the rule, with its
+    interval).
     """
+    nan = float("nan")
     main = {
         "rule_change_share": {k: x["rule"]["changed_share"] for k, x in c["periods"].items()},
-        "simulated_recall": c["simulated_change"].get("rule", {}).get("recall", float("nan")),
+        "simulated_recall": c["simulated_change"].get("rule", {}).get("recall", nan),
         "date_pairs": {k: x["rule"] for k, x in c["date_pairs"].items()},
     }
-    return {str(change_prior): main, **c["prior_sensitivity"]}
+    return {
+        prior: {**v, "no_change_share": next(iter(v["rule_change_share"].values()), nan)}
+        for prior, v in {str(change_prior): main, **c["prior_sensitivity"]}.items()
+    }
 
 
 def sensitivity_table(
@@ -698,9 +703,7 @@ def sensitivity_table(
     values = {}
     for lab, c in consistency_.items():
         for prior, v in _by_prior(c, change_prior).items():
-            values[lab, "no-change share", prior] = next(
-                iter(v["rule_change_share"].values()), float("nan")
-            )
+            values[lab, "no-change share", prior] = v["no_change_share"]
             values[lab, "recall of simulated change", prior] = v["simulated_recall"]
     return pd.DataFrame(values, index=["value"]).T
 
@@ -725,7 +728,7 @@ def tradeoff_frame(
                 {
                     "series": lab,
                     "prior": float(prior),
-                    "no-change share": next(iter(v["rule_change_share"].values()), nan),
+                    "no-change share": v["no_change_share"],
                     "date-pair change": worst["changed_share"] if worst else nan,
                     "date-pair CI": list(worst["ci95"]) if worst else [nan, nan],
                     "recall": v["simulated_recall"],
