@@ -71,6 +71,7 @@ def train_map_model(
     variant: str,
     sp: Mapping[str, Any],
     seed: int | None = None,
+    climate: np.ndarray | None = None,
 ) -> spectral.SpectralClassifier:
     """Train one map model of a band set and variant (``none`` or ``augmented``).
 
@@ -82,6 +83,8 @@ def train_map_model(
         sp: the ``spectral`` parameters (copies, hidden, dropout, epochs, seed, segment_size,
             compactness, segmentation, iterations).
         seed: the training seed; ``None`` takes ``sp["seed"]``.
+        climate: ``(n, 19)`` WorldClim BIO1–19 of the points: a model with climate input
+            (:mod:`lulcbook.experiments.map_climate`); ``None`` for the shipped models.
     """
     refl, labels, seasons = arrays
     aug = variant == "augmented"
@@ -92,6 +95,7 @@ def train_map_model(
         compactness=sp["compactness"], segmentation=sp["segmentation"],
         iterations=sp["iterations"],
         info={"n_points": len(labels), "augment": variant, "band_set": band_set},
+        climate=climate,
     )  # fmt: skip
 
 
@@ -587,15 +591,20 @@ def ship_models(
     The nine-band augmented model ships as ``ship``, the four-band one as ``ship-10m``.
 
     Returns:
-        Where each shipped model was exported, by name.
+        Where each shipped model was exported, by name: relative to the folder that holds the
+        package (``lulcbook/zoo/NAME.pt`` in a checkout), so the metrics name no machine.
     """
+    root = Path(zoo.__file__).resolve().parents[2]
     shipped = {}
     pairs = ((ship, models["s2-9", "augmented"]), (f"{ship}-10m", models["s2-4", "augmented"]))
     for name, model in pairs:
         weights = model.save(models_dir / f"{name}.pt")
         card = spectral_card.spectral_card(name, model, checks[name])
         meta = spectral_card.spectral_metadata(model, checks[name], version="1")
-        shipped[name] = str(zoo.export_model(weights, name, card, meta))
+        path = zoo.export_model(weights, name, card, meta).resolve()
+        shipped[name] = (
+            path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        )
     return shipped
 
 

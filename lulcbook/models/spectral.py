@@ -18,6 +18,13 @@ Input harmonisation (choices measured in notebook 07-maps):
 * ``offset`` at map time: a fixed per-band value added to the input (e.g. :data:`PATH_PROFILE`
   to bring L2A surface reflectance towards L1C top-of-atmosphere values).
 
+Climate input (optional, ``climate=`` of :func:`train_spectral`): the WorldClim 2.1 BIO1–19
+vector of each training point, standardised and appended to the spectral features, so that the
+model learns how the spectra of a class, and the classes themselves, vary with climate. Such a
+model needs the climate vector of what it classifies (``climate=`` of the ``predict_*``
+methods): one vector for a whole tile, or one per row. Its effect under spatially blocked
+cross-validation is measured in :mod:`lulcbook.experiments.map_climate`.
+
 The model implements the :class:`lulcbook.predict.TileClassifier` protocol and is saved as a
 plain dictionary of tensors and JSON-able values (``torch.load(..., weights_only=True)``).
 """
@@ -188,6 +195,13 @@ def augment_reflectance(
     return result
 
 
+def standardise_climate(climate: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Standardised climate ``(n, k)`` float32; a missing value becomes 0 (the training mean)."""
+    z = (np.asarray(climate, dtype=np.float64) - mean) / std
+    result: np.ndarray = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+    return result
+
+
 class SpectralMLP(nn.Module):
     """Two hidden layers with dropout (kept for Monte-Carlo dropout at map time)."""
 
@@ -229,6 +243,8 @@ class SpectralClassifier(Bundle):
         iterations: SLIC iterations of the grid segmentation.
         coarsen: the grid segmentation runs on block means of this many pixels a side when the
             cell is at least four blocks wide (2: 20 m blocks of a 10 m scene).
+        climate_mean, climate_std: standardisation of the climate input (WorldClim BIO1–19),
+            ``None`` for a model without climate input.
     """
 
     FORMAT: ClassVar[str] = FORMAT
@@ -244,6 +260,8 @@ class SpectralClassifier(Bundle):
     segmentation: str = "grid"
     iterations: int = 3
     coarsen: int = 2
+    climate_mean: np.ndarray | None = None
+    climate_std: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         """Refuse an unknown segmentation or a grid that cannot be built."""
@@ -273,20 +291,60 @@ class SpectralClassifier(Bundle):
             return superpixels.context_px(self.grid()[0], self.iterations)
         return 0
 
-    def features(self, refl: np.ndarray) -> np.ndarray:
-        """Standardised features of ``(n, n_bands)`` reflectance (after the input offset)."""
-        add = np.array([self.offset.get(b, 0.0) for b in self.bands], dtype=np.float64)
-        f = spectral_features(np.asarray(refl, dtype=np.float64) + add[None, :], self.bands)
-        result: np.ndarray = ((f - self.mean) / self.std).astype(np.float32)
-        return result
+    @property
+    def uses_climate(self) -> bool:
+        """Whether the model takes the WorldClim BIO1–19 vector as input."""
+        return self.climate_mean is not None
 
-    def predict_vectors(self, refl: np.ndarray, mc_samples: int = 0) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)`` of reflectance vectors ``(n, n_bands)``."""
-        x = torch.from_numpy(self.features(refl))
+    def features(self, refl: np.ndarray, climate: np.ndarray | None = None) -> np.ndarray:
+        """Standardised features of ``(n, n_bands)`` reflectance (after the input offset).
+
+        Args:
+            refl: reflectance vectors.
+            climate: BIO1–19 of the rows, ``(n, 19)`` or one ``(19,)`` vector for every row;
+                required by a model with climate input and refused by one without.
+
+        Raises:
+            ValueError: climate given to a model without climate input, missing for one with
+                it, or of the wrong length.
+        """
+        add = np.array([self.offset.get(b, 0.0) for b in self.bands], dtype=np.float64)
+        refl = np.asarray(refl, dtype=np.float64)
+        f = spectral_features(refl + add[None, :], self.bands)
+        result: np.ndarray = ((f - self.mean) / self.std).astype(np.float32)
+        if self.climate_mean is None or self.climate_std is None:
+            if climate is not None:
+                raise ValueError("this model has no climate input; classify without climate=")
+            return result
+        if climate is None:
+            raise ValueError(
+                f"this model takes the WorldClim BIO1-19 vector ({len(self.climate_mean)} values) "
+                "as input; pass climate= (lulcbook.sources.worldclim.sample_climate)"
+            )
+        c = np.asarray(climate, dtype=np.float64)
+        c = np.broadcast_to(c, (len(refl), c.shape[-1])) if c.ndim == 1 else c
+        if c.shape != (len(refl), len(self.climate_mean)):
+            raise ValueError(
+                f"climate must be ({len(self.climate_mean)},) or ({len(refl)}, "
+                f"{len(self.climate_mean)}); got {np.shape(climate)}"
+            )
+        z = standardise_climate(c, self.climate_mean, self.climate_std)
+        return np.hstack([result, z])
+
+    def predict_vectors(
+        self, refl: np.ndarray, mc_samples: int = 0, climate: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` of reflectance vectors ``(n, n_bands)``.
+
+        ``climate``: see :meth:`features`.
+        """
+        x = torch.from_numpy(self.features(refl, climate))
         return mc_softmax(self.net, lambda: self.net(x), mc_samples).numpy()
 
     @torch.no_grad()
-    def predict_keyed(self, refl: np.ndarray, mc_samples: int) -> np.ndarray:
+    def predict_keyed(
+        self, refl: np.ndarray, mc_samples: int, climate: np.ndarray | None = None
+    ) -> np.ndarray:
         """MC-dropout probabilities ``(n, n_classes)`` whose draws depend only on each row's values.
 
         Every row gets the dropout masks of entry ``hash(row) mod`` :data:`MC_TABLE` of a table
@@ -294,7 +352,7 @@ class SpectralClassifier(Bundle):
         probabilities, whichever tile, scene or cell it is predicted in (its mean reflectance is
         bit-identical there, see :mod:`lulcbook.superpixels`).
         """
-        x = torch.from_numpy(self.features(refl))
+        x = torch.from_numpy(self.features(refl, climate))
         layers = [m for m in self.net.net if isinstance(m, nn.Linear)]
         width, p = self.net.hidden, self.net.dropout
         table = _mask_table(mc_samples, width, p)
@@ -361,6 +419,7 @@ class SpectralClassifier(Bundle):
         mc_samples: int = 0,
         origin: tuple[int, int] = (0, 0),
         labels: np.ndarray | None = None,
+        climate: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities of each superpixel of a tile and where the superpixels are.
 
@@ -370,6 +429,7 @@ class SpectralClassifier(Bundle):
             origin: ``(row, col)`` of the tile's first pixel on the map grid.
             labels: ``(y, x)`` superpixels to use instead of the tile's own (e.g.
                 :meth:`shared_segments` of a series).
+            climate: the tile's BIO1–19 vector ``(19,)``, for a model with climate input.
 
         Returns:
             ``(index, proba)``: ``index`` ``(y, x)`` is the row of ``proba`` ``(n, n_classes)``
@@ -388,8 +448,8 @@ class SpectralClassifier(Bundle):
         if len(means) == 0:
             return index, np.zeros((0, len(self.classes)), dtype=np.float32)
         if mc_samples > 0:
-            return index, self.predict_keyed(means, mc_samples)
-        return index, self.predict_vectors(means)
+            return index, self.predict_keyed(means, mc_samples, climate)
+        return index, self.predict_vectors(means, climate=climate)
 
     def predict_proba(
         self,
@@ -397,12 +457,13 @@ class SpectralClassifier(Bundle):
         mc_samples: int = 0,
         origin: tuple[int, int] = (0, 0),
         labels: np.ndarray | None = None,
+        climate: np.ndarray | None = None,
     ) -> np.ndarray:
         """Class probabilities ``(n_classes, y, x)`` of a ``(band, y, x)`` tile; NaN where invalid.
 
-        ``labels``: superpixels to use instead of the tile's own (:meth:`predict_segments`).
+        ``labels``, ``climate``: as in :meth:`predict_segments`.
         """
-        index, p = self.predict_segments(tile, mc_samples, origin, labels)
+        index, p = self.predict_segments(tile, mc_samples, origin, labels, climate)
         out = np.full((len(self.classes), *index.shape), np.nan, dtype=np.float32)
         valid = index >= 0
         out[:, valid] = p[index[valid]].T
@@ -435,14 +496,27 @@ class SpectralClassifier(Bundle):
             "segmentation": self.segmentation,
             "iterations": int(self.iterations),
             "coarsen": int(self.coarsen),
+        } | self._climate_state()
+
+    def _climate_state(self) -> dict[str, Any]:
+        if self.climate_mean is None or self.climate_std is None:
+            return {}
+        return {
+            "climate_mean": torch.from_numpy(np.asarray(self.climate_mean, dtype=np.float64)),
+            "climate_std": torch.from_numpy(np.asarray(self.climate_std, dtype=np.float64)),
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> SpectralClassifier:
         """Rebuild the model from :meth:`state` (as read by :meth:`~Bundle.load`)."""
         bands = list(state["bands"])
+        cm, cs = state.get("climate_mean"), state.get("climate_std")
+        n_climate = 0 if cm is None else len(cm)
         net = SpectralMLP(
-            len(feature_names(bands)), len(state["classes"]), state["hidden"], state["dropout"]
+            len(feature_names(bands)) + n_climate,
+            len(state["classes"]),
+            state["hidden"],
+            state["dropout"],
         )
         net.load_state_dict(state["state_dict"])
         net.eval()
@@ -460,6 +534,8 @@ class SpectralClassifier(Bundle):
             segmentation=str(state.get("segmentation", "slic")),
             iterations=int(state.get("iterations", 3)),
             coarsen=int(state.get("coarsen", 2)),
+            climate_mean=None if cm is None else cm.numpy(),
+            climate_std=None if cs is None else cs.numpy(),
         )
 
 
@@ -506,6 +582,7 @@ def train_spectral(
     offset: dict[str, float] | None = None,
     seasons: np.ndarray | None = None,
     info: dict[str, Any] | None = None,
+    climate: np.ndarray | None = None,
 ) -> SpectralClassifier:
     """Train a :class:`SpectralClassifier` on reflectance vectors and legend indices.
 
@@ -529,6 +606,8 @@ def train_spectral(
         seasons: ``(n, k)`` seasonal NDVI per point; augmented copies are moved to a random
             season (:func:`seasonal_reflectance`).
         info: stored with the model.
+        climate: ``(n, 19)`` WorldClim BIO1–19 of the points: the model then takes the climate
+            vector as input (NaN = unknown, standardised to the training mean).
 
     Raises:
         ValueError: mismatched shapes or labels outside the legend.
@@ -539,6 +618,10 @@ def train_spectral(
         raise ValueError(f"{refl.shape[0]} reflectance rows but {labels.shape[0]} labels")
     if labels.size == 0 or labels.min() < 0 or labels.max() >= legend.N_CLASSES:
         raise ValueError(f"labels must be legend indices 0..{legend.N_CLASSES - 1}")
+    if climate is not None and np.shape(climate)[0] != refl.shape[0]:
+        raise ValueError(
+            f"{refl.shape[0]} reflectance rows but {np.shape(climate)[0]} climate rows"
+        )
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     x_parts, y_parts = [refl], [labels]
@@ -550,7 +633,17 @@ def train_spectral(
     y = np.concatenate(y_parts)
     mean = feats.mean(0)
     std = feats.std(0) + 1e-6
-    x = torch.from_numpy(((feats - mean) / std).astype(np.float32))
+    z = ((feats - mean) / std).astype(np.float32)
+    c_mean = c_std = None
+    if climate is not None:
+        c = np.asarray(climate, dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a variable missing everywhere
+            c_mean, c_std = np.nanmean(c, axis=0), np.nanstd(c, axis=0) + 1e-6
+        c_mean, c_std = np.nan_to_num(c_mean), np.nan_to_num(c_std, nan=1.0)
+        cz = standardise_climate(c, c_mean, c_std)
+        z = np.hstack([z, np.concatenate([cz] * len(x_parts))])
+    x = torch.from_numpy(z)
     yt = torch.from_numpy(y)
     net = SpectralMLP(x.shape[1], legend.N_CLASSES, hidden, dropout)
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-4)
@@ -582,6 +675,8 @@ def train_spectral(
         iterations=iterations,
         offset=dict(offset or {}),
         info=dict(info or {}),
+        climate_mean=c_mean,
+        climate_std=c_std,
     )
 
 
@@ -596,6 +691,7 @@ __all__ = [
     "SpectralMLP",
     "augment_reflectance",
     "seasonal_reflectance",
+    "standardise_climate",
     "feature_names",
     "lucas_arrays",
     "spectral_features",

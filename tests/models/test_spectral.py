@@ -187,3 +187,64 @@ def test_models_saved_before_the_grid_load_with_scikit_image_slic(model, tmp_pat
     assert old.segmentation == "slic"
     tile = np.random.default_rng(0).uniform(0.02, 0.3, size=(4, 24, 24)).astype("float32")
     assert np.isfinite(old.predict_proba(tile)).all()
+
+
+@pytest.fixture(scope="module")
+def climate_model(lucas) -> tuple[spectral.SpectralClassifier, np.ndarray]:
+    """A four-band model with the WorldClim BIO1-19 input, and its training climate."""
+    torch.set_num_threads(1)
+    refl, labels, seasons = spectral.lucas_arrays(lucas, spectral.BANDS_10M)
+    rng = np.random.default_rng(0)
+    climate = rng.normal(10.0, 3.0, (len(labels), 19))
+    climate[:5, 3] = np.nan  # a missing value stands for the training mean
+    model = spectral.train_spectral(
+        refl, labels, spectral.BANDS_10M, seasons=seasons, copies=1, epochs=2, segment_size=16,
+        climate=climate,
+    )  # fmt: skip
+    return model, climate
+
+
+def test_climate_input_is_standardised_and_appended(climate_model) -> None:
+    model, climate = climate_model
+    assert model.uses_climate and model.climate_mean is not None
+    assert model.climate_mean == pytest.approx(np.nanmean(climate, 0))
+    v = np.array([[0.05, 0.06, 0.04, 0.3], [0.08, 0.09, 0.1, 0.2]])
+    f = model.features(v, climate[:2])
+    n_spectral = len(spectral.feature_names(spectral.BANDS_10M))
+    assert f.shape == (2, n_spectral + 19)
+    want = (climate[:2] - model.climate_mean) / model.climate_std
+    np.testing.assert_allclose(f[:, n_spectral:], np.nan_to_num(want), rtol=1e-5, atol=1e-6)
+    assert (f[:, n_spectral + 3] == 0).all()  # NaN -> 0, the training mean
+    one = model.features(v, climate[0])  # one vector serves every row
+    np.testing.assert_allclose(one[1, n_spectral:], f[0, n_spectral:])
+    assert model.net.net[0].in_features == n_spectral + 19
+
+
+def test_climate_changes_the_prediction_and_survives_save_load(climate_model, tmp_path) -> None:
+    model, climate = climate_model
+    tile = np.stack([np.full((8, 8), b, "float32") for b in (0.05, 0.07, 0.06, 0.3)])
+    warm, cold = np.full(19, 25.0), np.full(19, -5.0)
+    a, b = model.predict_proba(tile, climate=warm), model.predict_proba(tile, climate=cold)
+    assert a.shape == (legend.N_CLASSES, 8, 8) and not np.allclose(a, b)
+    again = spectral.SpectralClassifier.load(model.save(tmp_path / "climate.pt"))
+    assert again.uses_climate
+    np.testing.assert_allclose(again.predict_proba(tile, climate=warm), a, atol=1e-6)
+    keyed = again.predict_segments(tile, mc_samples=3, climate=warm)[1]
+    assert keyed.shape[1] == legend.N_CLASSES and np.allclose(keyed.sum(1), 1, atol=1e-5)
+
+
+def test_climate_is_required_by_a_climate_model_and_refused_by_others(
+    model, climate_model, lucas
+) -> None:
+    cm, climate = climate_model
+    v = np.array([[0.05, 0.06, 0.04, 0.3]])
+    with pytest.raises(ValueError, match="WorldClim BIO1-19 vector"):
+        cm.predict_vectors(v)
+    with pytest.raises(ValueError, match=r"climate must be \(19,\)"):
+        cm.features(v, np.zeros(5))
+    with pytest.raises(ValueError, match="no climate input"):
+        model.features(v, climate[0])
+    assert not model.uses_climate
+    refl, labels, _ = spectral.lucas_arrays(lucas, spectral.BANDS_10M)
+    with pytest.raises(ValueError, match="climate rows"):
+        spectral.train_spectral(refl, labels, spectral.BANDS_10M, climate=climate[:3])

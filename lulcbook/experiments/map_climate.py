@@ -1,0 +1,418 @@
+"""The WorldClim climate vector as an input of the map model: measured, not yet shipped.
+
+The map models of :mod:`lulcbook.experiments.maps` classify a superpixel's mean reflectance
+alone. The continental point models of notebook 08 also take the WorldClim 2.1 BIO1–19 vector
+of the point. This module asks what the same climate input does for the map model's band sets
+(:func:`lulcbook.models.spectral.train_spectral` with ``climate=``):
+
+* **held-out accuracy**: every LUCAS point is classified by a model that did not see its
+  ``block_km`` LAEA block (``n_folds`` block folds, :func:`~lulcbook.experiments.continental.
+  block_folds`), with and without the climate vector, from several seeds; overall accuracy and
+  macro-F1 get 95 % intervals from a bootstrap over blocks that also redraws the seeds, and the
+  difference (climate − spectra) is bootstrapped on the same replicates (paired);
+* **simulated within-year change**: the share of held-out points whose class differs between
+  the two simulated single dates of :mod:`lulcbook.experiments.within_year` (annual median moved
+  to the point's own NDVI p25 and p75; SIMULATED);
+* **the Exeter dates**: the share of pixels changing class between the clear dates, four-band
+  model with and without climate, trained on every point from the same seeds. The scene (7 km)
+  is smaller than a WorldClim 10′ cell, so one climate vector, at its centre, serves it all.
+
+Blocked cross-validation interpolates between blocks; how climate input does in regions and
+climates left out of training is the subject of notebooks 03 and 08.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from lulcbook import mapcheck
+from lulcbook.experiments.continental import (
+    WORLDCLIM_SUBDIR,
+    block_folds,
+    bootstrap_weights,
+    ci95,
+    cluster_confusions,
+    resampled_scores,
+    spatial_blocks,
+)
+from lulcbook.experiments.maps import BAND_SETS, L2A_OFFSETS, train_map_model, with_offset
+from lulcbook.experiments.within_year import distance_km, flip_share, percentile_states
+from lulcbook.models import spectral
+from lulcbook.sources import worldclim
+
+VARIANTS: tuple[str, ...] = ("spectra", "spectra + climate")
+"""The map model without and with the climate vector (the first is the reference)."""
+
+BAND_SETS_COMPARED: tuple[str, ...] = ("s2-4", "s2-9")
+"""The four 10 m bands (Exeter) and the nine LUCAS bands (the shipped default)."""
+
+STATES: tuple[str, ...] = ("annual", "p25", "p75")
+"""Inputs classified: the annual medians and the two simulated single dates."""
+
+SEEDS: int = 3
+N_FOLDS: int = 5
+BLOCK_KM: float = 200.0
+NEAR_KM: float = 200.0
+SCENE_SEGMENT_DIVISOR: float = 4.0
+"""Exeter is 20 m: segments of a quarter of the 10 m size in pixels keep their ground size."""
+
+
+def read_climate(sample: Path) -> xr.DataArray:
+    """WorldClim 2.1 BIO1–19 for Europe from the offline sample (the continental points' source)."""
+    return worldclim.read_bioclim(sample / WORLDCLIM_SUBDIR)
+
+
+def points_climate(
+    bio: xr.DataArray, lon: np.ndarray, lat: np.ndarray, fill_km: float = 25.0
+) -> np.ndarray:
+    """BIO1–19 ``(n, 19)`` at points in degrees (nearest valid cell within ``fill_km``; NaN beyond)."""
+    clim, _ = worldclim.sample_climate(bio, np.asarray(lon, float), np.asarray(lat, float), fill_km)
+    return np.asarray(clim.values, dtype=np.float64)
+
+
+def _fit_predict(
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    climate: np.ndarray | None,
+    states: Mapping[str, np.ndarray],
+    test: np.ndarray,
+    band_set: str,
+    sp: Mapping[str, Any],
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Train without the ``test`` points; classes of the test points in every state."""
+    import torch
+
+    torch.set_num_threads(1)
+    refl, labels, seasons = arrays
+    train = (refl[~test], labels[~test], seasons[~test])
+    c_train = None if climate is None else climate[~test]
+    model = train_map_model(train, band_set, "augmented", sp, seed, climate=c_train)
+    c_test = None if climate is None else climate[test]
+    return {s: model.predict_vectors(x[test], climate=c_test).argmax(1) for s, x in states.items()}
+
+
+def out_of_fold_classes(
+    df: pd.DataFrame,
+    climate: np.ndarray,
+    sp: Mapping[str, Any],
+    folds: np.ndarray,
+    seeds: Sequence[int],
+    n_jobs: int = 1,
+) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """Held-out classes ``{(band set, variant): {state: (n_seeds, n)}}`` of every point.
+
+    Args:
+        df: LUCAS points (rows aligned with ``climate`` and ``folds``).
+        climate: ``(n, 19)`` BIO1–19 of the points.
+        sp: the ``spectral`` parameters (:func:`lulcbook.experiments.maps.train_map_model`).
+        folds: fold of every point.
+        seeds: training seeds.
+        n_jobs: worker processes (joblib), one torch thread each.
+    """
+    from joblib import Parallel, delayed
+
+    tasks, jobs = [], []
+    for band_set in BAND_SETS_COMPARED:
+        bands = BAND_SETS[band_set]
+        arrays = spectral.lucas_arrays(df, bands)
+        states = {"annual": arrays[0]} | {
+            p: x for p, x in percentile_states(df, bands, ("p25", "p75")).items()
+        }
+        for variant in VARIANTS:
+            clim = climate if variant == VARIANTS[1] else None
+            for k, seed in enumerate(seeds):
+                for f in np.unique(folds):
+                    test = folds == f
+                    tasks.append((band_set, variant, k, test))
+                    jobs.append(
+                        delayed(_fit_predict)(arrays, clim, states, test, band_set, sp, seed)
+                    )
+    results = Parallel(n_jobs=n_jobs)(jobs)
+    out: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+    for (band_set, variant, k, test), pred in zip(tasks, results, strict=True):
+        per = out.setdefault(
+            (band_set, variant), {s: np.zeros((len(seeds), len(df)), np.int64) for s in STATES}
+        )
+        for s, cls in pred.items():
+            per[s][k, test] = cls
+    return out
+
+
+def _estimate(point: float, reps: np.ndarray) -> dict[str, Any]:
+    return {"estimate": float(point), "ci95": ci95(reps)}
+
+
+def accuracy_comparison(
+    y: np.ndarray,
+    classes: Mapping[str, np.ndarray],
+    blocks: np.ndarray,
+    n_boot: int,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Overall accuracy and macro-F1 per variant, and their paired difference (climate − spectra).
+
+    Args:
+        y: reference classes ``(n,)``.
+        classes: ``{variant: (n_seeds, n)}`` held-out classes (:data:`VARIANTS`).
+        blocks: spatial block of each point (bootstrap clusters).
+        n_boot: bootstrap replicates (the same replicates for every variant).
+        seed: seed of the replicates.
+    """
+    first = classes[VARIANTS[0]]
+    conf0 = cluster_confusions(y, first, blocks)
+    weights = bootstrap_weights(conf0.shape[0], conf0.shape[1], n_boot, seed)
+    res = {
+        v: resampled_scores(cluster_confusions(y, c, blocks), weights) for v, c in classes.items()
+    }
+    out: dict[str, Any] = {}
+    for metric in ("oa", "macro_f1"):
+        out[metric] = {v: _estimate(r["point"][metric], r["reps"][metric]) for v, r in res.items()}
+        a, b = res[VARIANTS[0]], res[VARIANTS[1]]
+        out[metric]["difference"] = _estimate(
+            b["point"][metric] - a["point"][metric], b["reps"][metric] - a["reps"][metric]
+        )
+    return out
+
+
+def climate_comparison(
+    lucas: pd.DataFrame,
+    climate: np.ndarray,
+    sp: Mapping[str, Any],
+    near: tuple[float, float],
+    n_boot: int,
+    *,
+    seeds: int = SEEDS,
+    n_folds: int = N_FOLDS,
+    block_km: float = BLOCK_KM,
+    near_km: float = NEAR_KM,
+    n_jobs: int = 1,
+) -> dict[str, Any]:
+    """Held-out accuracy and simulated within-year change, with and without climate input.
+
+    Args:
+        lucas: the LUCAS table (``x_laea``, ``y_laea``, ``lon``, ``lat``, ``label_index``, band
+            medians, NDVI seasons and percentiles).
+        climate: ``(len(lucas), 19)`` BIO1–19 of its points (:func:`points_climate`).
+        sp: the ``spectral`` parameters; its ``seed`` is the first training seed.
+        near: ``(lon, lat)`` of the scene whose surroundings are reported apart.
+        n_boot: bootstrap replicates.
+        seeds: training seeds per fold.
+        n_folds: spatial folds.
+        block_km: side of the LAEA blocks (folds and bootstrap clusters).
+        near_km: radius of the surroundings.
+        n_jobs: worker processes.
+
+    Returns:
+        ``{"seeds", "n_folds", "block_km", "n_points", "near": {"lon", "lat", "km",
+        "n_points"}, "band_sets": {band set: {"oa", "macro_f1": {variant | "difference":
+        estimate}, "within_year": {variant: {"all", "near": estimate}}}}}``.
+
+    Raises:
+        ValueError: ``climate`` of another length, ``seeds`` below 1, ``n_folds`` below 2, no
+            point with both NDVI percentiles, or every point in one block.
+    """
+    if len(climate) != len(lucas):
+        raise ValueError(f"{len(lucas)} LUCAS points but {len(climate)} climate rows")
+    if seeds < 1 or n_folds < 2:
+        raise ValueError(f"seeds must be at least 1 and n_folds at least 2; got {seeds}, {n_folds}")
+    keep = np.isfinite(lucas[["ndvi_p25", "ndvi_p75"]].to_numpy(np.float64)).all(axis=1)
+    if not keep.any():
+        raise ValueError("no LUCAS point has both NDVI percentiles ndvi_p25 and ndvi_p75")
+    df, clim = lucas[keep].reset_index(drop=True), np.asarray(climate, np.float64)[keep]
+    blocks = spatial_blocks(df["x_laea"].to_numpy(), df["y_laea"].to_numpy(), block_km)
+    if np.unique(blocks).size < 2:
+        raise ValueError(f"the points lie in one {block_km:g} km block; folds need two or more")
+    folds = block_folds(blocks, min(n_folds, np.unique(blocks).size), int(sp["seed"]))
+    seed_list = [int(sp["seed"]) + k for k in range(seeds)]
+    classes = out_of_fold_classes(df, clim, sp, folds, seed_list, n_jobs)
+    y = df["label_index"].to_numpy()
+    close = distance_km(df, *near) <= near_km
+    band_sets: dict[str, Any] = {}
+    for band_set in BAND_SETS_COMPARED:
+        annual = {v: classes[band_set, v]["annual"] for v in VARIANTS}
+        result = accuracy_comparison(y, annual, blocks, n_boot)
+        result["within_year"] = {
+            v: {
+                name: flip_share(classes[band_set, v]["p25"][:, m],
+                                 classes[band_set, v]["p75"][:, m], blocks[m], n_boot)
+                for name, m in (("all", np.ones(len(df), bool)), ("near", close)) if m.any()
+            }
+            for v in VARIANTS
+        }  # fmt: skip
+        band_sets[band_set] = result
+    return {
+        "seeds": seed_list,
+        "n_folds": int(np.unique(folds).size),
+        "block_km": block_km,
+        "n_points": len(df),
+        "near": {"lon": near[0], "lat": near[1], "km": near_km, "n_points": int(close.sum())},
+        "band_sets": band_sets,
+    }
+
+
+def scene_change(
+    lucas: pd.DataFrame,
+    climate: np.ndarray,
+    scenes: Sequence[xr.DataArray],
+    pair: tuple[int, int],
+    scene_climate: np.ndarray,
+    sp: Mapping[str, Any],
+    seeds: int = SEEDS,
+) -> dict[str, Any]:
+    """Share of a scene's pixels changing class between two dates, four-band model ± climate.
+
+    Each variant is trained on every point from ``seeds`` seeds and maps each date on its own
+    superpixels, without input offset (as ``lulcbook predict`` maps one scene).
+
+    Args:
+        lucas: the LUCAS table.
+        climate: ``(len(lucas), 19)`` BIO1–19 of its points.
+        scenes: the dates, on one grid, bands B02, B03, B04, B08 (20 m).
+        pair: indices of the two dates compared.
+        scene_climate: the scene's ``(19,)`` BIO1–19.
+        sp: the ``spectral`` parameters; its ``seed`` is the first seed.
+        seeds: training seeds.
+
+    Returns:
+        ``{"seeds", "pair", "changed_share": {variant: [share per seed]}, "mean": {variant:
+        mean}}``.
+    """
+    arrays = spectral.lucas_arrays(lucas, BAND_SETS["s2-4"])
+    seed_list = [int(sp["seed"]) + k for k in range(seeds)]
+    shares: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    for v in VARIANTS:
+        clim = climate if v == VARIANTS[1] else None
+        vec = scene_climate if v == VARIANTS[1] else None
+        for seed in seed_list:
+            model = train_map_model(arrays, "s2-4", "augmented", sp, seed, climate=clim)
+            model = with_offset(model, L2A_OFFSETS["none"], SCENE_SEGMENT_DIVISOR)
+            maps = [
+                mapcheck.classes_from_proba(model.predict_proba(scenes[i].values, climate=vec))
+                for i in pair
+            ]
+            shares[v].append(mapcheck.change_share(*maps)["changed_share"])
+    dates = [str(scenes[i].attrs.get("datetime", i))[:10] for i in pair]
+    return {
+        "seeds": seed_list,
+        "pair": f"{dates[0]}→{dates[1]}",
+        "changed_share": shares,
+        "mean": {v: float(np.mean(s)) for v, s in shares.items()},
+    }
+
+
+def _fmt(e: Mapping[str, Any], pct: bool = False) -> str:
+    f = "{:.1%}" if pct else "{:.3f}"
+    lo, hi = e["ci95"]
+    return f"{f.format(e['estimate'])} [{f.format(lo)}, {f.format(hi)}]"
+
+
+def comparison_table(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Rows band set × variant (and the difference); accuracy, macro-F1 and simulated change."""
+    rows = []
+    for band_set, r in result["band_sets"].items():
+        for v in (*VARIANTS, "difference"):
+            wy = r["within_year"].get(v, {})
+            rows.append({
+                "band set": band_set,
+                "model": v if v != "difference" else "climate − spectra",
+                "overall accuracy": _fmt(r["oa"][v]),
+                "macro-F1": _fmt(r["macro_f1"][v]),
+                "simulated p25→p75 change": _fmt(wy["all"], True) if "all" in wy else "",
+                "near the scene": _fmt(wy["near"], True) if "near" in wy else "",
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def comparison_frame(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Long table: ``band set``, ``model``, ``metric``, ``value``, ``low``, ``high``."""
+    rows = [
+        {"band set": bs, "model": v, "metric": m, "value": r[m][v]["estimate"],
+         "low": r[m][v]["ci95"][0], "high": r[m][v]["ci95"][1]}
+        for bs, r in result["band_sets"].items()
+        for m in ("oa", "macro_f1")
+        for v in VARIANTS
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["band set", "model", "metric", "value", "low", "high"])
+
+
+def comparison_figure(result: Mapping[str, Any]) -> Any:
+    """Held-out overall accuracy and macro-F1 with 95 % intervals, per band set and variant."""
+    import holoviews.plotting.bokeh  # noqa: F401  (register both backends for their options)
+    import holoviews.plotting.mpl  # noqa: F401
+
+    df = comparison_frame(result)
+    df["x"] = df["band set"] + " · " + df["metric"].map({"oa": "OA", "macro_f1": "macro-F1"})
+    df["neg"], df["pos"] = df["value"] - df["low"], df["high"] - df["value"]
+    colours = ["#7f7f7f", "#2ca02c"]
+    overlays = []
+    for v, colour in zip(VARIANTS, colours, strict=True):
+        d = df[df["model"] == v]
+        overlays.append(hv.ErrorBars(d, "x", ["value", "neg", "pos"]))
+        overlays.append(
+            hv.Scatter(d, "x", "value", label=v)
+            .opts(color=colour, size=8, backend="bokeh")
+            .opts(color=colour, s=40, backend="matplotlib")
+        )
+    labels = {
+        "title": "Map model with and without the WorldClim climate input: held-out LUCAS points\n"
+        f"({result['block_km']:.0f} km blocks, {len(result['seeds'])} seeds; 95 % intervals)",
+        "xlabel": "band set · metric",
+        "ylabel": "score",
+        "legend_position": "right",
+    }
+    return (
+        hv.Overlay(overlays)
+        .opts(fig_inches=(9, 4), aspect=2.2, backend="matplotlib", **labels)
+        .opts(width=760, height=360, backend="bokeh", **labels)
+    )
+
+
+def comparison_sentence(result: Mapping[str, Any], scene: Mapping[str, Any] | None = None) -> str:
+    """One sentence per band set (and the scene's change): what the climate input does."""
+    parts = []
+    for bs, r in result["band_sets"].items():
+        d = r["oa"]["difference"]
+        sign = "raises" if d["ci95"][0] > 0 else "lowers" if d["ci95"][1] < 0 else "does not change"
+        wy = r["within_year"]
+        parts.append(
+            f"{bs}: climate input {sign} held-out overall accuracy "
+            f"({_fmt(r['oa'][VARIANTS[0]])} → {_fmt(r['oa'][VARIANTS[1]])}, difference "
+            f"{_fmt(d)}); simulated p25→p75 change {_fmt(wy[VARIANTS[0]]['all'], True)} → "
+            f"{_fmt(wy[VARIANTS[1]]['all'], True)}"
+        )
+    text = "Map model with the WorldClim BIO1-19 input (not shipped): " + "; ".join(parts)
+    if scene is not None:
+        m = scene["mean"]
+        text += (
+            f"; Exeter {scene['pair']} change (four bands, mean of {len(scene['seeds'])} seeds) "
+            f"{m[VARIANTS[0]]:.1%} → {m[VARIANTS[1]]:.1%}"
+        )
+    return text
+
+
+__all__ = [
+    "BAND_SETS_COMPARED",
+    "BLOCK_KM",
+    "NEAR_KM",
+    "N_FOLDS",
+    "SEEDS",
+    "STATES",
+    "VARIANTS",
+    "accuracy_comparison",
+    "climate_comparison",
+    "comparison_figure",
+    "comparison_frame",
+    "comparison_sentence",
+    "comparison_table",
+    "out_of_fold_classes",
+    "points_climate",
+    "read_climate",
+    "scene_change",
+]

@@ -1,0 +1,137 @@
+"""Tests for lulcbook.experiments.map_climate: the climate vector as a map-model input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lulcbook import legend, viz
+from lulcbook.experiments import map_climate as MC
+from lulcbook.sources import elc10, sample
+
+
+@pytest.fixture(scope="module")
+def lucas(sample_dir: Path) -> pd.DataFrame:
+    """1,200 real LUCAS rows drawn across Europe."""
+    table = elc10.read_elc10(sample_dir / elc10.SAMPLE_SUBDIR, s1=False)
+    return table.sample(1200, random_state=1).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def climate(sample_dir: Path, lucas: pd.DataFrame) -> np.ndarray:
+    """Real WorldClim 2.1 BIO1-19 at those points."""
+    return MC.points_climate(MC.read_climate(sample_dir), lucas["lon"], lucas["lat"])
+
+
+def test_points_climate_reads_worldclim_at_the_points(climate: np.ndarray, lucas) -> None:
+    assert climate.shape == (len(lucas), 19)
+    assert np.isfinite(climate).all(axis=1).mean() > 0.99
+    # BIO5 (warmest month max) is above BIO6 (coldest month min) everywhere
+    ok = np.isfinite(climate).all(axis=1)
+    assert (climate[ok, 4] > climate[ok, 5]).all()
+    assert -5 < np.nanmedian(climate[:, 0]) < 20  # BIO1, mean annual temperature (°C), Europe
+
+
+def test_out_of_fold_classes_hold_out_each_fold_and_pass_climate_to_one_variant(
+    lucas: pd.DataFrame, climate: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, int, bool]] = []
+
+    class Memo:
+        def __init__(self, n_train: int) -> None:
+            self.n_train = n_train
+
+        def predict_vectors(self, refl: np.ndarray, climate: Any = None) -> np.ndarray:
+            p = np.zeros((len(refl), legend.N_CLASSES))
+            p[:, (self.n_train + (climate is not None)) % legend.N_CLASSES] = 1.0
+            return p
+
+    def fake_train(arrays: Any, band_set: str, variant: str, sp: Any, seed: int,
+                   climate: Any = None) -> Memo:  # fmt: skip
+        assert variant == "augmented"
+        calls.append((band_set, len(arrays[1]), climate is not None))
+        if climate is not None:
+            assert len(climate) == len(arrays[1])
+        return Memo(len(arrays[1]))
+
+    monkeypatch.setattr(MC, "train_map_model", fake_train)
+    folds = np.arange(len(lucas)) % 3
+    out = MC.out_of_fold_classes(lucas, climate, {"seed": 0}, folds, [4, 5])
+    assert set(out) == {(b, v) for b in MC.BAND_SETS_COMPARED for v in MC.VARIANTS}
+    assert len(calls) == len(MC.BAND_SETS_COMPARED) * len(MC.VARIANTS) * 2 * 3
+    assert sum(c for *_, c in calls) == len(calls) // 2
+    sizes = {f: int((folds != f).sum()) for f in range(3)}
+    for (_, v), by_state in out.items():
+        assert set(by_state) == set(MC.STATES)
+        for f in range(3):
+            want = (sizes[f] + (v == MC.VARIANTS[1])) % legend.N_CLASSES
+            assert (by_state["p75"][:, folds == f] == want).all()
+
+
+def test_accuracy_comparison_pairs_the_replicates() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, legend.N_CLASSES, 600)
+    blocks = np.repeat(np.arange(30), 20)
+    good = np.where(rng.random((2, 600)) < 0.8, y, (y + 1) % legend.N_CLASSES)
+    poor = np.where(rng.random((2, 600)) < 0.6, y, (y + 1) % legend.N_CLASSES)
+    r = MC.accuracy_comparison(y, {MC.VARIANTS[0]: poor, MC.VARIANTS[1]: good}, blocks, 300)
+    oa = r["oa"]
+    assert oa[MC.VARIANTS[0]]["estimate"] == pytest.approx((poor == y).mean())
+    assert oa[MC.VARIANTS[1]]["estimate"] == pytest.approx((good == y).mean())
+    d = oa["difference"]
+    assert d["estimate"] == pytest.approx((good == y).mean() - (poor == y).mean())
+    assert 0 < d["ci95"][0] <= d["estimate"] <= d["ci95"][1]
+    same = MC.accuracy_comparison(y, {MC.VARIANTS[0]: good, MC.VARIANTS[1]: good}, blocks, 50)
+    assert same["macro_f1"]["difference"]["ci95"] == [0.0, 0.0]
+
+
+def test_climate_comparison_on_real_points(
+    lucas: pd.DataFrame, climate: np.ndarray, spectral_params: dict, tmp_path: Path
+) -> None:
+    r = MC.climate_comparison(
+        lucas, climate, spectral_params, (-3.5, 50.7), n_boot=50, seeds=2, n_folds=3
+    )
+    assert r["seeds"] == [0, 1] and r["n_folds"] == 3 and r["n_points"] <= len(lucas)
+    assert list(r["band_sets"]) == list(MC.BAND_SETS_COMPARED)
+    for res in r["band_sets"].values():
+        for metric in ("oa", "macro_f1"):
+            for v in MC.VARIANTS:
+                e = res[metric][v]
+                assert 0.0 <= e["ci95"][0] <= e["estimate"] <= e["ci95"][1] <= 1.0
+            d = res[metric]["difference"]
+            diff = res[metric][MC.VARIANTS[1]]["estimate"] - res[metric][MC.VARIANTS[0]]["estimate"]
+            assert d["estimate"] == pytest.approx(diff)
+        assert set(res["within_year"]) == set(MC.VARIANTS)
+    table = MC.comparison_table(r)
+    assert len(table) == 3 * len(MC.BAND_SETS_COMPARED)
+    assert "climate − spectra" in set(table["model"])
+    text = MC.comparison_sentence(r)
+    assert text.startswith("Map model with the WorldClim BIO1-19 input (not shipped)")
+    oa4 = r["band_sets"]["s2-4"]["oa"]["difference"]["estimate"]
+    assert f"difference {oa4:.3f}" in text
+    viz.save_png(MC.comparison_figure(r), tmp_path / "climate.png")
+    assert (tmp_path / "climate.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="climate rows"):
+        MC.climate_comparison(lucas, climate[:10], spectral_params, (0, 50), n_boot=10)
+    one_block = lucas.assign(x_laea=4_000_000.0, y_laea=3_000_000.0)
+    with pytest.raises(ValueError, match="one 200 km block"):
+        MC.climate_comparison(one_block, climate, spectral_params, (0, 50), n_boot=10)
+
+
+def test_scene_change_maps_both_dates_with_and_without_climate(
+    lucas: pd.DataFrame, climate: np.ndarray, spectral_params: dict, sample_dir: Path
+) -> None:
+    scenes = [d.isel(x=slice(0, 48), y=slice(0, 48)) for d in sample.read_exeter_s2(sample_dir)]
+    vec = np.nanmean(climate, axis=0)
+    r = MC.scene_change(lucas, climate, scenes, (0, 2), vec, spectral_params, seeds=2)
+    assert r["seeds"] == [0, 1] and r["pair"] == "2024-06-02→2024-08-01"
+    for v in MC.VARIANTS:
+        assert len(r["changed_share"][v]) == 2
+        assert 0.0 <= r["mean"][v] <= 1.0
+        assert r["mean"][v] == pytest.approx(np.mean(r["changed_share"][v]))
+    res = {"band_sets": {}}
+    assert "Exeter 2024-06-02→2024-08-01 change" in MC.comparison_sentence(res, r)
