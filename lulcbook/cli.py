@@ -39,6 +39,7 @@ from lulcbook import l2a_offset
 from lulcbook.cli_options import (
     DEFAULT_MODEL_CLASS,
     ModelChoice,
+    add_climate_option,
     add_command,
     add_l2a_offset_option,
     add_model_options,
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         "instead of an error)",
     )
     add_l2a_offset_option(g)
+    add_climate_option(g)
     g = p.add_argument_group("tiling and parallelism")
     add_run_options(g, tile_size=512, workers=os.cpu_count() or 1)
     g.add_argument("--blocksize", type=int, default=512, help="COG internal tile size (px)")
@@ -390,6 +392,21 @@ def check_predict_args(args: argparse.Namespace) -> tuple[Path, Path, Path]:
         raise UsageError(str(err)) from None
 
 
+def _with_climate(model: Any, path: Path | None) -> Any:
+    """The model with its climate raster attached (:func:`lulcbook.climate_field.attach`).
+
+    Raises:
+        UsageError: ``--climate`` for a model without climate input, or a raster that cannot
+            serve one with it.
+    """
+    from lulcbook import climate_field
+
+    try:
+        return climate_field.attach(model, path)
+    except (climate_field.ClimateFieldError, FileNotFoundError) as err:
+        raise UsageError(str(err)) from None
+
+
 def predict_command(args: argparse.Namespace) -> int:
     """Run ``lulcbook predict``; returns the exit status.
 
@@ -402,7 +419,7 @@ def predict_command(args: argparse.Namespace) -> int:
     check_predict_args(args)
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
-    model = load_classifier(args.model, args.model_class)
+    model = _with_climate(load_classifier(args.model, args.model_class), args.climate)
     shipped = _shipped_info(args.model)  # one look-up of the model zoo
     model_name, model_version = _model_identity(shipped, args.model)
     properties: dict[str, Any] = {}

@@ -162,6 +162,23 @@ def add_l2a_offset_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) 
     )
 
 
+def add_climate_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--climate``: the WorldClim raster a model with climate input looks pixels up in.
+
+    Args:
+        p: the parser or argument group.
+    """
+    p.add_argument(
+        "--climate",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="WorldClim 2.1 BIO1-19 folder or multi-band file for a model with climate input "
+        "(default: the offline sample's worldclim/wc21_10m_bio_europe under LULCBOOK_SAMPLE or "
+        "paths.sample); refused for a model without it",
+    )
+
+
 def add_run_options(
     p: argparse.ArgumentParser | argparse._ArgumentGroup, tile_size: int, workers: int
 ) -> None:
@@ -239,6 +256,7 @@ __all__ = [
     "DEFAULT_MODEL_CLASS",
     "ModelChoice",
     "add_command",
+    "add_climate_option",
     "add_l2a_offset_option",
     "add_model_options",
     "add_run_options",

@@ -34,8 +34,9 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from lulcbook import class_style, cog, io, l2a_offset, legend, product_stac, temporal
+from lulcbook import class_style, climate_field, cog, io, l2a_offset, legend, product_stac, temporal
 from lulcbook.cli_options import (
+    add_climate_option,
     add_command,
     add_l2a_offset_option,
     add_model_options,
@@ -49,6 +50,7 @@ from lulcbook.predict import (
     RasterSource,
     Source,
     TileClassifier,
+    check_climate,
     check_projected,
     class_values,
     input_files,
@@ -267,7 +269,9 @@ def series_probabilities(
 
     The model's classes are placed at their legend index (classes it lacks get 0). With
     ``segments="shared"`` a model that offers it (:class:`SharesSegments`) classifies every
-    date on one segmentation of the series; other models segment each date on its own.
+    date on one segmentation of the series; other models segment each date on its own. A model
+    with climate input gets the climate of every pixel of the series' grid
+    (:meth:`lulcbook.models.spectral.SpectralClassifier.climate_layers`).
 
     Raises:
         ValueError: an unknown ``segments``.
@@ -279,11 +283,14 @@ def series_probabilities(
     out = np.full((t, legend.N_CLASSES, h, w), np.nan, dtype=np.float32)
     sharer = model if segments == "shared" and isinstance(model, SharesSegments) else None
     labels = sharer.shared_segments(series.data) if sharer is not None else None
+    layers = getattr(model, "climate_layers", None)
+    climate = layers(series.crs, series.transform, (h, w)) if layers is not None else None
+    kw: dict[str, Any] = {} if climate is None else {"climate": climate}
     for i in range(t):
         p = np.asarray(
-            sharer.predict_proba(series.data[i], labels=labels)
+            sharer.predict_proba(series.data[i], labels=labels, **kw)
             if sharer is not None
-            else model.predict_proba(series.data[i]),
+            else model.predict_proba(series.data[i], **kw),
             dtype=np.float32,
         )
         ok = np.isfinite(p).all(axis=0)
@@ -410,8 +417,12 @@ def predict_series(
     change_tif = Path(f"{stem}_change.tif")
     change_item = change_tif.with_suffix(".json")
     io.check_output_paths([change_tif, change_item], reads)  # cheap checks before any reading
+    check_climate(model)
     series = read_series(inputs, list(model.bands), dates, **source_kw)
     metres = check_projected(series.crs, series.names[0])
+    climate = getattr(model, "climate_field", None)
+    if getattr(model, "uses_climate", False) and climate is not None:
+        climate.check_covers(series.crs, series.transform, series.data.shape[2:], series.names[0])
     if model_resolution_m is not None:
         model = for_resolution(model, abs(series.transform.a) * metres, model_resolution_m)
     proba = series_probabilities(model, series, segments)
@@ -571,6 +582,7 @@ def add_series_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--mask-band", default=None, help="cloud-mask band (SCL, Fmask)")
     p.add_argument("--mask-values", type=number_list(int), default=None, help="mask values to drop")
     add_l2a_offset_option(p)
+    add_climate_option(p)
     p.add_argument("--blocksize", type=int, default=512, help="COG internal tile size")
     p.add_argument("--bbox", type=number_list(float), default=None, help="'stac': lon/lat bbox")
     p.add_argument("--datetime", default=None, help="'stac': date range, e.g. 2024-05/2024-09")
@@ -615,7 +627,12 @@ def series_command(args: argparse.Namespace) -> int:
     model_res = args.model_resolution
     if model_res is None and choice.metadata.get("resolution_m"):
         model_res = float(choice.metadata["resolution_m"])
-    model = load_classifier(choice.weights, choice.model_class)
+    try:
+        model = climate_field.attach(
+            load_classifier(choice.weights, choice.model_class), args.climate
+        )
+    except (climate_field.ClimateFieldError, FileNotFoundError) as err:
+        raise SeriesUsageError(str(err)) from None
     properties: dict[str, Any] = {}
     if args.l2a_offset:
         try:

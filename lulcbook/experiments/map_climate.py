@@ -1,4 +1,4 @@
-"""The WorldClim climate vector as an input of the map model: measured, not yet shipped.
+"""The WorldClim climate vector as an input of the map model: what it does, measured.
 
 The map models of :mod:`lulcbook.experiments.maps` classify a superpixel's mean reflectance
 alone. The continental point models of notebook 08 also take the WorldClim 2.1 BIO1–19 vector
@@ -35,15 +35,18 @@ import xarray as xr
 from lulcbook import mapcheck
 from lulcbook.experiments.continental import (
     WORLDCLIM_SUBDIR,
-    block_folds,
     bootstrap_weights,
     ci95,
     cluster_confusions,
     resampled_scores,
-    spatial_blocks,
 )
 from lulcbook.experiments.maps import BAND_SETS, L2A_OFFSETS, train_map_model, with_offset
-from lulcbook.experiments.within_year import distance_km, flip_share, percentile_states
+from lulcbook.experiments.within_year import (
+    distance_km,
+    flip_share,
+    held_out_design,
+    percentile_states,
+)
 from lulcbook.models import spectral
 from lulcbook.sources import worldclim
 
@@ -220,17 +223,11 @@ def climate_comparison(
     """
     if len(climate) != len(lucas):
         raise ValueError(f"{len(lucas)} LUCAS points but {len(climate)} climate rows")
-    if seeds < 1 or n_folds < 2:
-        raise ValueError(f"seeds must be at least 1 and n_folds at least 2; got {seeds}, {n_folds}")
     keep = np.isfinite(lucas[["ndvi_p25", "ndvi_p75"]].to_numpy(np.float64)).all(axis=1)
     if not keep.any():
         raise ValueError("no LUCAS point has both NDVI percentiles ndvi_p25 and ndvi_p75")
     df, clim = lucas[keep].reset_index(drop=True), np.asarray(climate, np.float64)[keep]
-    blocks = spatial_blocks(df["x_laea"].to_numpy(), df["y_laea"].to_numpy(), block_km)
-    if np.unique(blocks).size < 2:
-        raise ValueError(f"the points lie in one {block_km:g} km block; folds need two or more")
-    folds = block_folds(blocks, min(n_folds, np.unique(blocks).size), int(sp["seed"]))
-    seed_list = [int(sp["seed"]) + k for k in range(seeds)]
+    blocks, folds, seed_list = held_out_design(df, int(sp["seed"]), seeds, n_folds, block_km)
     classes = out_of_fold_classes(df, clim, sp, folds, seed_list, n_jobs)
     y = df["label_index"].to_numpy()
     close = distance_km(df, *near) <= near_km
@@ -374,27 +371,41 @@ def comparison_figure(result: Mapping[str, Any]) -> Any:
     )
 
 
+def band_set_sentence(
+    result: Mapping[str, Any], band_set: str, scene: Mapping[str, Any] | None = None
+) -> str:
+    """What the climate input does to one band set's held-out accuracy and simulated change.
+
+    With ``scene`` (:func:`scene_change`, four bands), the four-band sentence also gives the
+    scene's change between its two dates.
+    """
+    r = result["band_sets"][band_set]
+    d = r["oa"]["difference"]
+    sign = "raises" if d["ci95"][0] > 0 else "lowers" if d["ci95"][1] < 0 else "does not change"
+    wy = r["within_year"]
+    return (
+        f"{band_set}: climate input {sign} held-out overall accuracy "
+        f"({_fmt(r['oa'][VARIANTS[0]])} → {_fmt(r['oa'][VARIANTS[1]])}, difference "
+        f"{_fmt(d)}; macro-F1 difference {_fmt(r['macro_f1']['difference'])}; "
+        f"{result['block_km']:.0f} km blocks, {len(result['seeds'])} seeds); simulated p25→p75 "
+        f"change {_fmt(wy[VARIANTS[0]]['all'], True)} → {_fmt(wy[VARIANTS[1]]['all'], True)}"
+        + (_scene_part(scene) if scene is not None and band_set == "s2-4" else "")
+    )
+
+
+def _scene_part(scene: Mapping[str, Any]) -> str:
+    m = scene["mean"]
+    return (
+        f"; Exeter {scene['pair']} change (four bands, mean of {len(scene['seeds'])} seeds) "
+        f"{m[VARIANTS[0]]:.1%} → {m[VARIANTS[1]]:.1%}"
+    )
+
+
 def comparison_sentence(result: Mapping[str, Any], scene: Mapping[str, Any] | None = None) -> str:
     """One sentence per band set (and the scene's change): what the climate input does."""
-    parts = []
-    for bs, r in result["band_sets"].items():
-        d = r["oa"]["difference"]
-        sign = "raises" if d["ci95"][0] > 0 else "lowers" if d["ci95"][1] < 0 else "does not change"
-        wy = r["within_year"]
-        parts.append(
-            f"{bs}: climate input {sign} held-out overall accuracy "
-            f"({_fmt(r['oa'][VARIANTS[0]])} → {_fmt(r['oa'][VARIANTS[1]])}, difference "
-            f"{_fmt(d)}); simulated p25→p75 change {_fmt(wy[VARIANTS[0]]['all'], True)} → "
-            f"{_fmt(wy[VARIANTS[1]]['all'], True)}"
-        )
-    text = "Map model with the WorldClim BIO1-19 input (not shipped): " + "; ".join(parts)
-    if scene is not None:
-        m = scene["mean"]
-        text += (
-            f"; Exeter {scene['pair']} change (four bands, mean of {len(scene['seeds'])} seeds) "
-            f"{m[VARIANTS[0]]:.1%} → {m[VARIANTS[1]]:.1%}"
-        )
-    return text
+    parts = [band_set_sentence(result, bs) for bs in result["band_sets"]]
+    text = "Map model with the WorldClim BIO1-19 input: " + "; ".join(parts)
+    return text + (_scene_part(scene) if scene is not None else "")
 
 
 __all__ = [
@@ -406,6 +417,7 @@ __all__ = [
     "STATES",
     "VARIANTS",
     "accuracy_comparison",
+    "band_set_sentence",
     "climate_comparison",
     "comparison_figure",
     "comparison_frame",

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,9 @@ from lulcbook.models import spectral
 from lulcbook.models.gnn import SegmentClassifier
 from lulcbook.sources import elc10
 from lulcbook.zoo import spectral_card
+
+if TYPE_CHECKING:
+    from lulcbook.climate_field import ClimateField
 
 ModelKey = tuple[str, str]
 """``(band set, variant)`` of a trained map model, e.g. ``("s2-9", "augmented")``."""
@@ -50,7 +53,16 @@ SERIES_SEGMENTS = ", series superpixels"
 """Suffix of the Exeter row whose dates share one segmentation (as ``lulcbook series`` maps)."""
 
 SHIPPED_VARIANT = "augmented"
-"""The variant of every band set that ships (random gain, path offset and seasonal copies)."""
+"""The variant of the four-band and Landsat models that ships (random gain, path offset and
+seasonal copies)."""
+
+CLIMATE_VARIANT = "climate"
+"""The augmented variant with the WorldClim BIO1–19 vector as a further input."""
+
+SHIPPED: dict[str, str] = {"s2-9": CLIMATE_VARIANT, "s2-4": SHIPPED_VARIANT}
+"""The variant that ships per Sentinel-2 band set: the nine-band model takes the climate (held-out
+accuracy and every reference in notebook 07); the four-band one stays spectral (its Exeter
+change rises with the climate input)."""
 
 
 SEAM_MARGIN_PX = 16
@@ -79,40 +91,59 @@ def train_map_model(
         arrays: ``(reflectance, labels, seasons)`` of the band set
             (:func:`lulcbook.models.spectral.lucas_arrays`).
         band_set: a key of :data:`BAND_SETS`.
-        variant: ``"none"`` (the medians as they are) or ``"augmented"``.
+        variant: ``"none"`` (the medians as they are), ``"augmented"``, or ``"climate"``
+            (augmented, with ``climate``).
         sp: the ``spectral`` parameters (copies, hidden, dropout, epochs, seed, segment_size,
             compactness, segmentation, iterations).
         seed: the training seed; ``None`` takes ``sp["seed"]``.
         climate: ``(n, 19)`` WorldClim BIO1–19 of the points: a model with climate input
-            (:mod:`lulcbook.experiments.map_climate`); ``None`` for the shipped models.
+            (the ``climate`` variant, :mod:`lulcbook.experiments.map_climate`).
+
+    Raises:
+        ValueError: the ``climate`` variant without ``climate``.
     """
     refl, labels, seasons = arrays
-    aug = variant == "augmented"
+    if variant == CLIMATE_VARIANT and climate is None:
+        raise ValueError(f"the {CLIMATE_VARIANT!r} variant needs the points' climate")
+    aug = variant in ("augmented", CLIMATE_VARIANT)
     return spectral.train_spectral(
         refl, labels, BAND_SETS[band_set], augment=aug, seasons=seasons if aug else None,
         copies=sp["copies"], hidden=sp["hidden"], dropout=sp["dropout"], epochs=sp["epochs"],
         seed=sp["seed"] if seed is None else seed, segment_size=sp["segment_size"],
         compactness=sp["compactness"], segmentation=sp["segmentation"],
         iterations=sp["iterations"],
-        info={"n_points": len(labels), "augment": variant, "band_set": band_set},
+        info={"n_points": len(labels), "augment": "augmented" if aug else "none",
+              "band_set": band_set},
         climate=climate,
     )  # fmt: skip
 
 
 def train_map_models(
-    lucas: pd.DataFrame, sp: Mapping[str, Any]
+    lucas: pd.DataFrame,
+    sp: Mapping[str, Any],
+    climate: np.ndarray | None = None,
+    climate_field: ClimateField | None = None,
 ) -> tuple[dict[ModelKey, spectral.SpectralClassifier], dict[str, float]]:
     """Train the map models of every band set, plain (``none``) and ``augmented``.
 
-    The Landsat band set is trained augmented only.
+    The Landsat band set is trained augmented only. With ``climate``, the nine-band model is
+    also trained with the climate input (``climate`` variant) and looks up the climate of a
+    map's pixels in ``climate_field``.
 
     Args:
         lucas: the LUCAS table (:func:`load_lucas`).
         sp: the ``spectral`` parameters (:func:`train_map_model`).
+        climate: ``(len(lucas), 19)`` WorldClim BIO1–19 of the points.
+        climate_field: the raster a climate model maps with (required with ``climate``).
+
+    Raises:
+        ValueError: ``climate`` without ``climate_field``.
 
     Returns:
         ``(models by (band set, variant), training seconds by "band set/variant")``.
     """
+    if climate is not None and climate_field is None:
+        raise ValueError("a climate model needs the climate_field it maps with")
     models: dict[ModelKey, spectral.SpectralClassifier] = {}
     train_s: dict[str, float] = {}
     for name, bands in BAND_SETS.items():
@@ -121,6 +152,11 @@ def train_map_models(
             t0 = time.perf_counter()
             models[name, variant] = train_map_model(arrays, name, variant, sp)
             train_s[f"{name}/{variant}"] = time.perf_counter() - t0
+        if climate is not None and climate_field is not None and name == "s2-9":
+            t0 = time.perf_counter()
+            m = train_map_model(arrays, name, CLIMATE_VARIANT, sp, climate=climate)
+            models[name, CLIMATE_VARIANT] = m.with_climate(climate_field)
+            train_s[f"{name}/{CLIMATE_VARIANT}"] = time.perf_counter() - t0
     return models, train_s
 
 
@@ -148,6 +184,20 @@ def with_offset(
 def classify(model: MapModel, values: np.ndarray) -> np.ndarray:
     """Legend indices ``(y, x)`` of a ``(band, y, x)`` reflectance array."""
     return mapcheck.classes_from_proba(model.predict_proba(values))
+
+
+def classify_scene(model: MapModel, da: xr.DataArray) -> np.ndarray:
+    """Legend indices ``(y, x)`` of a georeferenced ``(band, y, x)`` scene.
+
+    A model with climate input gets the climate of every pixel from the scene's CRS and
+    transform (:meth:`lulcbook.models.spectral.SpectralClassifier.climate_layers`).
+    """
+    values = da.sel(band=list(model.bands)).values
+    if not getattr(model, "uses_climate", False):
+        return classify(model, values)
+    assert isinstance(model, spectral.SpectralClassifier)
+    climate = model.climate_layers(da.rio.crs, da.rio.transform(), values.shape[1:])
+    return mapcheck.classes_from_proba(model.predict_proba(values, climate=climate))
 
 
 @dataclass(frozen=True)
@@ -231,7 +281,7 @@ def polygon_check(
     n_boot: int,
 ) -> dict[str, Any]:
     """Recall per class inside the reference polygons of ``model``'s map of ``da``."""
-    cls = classify(model, da.sel(band=list(model.bands)).values)
+    cls = classify_scene(model, da)
     return mapcheck.polygon_recall(cls, poly_ids, cast(Sequence[int], poly_labels), n_boot)
 
 
@@ -243,21 +293,21 @@ def brandenburg_variants(
 ) -> dict[str, dict[str, Any]]:
     """Polygon recall of every Sentinel-2 model variant and input choice on Brandenburg.
 
-    Rows: each model on the masked scene, the nine-band augmented model unmasked, the previous
-    default (when present), and the nine-band augmented model at 20 m.
+    Rows: each model on the masked scene, the shipped nine-band model unmasked, the previous
+    default (when present), and the shipped nine-band model at 20 m.
     """
 
     def check(model: MapModel, da: xr.DataArray, ids: np.ndarray = bb.poly_ids) -> dict[str, Any]:
         return polygon_check(model, da, ids, bb.poly_labels, n_boot)
 
-    m9 = models["s2-9", "augmented"]
+    m9 = models["s2-9", SHIPPED["s2-9"]]
     runs = {f"{k[0]}/{k[1]}": check(m, bb.masked) for k, m in models.items() if k[0] != "landsat-6"}
-    runs["s2-9/augmented, unmasked"] = check(m9, bb.scene)
+    runs[f"s2-9/{SHIPPED['s2-9']}, unmasked"] = check(m9, bb.scene)
     if gnn is not None:
         runs[PREVIOUS] = check(gnn, bb.masked)
     m9_20 = spectral.SpectralClassifier(**{**m9.__dict__, "segment_size": m9.segment_size / 4})
     coarse = coarsen(bb.masked)
-    runs["s2-9/augmented, 20 m"] = check(
+    runs[f"s2-9/{SHIPPED['s2-9']}, 20 m"] = check(
         m9_20, coarse, bb.poly_ids[::2, ::2][: coarse.shape[1], : coarse.shape[2]]
     )
     return runs
@@ -483,7 +533,7 @@ def patch_check(
 ) -> dict[str, Any]:
     """Majority agreement of ``model`` (with ``offset`` where it takes one) with patch labels."""
     m = with_offset(model, offset) if isinstance(model, spectral.SpectralClassifier) else model
-    maps = [classify(m, d.sel(band=list(m.bands)).values) for d in patches]
+    maps = [classify_scene(m, d) for d in patches]
     return mapcheck.patch_agreement(maps, [d.attrs["legend_keys"] for d in patches])
 
 
@@ -526,6 +576,7 @@ def ship_checks(
     city: Mapping[str, Any],
     ex_seeds: str = "",
     within_year: str = "",
+    climate_sentences: Mapping[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The checks each shipped card reports, for its own model and both L2A input settings.
 
@@ -541,14 +592,18 @@ def ship_checks(
             (:func:`lulcbook.experiments.exeter.seed_sentence`), if measured.
         within_year: the sentence on simulated single dates of held-out LUCAS points
             (:func:`lulcbook.experiments.within_year.within_year_sentence`), if measured.
+        climate_sentences: per band set, the sentence on the climate input
+            (:func:`lulcbook.experiments.map_climate.band_set_sentence`), if measured.
     """
+    climate_sentences = climate_sentences or {}
     l2a = {"as is": "offset none", "with l2a_offset": "offset path"}
     series = f"offset none{SERIES_SEGMENTS}"  # the dates of a series on one segmentation
     exeter_rows = {**l2a, "as is, series superpixels of `lulcbook series`": series}
     return {
         ship: {
             "brandenburg": dict(bb_ref),
-            "bigearthnet": {k: ben_runs[f"s2-9/{SHIPPED_VARIANT}, {o}"] for k, o in l2a.items()},
+            "bigearthnet": {k: ben_runs[f"s2-9/{SHIPPED['s2-9']}, {o}"] for k, o in l2a.items()},
+            "climate": climate_sentences.get("s2-9", ""),
         },
         f"{ship}-10m": {
             "brandenburg": bb_runs[f"s2-4/{SHIPPED_VARIANT}"],
@@ -560,6 +615,7 @@ def ship_checks(
             },
             "exeter_seeds": ex_seeds,
             "within_year": within_year,
+            "climate": climate_sentences.get("s2-4", ""),
             "exeter_scene": {
                 "artificial_share": city["artificial_share"],
                 "points": city["lucas_points"],
@@ -588,7 +644,8 @@ def ship_models(
 ) -> dict[str, str]:
     """Save and export the shipped models with cards generated from their own checks.
 
-    The nine-band augmented model ships as ``ship``, the four-band one as ``ship-10m``.
+    The shipped nine-band model (:data:`SHIPPED`) ships as ``ship``, the four-band one as
+    ``ship-10m``.
 
     Returns:
         Where each shipped model was exported, by name: relative to the folder that holds the
@@ -596,7 +653,10 @@ def ship_models(
     """
     root = Path(zoo.__file__).resolve().parents[2]
     shipped = {}
-    pairs = ((ship, models["s2-9", "augmented"]), (f"{ship}-10m", models["s2-4", "augmented"]))
+    pairs = (
+        (ship, models["s2-9", SHIPPED["s2-9"]]),
+        (f"{ship}-10m", models["s2-4", SHIPPED["s2-4"]]),
+    )
     for name, model in pairs:
         weights = model.save(models_dir / f"{name}.pt")
         card = spectral_card.spectral_card(name, model, checks[name])
@@ -640,7 +700,7 @@ def map_verdicts(
             f"Exeter change between consecutive clear dates, worst pair ({ex_setting})",
         ),
     ]
-    best = ben_runs["s2-9/augmented, offset path"]
+    best = ben_runs[f"s2-9/{SHIPPED['s2-9']}, offset path"]
     gnn_ben = ben_runs.get(PREVIOUS, {}).get("majority_agreement", float("nan"))
     verdicts.append(
         (
@@ -652,6 +712,31 @@ def map_verdicts(
     wood = max(v["woodland"] for v in lausanne.values())
     verdicts.append((f"Lausanne woodland share {wood:.1%} (previous maps: 0 %)", wood > 0))
     return verdicts
+
+
+def climate_reference_sentence(
+    bb_runs: Mapping[str, Mapping[str, Any]], ben_runs: Mapping[str, Mapping[str, Any]]
+) -> str:
+    """The nine-band model without and with the climate input on the independent references.
+
+    The ``augmented`` → ``climate`` rows of :func:`brandenburg_variants` and
+    :func:`bigearthnet_runs`.
+    """
+    a, c = f"s2-9/{SHIPPED_VARIANT}", f"s2-9/{CLIMATE_VARIANT}"
+    parts = [
+        f"Brandenburg {k} recall {bb_runs[a]['per_class'][k]['recall']:.3f} → "
+        f"{bb_runs[c]['per_class'][k]['recall']:.3f}"
+        for k in ("woodland", "water")
+        if k in bb_runs[a]["per_class"]
+    ]
+    parts += [
+        f"BigEarthNet agreement (offset {o}) {ben_runs[f'{a}, offset {o}']['majority_agreement']:.2f}"
+        f" → {ben_runs[f'{c}, offset {o}']['majority_agreement']:.2f}, pixel share "
+        f"{ben_runs[f'{a}, offset {o}']['pixel_share']:.2f} → "
+        f"{ben_runs[f'{c}, offset {o}']['pixel_share']:.2f}"
+        for o in L2A_OFFSETS
+    ]
+    return "Nine-band model without → with the climate input: " + "; ".join(parts)
 
 
 def verdict_lines(verdicts: Sequence[tuple[str, bool | None]]) -> str:

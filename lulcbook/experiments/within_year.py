@@ -151,6 +151,33 @@ def flip_share(
     return est.as_dict()
 
 
+def held_out_design(
+    df: pd.DataFrame, seed: int, seeds: int, n_folds: int, block_km: float
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Blocks, block folds and training seeds of a held-out design on LUCAS points.
+
+    Args:
+        df: points with ``x_laea`` and ``y_laea`` (metres).
+        seed: the first training seed (and the seed of the fold assignment).
+        seeds: number of training seeds.
+        n_folds: folds (fewer when there are fewer blocks).
+        block_km: side of the LAEA blocks.
+
+    Returns:
+        ``(block of each point, fold of each point, seeds)``.
+
+    Raises:
+        ValueError: ``seeds`` below 1, ``n_folds`` below 2, or every point in one block.
+    """
+    if seeds < 1 or n_folds < 2:
+        raise ValueError(f"seeds must be at least 1 and n_folds at least 2; got {seeds}, {n_folds}")
+    blocks = spatial_blocks(df["x_laea"].to_numpy(), df["y_laea"].to_numpy(), block_km)
+    if np.unique(blocks).size < 2:
+        raise ValueError(f"the points lie in one {block_km:g} km block; folds need two or more")
+    folds = block_folds(blocks, min(n_folds, np.unique(blocks).size), seed)
+    return blocks, folds, [seed + k for k in range(seeds)]
+
+
 def within_year_flips(
     lucas: pd.DataFrame,
     sp: Mapping[str, Any],
@@ -184,17 +211,12 @@ def within_year_flips(
         ValueError: ``seeds`` below 1, ``n_folds`` below 2, no point with every percentile,
             or every point in one block.
     """
-    if seeds < 1 or n_folds < 2:
-        raise ValueError(f"seeds must be at least 1 and n_folds at least 2; got {seeds}, {n_folds}")
     cols = [f"ndvi_{p}" for p in PERCENTILES]
-    df = lucas[np.isfinite(lucas[cols].to_numpy(np.float64)).all(axis=1)].reset_index(drop=True)
+    keep = np.isfinite(lucas[cols].to_numpy(np.float64)).all(axis=1)
+    df = lucas[keep].reset_index(drop=True)
     if df.empty:
         raise ValueError(f"no LUCAS point has every NDVI percentile {cols}")
-    blocks = spatial_blocks(df["x_laea"].to_numpy(), df["y_laea"].to_numpy(), block_km)
-    if np.unique(blocks).size < 2:
-        raise ValueError(f"the points lie in one {block_km:g} km block; folds need two or more")
-    folds = block_folds(blocks, min(n_folds, np.unique(blocks).size), int(sp["seed"]))
-    seed_list = [int(sp["seed"]) + k for k in range(seeds)]
+    blocks, folds, seed_list = held_out_design(df, int(sp["seed"]), seeds, n_folds, block_km)
     states = percentile_states(df, BAND_SETS[BAND_SET])
     classes = out_of_fold_classes(df, sp, states, folds, seed_list)
     y = df["label_index"].to_numpy()
@@ -319,6 +341,7 @@ __all__ = [
     "centre_lonlat",
     "distance_km",
     "flip_share",
+    "held_out_design",
     "out_of_fold_classes",
     "percentile_states",
     "within_year_figure",

@@ -21,8 +21,12 @@ Input harmonisation (choices measured in notebook 07-maps):
 Climate input (optional, ``climate=`` of :func:`train_spectral`): the WorldClim 2.1 BIO1–19
 vector of each training point, standardised and appended to the spectral features, so that the
 model learns how the spectra of a class, and the classes themselves, vary with climate. Such a
-model needs the climate vector of what it classifies (``climate=`` of the ``predict_*``
-methods): one vector for a whole tile, or one per row. Its effect under spatially blocked
+model needs the climate of what it classifies (``climate=`` of the ``predict_*`` methods): one
+vector for a whole tile, one per row, or one per pixel (``(19, y, x)``, averaged over each
+superpixel like the reflectance). On a map the per-pixel climate comes from the pixels'
+coordinates (:meth:`SpectralClassifier.climate_layers` with a
+:class:`lulcbook.climate_field.ClimateField` attached by :meth:`SpectralClassifier.with_climate`),
+so a superpixel gets the same climate in every tile. Its effect under spatially blocked
 cross-validation is measured in :mod:`lulcbook.experiments.map_climate`.
 
 The model implements the :class:`lulcbook.predict.TileClassifier` protocol and is saved as a
@@ -49,6 +53,9 @@ from lulcbook.models.mc_dropout import mc_softmax
 
 if TYPE_CHECKING:
     import pandas as pd
+    from affine import Affine
+
+    from lulcbook.climate_field import ClimateField
 
 FORMAT: str = "lulcbook.spectral/1"
 
@@ -245,6 +252,8 @@ class SpectralClassifier(Bundle):
             cell is at least four blocks wide (2: 20 m blocks of a 10 m scene).
         climate_mean, climate_std: standardisation of the climate input (WorldClim BIO1–19),
             ``None`` for a model without climate input.
+        climate_field: where a model with climate input looks up the climate of a map's pixels
+            (:meth:`with_climate`); not saved with the model.
     """
 
     FORMAT: ClassVar[str] = FORMAT
@@ -262,6 +271,7 @@ class SpectralClassifier(Bundle):
     coarsen: int = 2
     climate_mean: np.ndarray | None = None
     climate_std: np.ndarray | None = None
+    climate_field: ClimateField | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Refuse an unknown segmentation or a grid that cannot be built."""
@@ -295,6 +305,33 @@ class SpectralClassifier(Bundle):
     def uses_climate(self) -> bool:
         """Whether the model takes the WorldClim BIO1–19 vector as input."""
         return self.climate_mean is not None
+
+    def with_climate(self, climate_field: ClimateField) -> SpectralClassifier:
+        """A copy that looks up the climate of a map's pixels in ``climate_field``.
+
+        Raises:
+            ValueError: a model without climate input.
+        """
+        if not self.uses_climate:
+            raise ValueError("this model has no climate input; it needs no climate raster")
+        return SpectralClassifier(**{**self.__dict__, "climate_field": climate_field})
+
+    def climate_layers(
+        self, crs: Any, transform: Affine, shape: tuple[int, int]
+    ) -> np.ndarray | None:
+        """BIO1–19 ``(19, h, w)`` of a window's pixels; ``None`` for a model without climate input.
+
+        Raises:
+            ValueError: a model with climate input but no climate raster attached.
+        """
+        if not self.uses_climate:
+            return None
+        if self.climate_field is None:
+            raise ValueError(
+                "this model takes the WorldClim BIO1-19 climate of each pixel; attach a climate "
+                "raster with with_climate(ClimateField.read(PATH)) (lulcbook predict: --climate)"
+            )
+        return self.climate_field.layers(crs, transform, shape)
 
     def features(self, refl: np.ndarray, climate: np.ndarray | None = None) -> np.ndarray:
         """Standardised features of ``(n, n_bands)`` reflectance (after the input offset).
@@ -429,7 +466,8 @@ class SpectralClassifier(Bundle):
             origin: ``(row, col)`` of the tile's first pixel on the map grid.
             labels: ``(y, x)`` superpixels to use instead of the tile's own (e.g.
                 :meth:`shared_segments` of a series).
-            climate: the tile's BIO1–19 vector ``(19,)``, for a model with climate input.
+            climate: for a model with climate input, the tile's BIO1–19: one ``(19,)`` vector,
+                or ``(19, y, x)`` per pixel (averaged over each superpixel's valid pixels).
 
         Returns:
             ``(index, proba)``: ``index`` ``(y, x)`` is the row of ``proba`` ``(n, n_classes)``
@@ -445,6 +483,12 @@ class SpectralClassifier(Bundle):
         elif labels.shape != valid.shape:
             raise ValueError(f"labels {labels.shape} do not match the tile {valid.shape}")
         means, index, _ = superpixels.segment_means(tile, labels, valid)
+        if climate is not None and np.ndim(climate) == 3:
+            if np.shape(climate)[1:] != valid.shape:
+                raise ValueError(
+                    f"climate {np.shape(climate)} does not match the tile {tile.shape}"
+                )
+            climate = superpixels.segment_means(np.asarray(climate), labels, valid)[0]
         if len(means) == 0:
             return index, np.zeros((0, len(self.classes)), dtype=np.float32)
         if mc_samples > 0:

@@ -87,7 +87,7 @@ from lulcbook.predict.readers import (
 )
 from lulcbook.predict.reflectance import ImplausibleReflectanceError, check_reflectance
 from lulcbook.predict.scaling import SCALING, resolve_scaling
-from lulcbook.predict.scene import MapResult, predict_scene
+from lulcbook.predict.scene import MapResult, check_climate, predict_scene
 from lulcbook.predict.seeding import seeded, tile_seed
 from lulcbook.predict.sources import ArraySource, BandRef, MemorySource, RasterSource, Source
 from lulcbook.predict.stac import search_items, source_from_stac_item, source_from_stac_search
@@ -137,6 +137,7 @@ __all__: list[str] = [
     "open_map",
     "open_source",
     "output_paths",
+    "check_climate",
     "predict_scene",
     "predict_tile",
     "read_map",

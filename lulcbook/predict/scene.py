@@ -61,6 +61,20 @@ class MapResult:
         return {k: v * px for k, v in self.class_pixels.items()}
 
 
+def check_climate(model: object) -> None:
+    """Refuse a model with climate input that has no climate raster to look pixels up in.
+
+    Raises:
+        ValueError: naming what to attach (``with_climate``) or pass (``--climate``).
+    """
+    if getattr(model, "uses_climate", False) and getattr(model, "climate_field", None) is None:
+        raise ValueError(
+            "the model takes the WorldClim BIO1-19 climate of each pixel but has no climate "
+            "raster; attach one with model.with_climate(ClimateField.read(PATH)) "
+            "(lulcbook.climate_field) or pass --climate PATH to the map command"
+        )
+
+
 def predict_scene(
     input: Any,
     model: TileClassifier,
@@ -129,7 +143,10 @@ def predict_scene(
         FileNotFoundError: missing input or output folder.
         ValueError: unreadable input, no CRS, a geographic CRS, a missing or duplicate band,
             options that do not apply, outputs that coincide with inputs or each other,
-            implausible reflectance (each message names the file, band, option or value).
+            implausible reflectance (each message names the file, band, option or value), a
+            model with climate input but no climate raster (:func:`check_climate`) or one that
+            does not cover the scene
+            (:meth:`lulcbook.climate_field.ClimateField.check_covers`).
         ConnectionError: an unreachable ``scheduler``.
     """
     t0 = time.perf_counter()
@@ -142,10 +159,14 @@ def predict_scene(
     if datetime_ is not None:
         product_stac.parse_datetime(datetime_)
     values = class_values(model.classes)
+    check_climate(model)
     if scheduler is not None:
         check_scheduler(scheduler)
     source = open_source(input, list(model.bands), **source_kw)
     metres = check_projected(source.crs, source.name)
+    climate = getattr(model, "climate_field", None)
+    if getattr(model, "uses_climate", False) and climate is not None:
+        climate.check_covers(source.crs, source.affine, (source.height, source.width), source.name)
     overlap = context_overlap(model, overlap)
     tiles = tile_windows(source.width, source.height, tile_size, overlap)
     if source.width * source.height <= SAMPLE_WHOLE_PIXELS:
@@ -245,4 +266,4 @@ def predict_scene(
     )
 
 
-__all__ = ["MapResult", "predict_scene"]
+__all__ = ["MapResult", "check_climate", "predict_scene"]

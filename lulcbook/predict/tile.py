@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
 
 from lulcbook import legend
 from lulcbook.predict.classifier import TileClassifier
@@ -44,6 +45,21 @@ def map_origin(source: Source, window: Window) -> tuple[int, int]:
     """
     a = source.affine
     return round(a.f / a.e) + int(window.row_off), round(a.c / a.a) + int(window.col_off)
+
+
+def climate_layers(source: Source, window: Window, model: object) -> np.ndarray | None:
+    """Per-pixel climate ``(19, h, w)`` of ``window`` for a model with climate input, else ``None``.
+
+    The climate of a pixel depends only on its coordinates
+    (:meth:`lulcbook.models.spectral.SpectralClassifier.climate_layers`), so every tile and
+    production cell gives a superpixel the same climate.
+    """
+    layers = getattr(model, "climate_layers", None)
+    if layers is None or not getattr(model, "uses_climate", False):
+        return None
+    shape = (int(window.height), int(window.width))
+    result: np.ndarray | None = layers(source.crs, window_transform(window, source.affine), shape)
+    return result
 
 
 def context_overlap(model: object, overlap: int) -> int:
@@ -91,6 +107,9 @@ def predict_tile(
         kw: dict[str, object] = {"mc_samples": mc_samples}
         if segments is not None:
             kw["origin"] = map_origin(source, tile.padded)
+            climate = climate_layers(source, tile.padded, model)
+            if climate is not None:
+                kw["climate"] = climate
         if mc_samples > 0:
             ts = tile_seed(seed, tile)
             if accepts_seed(predict):
@@ -117,4 +136,4 @@ def predict_tile(
     )  # fmt: skip
 
 
-__all__ = ["TileResult", "context_overlap", "map_origin", "predict_tile"]
+__all__ = ["TileResult", "climate_layers", "context_overlap", "map_origin", "predict_tile"]

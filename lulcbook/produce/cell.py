@@ -208,6 +208,8 @@ class ModelSpec:
         version: recorded beside the name.
         offset: per-band input offset added before classifying (``--l2a-offset``,
             :mod:`lulcbook.l2a_offset`), recorded in the items; empty: none.
+        climate: the WorldClim raster of a model with climate input
+            (:func:`lulcbook.climate_field.attach`); empty: the default.
     """
 
     path: str
@@ -215,12 +217,19 @@ class ModelSpec:
     name: str
     version: str = ""
     offset: dict[str, float] = field(default_factory=dict)
+    climate: str = ""
 
 
 @functools.lru_cache(maxsize=4)
-def _model(path: str, model_class: str) -> TileClassifier:
-    """Load a model once per process."""
-    return load_classifier(path, model_class)
+def _model(path: str, model_class: str, climate: str = "") -> TileClassifier:
+    """Load a model once per process, with its climate raster when it takes climate input."""
+    from lulcbook import climate_field
+
+    model = load_classifier(path, model_class)
+    if not getattr(model, "uses_climate", False):
+        return model
+    attached: TileClassifier = climate_field.attach(model, climate or None)
+    return attached
 
 
 @dataclass
@@ -358,7 +367,7 @@ def run_cell(
         if not items:
             result.status = "empty"
             return result
-        classifier = _model(model.path, model.model_class)
+        classifier = _model(model.path, model.model_class, model.climate)
         extra: dict[str, Any] = {}
         if model.offset:
             classifier = l2a_offset.with_input_offset(classifier, model.offset, model.name)

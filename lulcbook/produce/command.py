@@ -14,6 +14,7 @@ from typing import Any
 
 from lulcbook import l2a_offset
 from lulcbook.cli_options import (
+    add_climate_option,
     add_command,
     add_l2a_offset_option,
     add_model_options,
@@ -87,6 +88,7 @@ def add_produce_parser(sub: Any) -> argparse.ArgumentParser:
         help="reprojection of the scenes' bands onto the cell grid (default: nearest)",
     )
     add_l2a_offset_option(p)
+    add_climate_option(p)
     add_stac_search_options(p, collection="sentinel-2-l2a", max_cloud=50.0, api=False)
     add_run_options(p, tile_size=1024, workers=1)
     p.add_argument(
@@ -126,7 +128,7 @@ def produce_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: folder {args.out.parent} does not exist")
     if args.l2a_offset:
         _check_catalog_level(catalog)
-    model = _model_spec(args.model, args.model_class, args.l2a_offset)
+    model = _model_spec(args.model, args.model_class, args.l2a_offset, args.climate)
     report = produce(
         cells,
         catalog,
@@ -166,11 +168,19 @@ def _check_catalog_level(catalog: Any) -> None:
         raise UsageError(f"--l2a-offset: {err}") from None
 
 
-def _model_spec(model: str | None, model_class: str | None, l2a: bool = False) -> Any:
+def _model_spec(
+    model: str | None,
+    model_class: str | None,
+    l2a: bool = False,
+    climate: Path | None = None,
+) -> Any:
     """The model of a run: a shipped model by name (default) or a model file.
 
-    With ``l2a``, the shipped model's documented L2A offset (:mod:`lulcbook.l2a_offset`).
+    With ``l2a``, the shipped model's documented L2A offset (:mod:`lulcbook.l2a_offset`). A
+    model with climate input gets its climate raster (``climate`` or the default), read here
+    once to refuse a bad one before any cell, and again by each worker.
     """
+    from lulcbook import climate_field
     from lulcbook.predict import load_classifier
     from lulcbook.produce.cell import ModelSpec
     from lulcbook.zoo import DEFAULT_LULC
@@ -182,12 +192,17 @@ def _model_spec(model: str | None, model_class: str | None, l2a: bool = False) -
             f"--model {model or DEFAULT_LULC!r} is neither a file nor a shipped model ({err})"
         ) from None
     offset: dict[str, float] = {}
+    classifier = load_classifier(m.weights, m.model_class)
+    try:
+        climate_field.attach(classifier, climate)
+    except (climate_field.ClimateFieldError, FileNotFoundError) as err:
+        raise UsageError(str(err)) from None
+    climate_path = str(Path(climate).resolve()) if climate is not None else ""
     if l2a:
-        classifier = load_classifier(m.weights, m.model_class)
         try:  # checked here, before any cell; each worker applies it to its own copy
             _, offset = l2a_offset.apply_documented(
                 classifier, list(classifier.bands), m.metadata, m.name
             )
         except ValueError as err:
             raise UsageError(f"--l2a-offset: {err}") from None
-    return ModelSpec(str(m.weights), m.model_class, m.name, m.version, offset)
+    return ModelSpec(str(m.weights), m.model_class, m.name, m.version, offset, climate_path)

@@ -45,6 +45,7 @@ def spectral_metadata(
         "input_level": "L1C (TOA); L2A (BOA) with the documented path offset",
         "scaling": "reflectance (0-1); L2A: add l2a_offset per band before classifying",
         "l2a_offset": {b: PATH_PROFILE[b] for b in model.bands},
+        "climate_input": CLIMATE_SOURCE if model.uses_climate else None,
         "resolution_m": 10,
         "segment_size_px": model.segment_size,
         "metrics": checks,
@@ -53,6 +54,26 @@ def spectral_metadata(
         "licence": "model: MIT (project licence); training data: see the ELC10 table's PROVENANCE.md",
         "version": version,
     }
+
+
+CLIMATE_SOURCE: str = "WorldClim 2.1 BIO1-19, 10 arc-minutes (Fick & Hijmans 2017)"
+"""The climate input of a shipped model with climate input (the LUCAS points' climate)."""
+
+
+def _climate_input(model: SpectralClassifier, sentence: str) -> list[str]:
+    """The input line on the climate (with the measured effect, when given)."""
+    measured = f" Measured (notebook 07-maps): {sentence}." if sentence else ""
+    if not model.uses_climate:
+        return [f"- Climate: not an input of this model.{measured}"]
+    return [
+        f"- Climate: the {CLIMATE_SOURCE} vector of every pixel, looked up from its "
+        "coordinates and averaged over each superpixel. `lulcbook predict`, `series` and "
+        "`produce` read it from `--climate PATH` (default: the offline sample's "
+        "`worldclim/wc21_10m_bio_europe`, Europe only; `lulcbook.sources.worldclim."
+        "download_worldclim` fetches the global files); in Python, "
+        "`model.with_climate(lulcbook.climate_field.ClimateField.read(PATH))`. Pixels with no "
+        f"WorldClim cell within 25 km get the training mean.{measured}"
+    ]
 
 
 def _city_limit(scene: dict[str, Any]) -> list[str]:
@@ -141,6 +162,7 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
         "path-shaped offset and the points' seasonal NDVI medians "
         f"(augmentation: {info.get('augment', '?')}). Median composites of several clear dates "
         "are closer to the annual medians it learned from.",
+        *_climate_input(model, checks.get("climate", "")),
         "- Clouds are *not* detected by this model: mask them first (`lulcbook.cloudmask`).",
         "",
         "## Checked against independent references (notebook 07-maps)",

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from lulcbook import climate_field
+from lulcbook.experiments import map_climate as MC
 from lulcbook.experiments import maps as X
 from lulcbook.sources import elc10
 
@@ -22,7 +24,9 @@ def spectral_params() -> dict:
 
 @pytest.fixture(scope="module")
 def trained(sample_dir: Path) -> tuple[dict, dict]:
-    """The map models of every band set, trained for one epoch on 400 LUCAS rows."""
+    """The map models of every band set (and the nine-band climate model), one epoch on 400 rows."""
     torch.set_num_threads(1)
     lucas = elc10.read_elc10(sample_dir / elc10.SAMPLE_SUBDIR, s1=False, nrows=400)
-    return X.train_map_models(lucas, SP)
+    field = climate_field.ClimateField.read(sample_dir / climate_field.WORLDCLIM_SUBDIR)
+    climate = MC.points_climate(field.bio, lucas["lon"], lucas["lat"])
+    return X.train_map_models(lucas, SP, climate, field)

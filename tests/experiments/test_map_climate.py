@@ -110,7 +110,7 @@ def test_climate_comparison_on_real_points(
     assert len(table) == 3 * len(MC.BAND_SETS_COMPARED)
     assert "climate − spectra" in set(table["model"])
     text = MC.comparison_sentence(r)
-    assert text.startswith("Map model with the WorldClim BIO1-19 input (not shipped)")
+    assert text.startswith("Map model with the WorldClim BIO1-19 input: s2-4: climate input")
     oa4 = r["band_sets"]["s2-4"]["oa"]["difference"]["estimate"]
     assert f"difference {oa4:.3f}" in text
     viz.save_png(MC.comparison_figure(r), tmp_path / "climate.png")
@@ -135,3 +135,17 @@ def test_scene_change_maps_both_dates_with_and_without_climate(
         assert r["mean"][v] == pytest.approx(np.mean(r["changed_share"][v]))
     res = {"band_sets": {}}
     assert "Exeter 2024-06-02→2024-08-01 change" in MC.comparison_sentence(res, r)
+
+
+def test_band_set_sentence_adds_the_scene_to_the_four_band_line() -> None:
+    est = {"estimate": 0.5, "ci95": [0.4, 0.6]}
+    by = {"oa": {"spectra": est, "spectra + climate": est, "difference": est},
+          "macro_f1": {"difference": est},
+          "within_year": {v: {"all": est} for v in MC.VARIANTS}}  # fmt: skip
+    result = {"band_sets": {"s2-4": by, "s2-9": by}, "block_km": 200.0, "seeds": [0, 1]}
+    scene = {"pair": "a→b", "seeds": [0, 1], "mean": {"spectra": 0.187, "spectra + climate": 0.222}}
+    four = MC.band_set_sentence(result, "s2-4", scene)
+    assert four.startswith("s2-4: climate input raises held-out overall accuracy (0.500")
+    assert four.endswith("Exeter a→b change (four bands, mean of 2 seeds) 18.7% → 22.2%")
+    assert "Exeter" not in MC.band_set_sentence(result, "s2-9", scene)
+    assert MC.comparison_sentence(result, scene).count("Exeter") == 1

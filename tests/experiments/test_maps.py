@@ -15,11 +15,19 @@ from lulcbook.models import spectral
 
 def test_train_map_models_band_sets_and_variants(trained) -> None:
     models, seconds = trained
-    assert set(models) == {("s2-9", "none"), ("s2-9", "augmented"), ("s2-4", "none"),
-                           ("s2-4", "augmented"), ("landsat-6", "augmented")}  # fmt: skip
+    assert set(models) == {("s2-9", "none"), ("s2-9", "augmented"), ("s2-9", "climate"),
+                           ("s2-4", "none"), ("s2-4", "augmented"), ("landsat-6", "augmented")}  # fmt: skip
     assert set(seconds) == {f"{k}/{v}" for k, v in models}
     assert list(models["landsat-6", "augmented"].bands) == list(X.BAND_SETS["landsat-6"])
     assert models["s2-4", "augmented"].info["augment"] == "augmented"
+    climate = models["s2-9", X.SHIPPED["s2-9"]]
+    assert climate.uses_climate and climate.climate_field is not None
+    assert climate.info["augment"] == "augmented"
+    assert not any(m.uses_climate for k, m in models.items() if k[1] != "climate")
+    with pytest.raises(ValueError, match="needs the points' climate"):
+        X.train_map_model((np.zeros((3, 9)), np.zeros(3, int), None), "s2-9", "climate", {})
+    with pytest.raises(ValueError, match="needs the climate_field"):
+        X.train_map_models(pd.DataFrame(), {}, np.zeros((0, 19)))
 
 
 def test_with_offset_copies_and_scales_segments(trained) -> None:
@@ -32,7 +40,7 @@ def test_with_offset_copies_and_scales_segments(trained) -> None:
 
 
 def test_ship_checks_report_both_l2a_settings_for_each_card() -> None:
-    ben = {f"{b}/augmented, offset {o}": {"majority_agreement": a}
+    ben = {f"{b}/{X.SHIPPED[b]}, offset {o}": {"majority_agreement": a}
            for b in ("s2-9", "s2-4") for o, a in (("none", 0.4), ("path", 0.7))}  # fmt: skip
     ex = {"s2-4/augmented, offset none": {"p": 0.19}, "s2-4/augmented, offset path": {"p": 0.26}}
     city = {"artificial_share": {"d": 0.004}, "lucas_points": []}
@@ -44,6 +52,10 @@ def test_ship_checks_report_both_l2a_settings_for_each_card() -> None:
     assert checks["m-10m"]["exeter_scene"]["artificial_share"] == {"d": 0.004}
     assert checks["m-10m"]["exeter_seeds"] == "" and "exeter_seeds" not in checks["m"]
     assert checks["m-10m"]["within_year"] == "" and "within_year" not in checks["m"]
+    assert checks["m"]["climate"] == "" == checks["m-10m"]["climate"]
+    lines = {"s2-9": "nine", "s2-4": "four"}
+    told = X.ship_checks("m", {}, {"s2-4/augmented": {}}, ben, ex, city, climate_sentences=lines)
+    assert told["m"]["climate"] == "nine" and told["m-10m"]["climate"] == "four"
     seeded = X.ship_checks(
         "m", {}, {"s2-4/augmented": {}}, ben, ex, city, "over seeds 0–4", "simulated dates"
     )
@@ -87,7 +99,7 @@ def test_tables_from_runs() -> None:
 
 def test_map_verdicts_follow_the_numbers() -> None:
     ref = {"per_class": {"woodland": {"recall": 0.85}, "water": {"recall": 0.9}}}
-    ben = {"s2-9/augmented, offset path": {"majority_agreement": 0.6, "ci95": [0.3, 0.8]}}
+    ben = {"s2-9/climate, offset path": {"majority_agreement": 0.6, "ci95": [0.3, 0.8]}}
     verdicts = X.map_verdicts(ref, {"d1→d2": 0.2, "d2→d3": 0.05}, "best", ben,
                               {"offset none": {"woodland": 0.0}, "offset path": {"woodland": 0.2}})  # fmt: skip
     assert [ok for _, ok in verdicts] == [True, False, False, None, True]
@@ -104,13 +116,17 @@ def test_bigearthnet_runs_every_model_and_offset(trained) -> None:
         xr.DataArray(
             rng.uniform(0.02, 0.3, size=(9, 8, 8)).astype("float32"),
             dims=("band", "y", "x"),
-            coords={"band": list(spectral.BANDS_ALL)},
+            coords={
+                "band": list(spectral.BANDS_ALL),
+                "y": 5_820_000 - np.arange(8.0) * 10,
+                "x": 390_000 + np.arange(8.0) * 10,
+            },
             attrs={"legend_keys": keys},
-        )  # fmt: skip
+        ).rio.write_crs("EPSG:32633")  # fmt: skip
         for keys in (["woodland"], ["cropland", "water"])
     ]
     runs = X.bigearthnet_runs(trained[0], None, patches)
-    assert len(runs) == 8 and X.PREVIOUS not in runs
+    assert len(runs) == 10 and X.PREVIOUS not in runs and "s2-9/climate, offset path" in runs
     for r in runs.values():
         assert 0.0 <= r["majority_agreement"] <= 1.0
 
@@ -121,7 +137,11 @@ def test_brandenburg_variants_rows(trained) -> None:
     scene = xr.DataArray(
         rng.uniform(0.02, 0.3, size=(len(bands), 16, 16)).astype("float32"),
         dims=("band", "y", "x"),
-        coords={"band": bands, "y": np.arange(16.0)[::-1] * 10, "x": np.arange(16.0) * 10},
+        coords={
+            "band": bands,
+            "y": 5_820_000 + np.arange(16.0)[::-1] * 10,
+            "x": 390_000 + np.arange(16.0) * 10,
+        },  # near Berlin (UTM 33N)
     ).rio.write_crs("EPSG:32633")
     ids = np.zeros((16, 16), dtype=np.int64)
     ids[:8], ids[8:] = 1, 2
@@ -132,10 +152,17 @@ def test_brandenburg_variants_rows(trained) -> None:
     cm = X.cloudmask.CloudMask(mask, np.zeros_like(mask))
     bb = X.BrandenburgScene(scene, bands, ids, labels, cm, masked, {})
     runs = X.brandenburg_variants(trained[0], None, bb, n_boot=10)
-    assert list(runs) == ["s2-9/none", "s2-9/augmented", "s2-4/none", "s2-4/augmented",
-                          "s2-9/augmented, unmasked", "s2-9/augmented, 20 m"]  # fmt: skip
-    assert runs["s2-9/augmented, unmasked"]["per_class"]["woodland"]["masked_pixels"] == 0
+    assert list(runs) == ["s2-9/none", "s2-9/augmented", "s2-9/climate", "s2-4/none",
+                          "s2-4/augmented", "s2-9/climate, unmasked", "s2-9/climate, 20 m"]  # fmt: skip
+    assert runs["s2-9/climate, unmasked"]["per_class"]["woodland"]["masked_pixels"] == 0
     assert runs["s2-9/augmented"]["per_class"]["woodland"]["masked_pixels"] == 32
+    ben = {f"s2-9/{v}, offset {o}": {"majority_agreement": a, "pixel_share": a / 2}
+           for v, a in (("augmented", 0.5), ("climate", 0.75)) for o in X.L2A_OFFSETS}  # fmt: skip
+    text = X.climate_reference_sentence(runs, ben)
+    wood = [runs[f"s2-9/{v}"]["per_class"]["woodland"]["recall"] for v in ("augmented", "climate")]
+    assert text.startswith("Nine-band model without → with the climate input: Brandenburg")
+    assert f"woodland recall {wood[0]:.3f} → {wood[1]:.3f}" in text
+    assert "BigEarthNet agreement (offset path) 0.50 → 0.75, pixel share 0.25 → 0.38" in text
     assert X.coarsen(scene).shape == (len(bands), 8, 8)
 
 
