@@ -10,12 +10,15 @@ the tile, scene or production cell it is mapped in, and neither do the superpixe
 model takes (the grid superpixels are fixed in map coordinates too): maps stay seamless.
 
 The default raster is the offline sample's WorldClim 2.1 10′ Europe folder
-(:func:`default_path`); ``--climate`` of the map commands names another (e.g. the global files
-of :func:`lulcbook.sources.worldclim.download_worldclim`).
+(:func:`default_path`, read once per process by :func:`default_field`): a climate model with no
+raster attached maps with it, in Python as in the map commands. ``--climate`` of the map
+commands (or ``with_climate`` in Python) names another, e.g. the global files of
+:func:`lulcbook.sources.worldclim.download_worldclim`.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from dataclasses import dataclass
@@ -164,6 +167,20 @@ class ClimateField:
         return self.at(crs, np.asarray(x), np.asarray(y)).T.reshape(-1, h, w)
 
 
+@functools.lru_cache(maxsize=2)
+def _read_default(path: str) -> ClimateField:
+    return ClimateField.read(path)
+
+
+def default_field() -> ClimateField:
+    """The default raster (:func:`default_path`), read once per process.
+
+    Raises:
+        ClimateFieldError: the default raster is missing or incomplete.
+    """
+    return _read_default(str(default_path()))
+
+
 def attach(model: Any, path: str | os.PathLike[str] | None = None) -> Any:
     """``model`` with its climate raster attached when it takes climate input.
 
@@ -191,5 +208,6 @@ __all__ = [
     "ClimateField",
     "ClimateFieldError",
     "attach",
+    "default_field",
     "default_path",
 ]

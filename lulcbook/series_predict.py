@@ -417,11 +417,10 @@ def predict_series(
     change_tif = Path(f"{stem}_change.tif")
     change_item = change_tif.with_suffix(".json")
     io.check_output_paths([change_tif, change_item], reads)  # cheap checks before any reading
-    check_climate(model)
+    climate = check_climate(model)
     series = read_series(inputs, list(model.bands), dates, **source_kw)
     metres = check_projected(series.crs, series.names[0])
-    climate = getattr(model, "climate_field", None)
-    if getattr(model, "uses_climate", False) and climate is not None:
+    if climate is not None:
         climate.check_covers(series.crs, series.transform, series.data.shape[2:], series.names[0])
     if model_resolution_m is not None:
         model = for_resolution(model, abs(series.transform.a) * metres, model_resolution_m)

@@ -105,8 +105,23 @@ def test_attach_gives_a_climate_model_its_raster_and_refuses_one_for_other_model
     assert attached.climate_field is not None and attached.uses_climate
     window = Affine(10, 0, 391e3, 0, -10, 5.82e6)
     assert attached.climate_layers("EPSG:32633", window, (4, 5)).shape == (19, 4, 5)
-    with pytest.raises(ValueError, match="attach a climate raster"):
+    # without a raster attached, the default one (the sample's) serves
+    default = climate_model().climate_layers("EPSG:32633", window, (4, 5))
+    np.testing.assert_array_equal(default, attached.climate_layers("EPSG:32633", window, (4, 5)))
+    assert climate_field.default_field() is climate_field.default_field()  # read once
+
+
+def test_a_climate_model_without_any_raster_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LULCBOOK_SAMPLE", str(tmp_path / "empty-sample"))
+    with pytest.raises(ValueError, match=r"no climate raster attached .*empty-sample.* does not"):
         climate_model().climate_layers("EPSG:32633", Affine(10, 0, 0, 0, -10, 0), (2, 2))
+    _, dn = scene_dn(60, 70)
+    scene = write_scene(tmp_path / "scene.tif", dn)
+    with pytest.raises(ValueError, match="no climate raster attached"):
+        predict_scene(scene, climate_model(), tmp_path / "none.tif", progress=False, scale=1e-4)
+    assert not (tmp_path / "none.tif").exists()
 
 
 def test_a_climate_map_does_not_depend_on_the_tiling(tmp_path: Path) -> None:
@@ -131,9 +146,17 @@ def test_a_climate_map_does_not_depend_on_the_tiling(tmp_path: Path) -> None:
                   tile_size=512, overlap=16, blocksize=128, progress=False, scale=1e-4)  # fmt: skip
     with rasterio.open(tmp_path / "flat.tif") as src:
         assert not np.array_equal(src.read(1), maps[512])
-    with pytest.raises(ValueError, match="has no climate raster"):
-        predict_scene(scene, climate_model(), tmp_path / "none.tif", progress=False, scale=1e-4)
-    assert not (tmp_path / "none.tif").exists()
+    predict_scene(
+        scene,
+        climate_model(),
+        tmp_path / "default.tif",
+        tile_size=512,
+        overlap=16,
+        blocksize=128,
+        progress=False,
+        scale=1e-4,
+    )  # fmt: skip  (the sample's raster)
+    assert (tmp_path / "default.tif").exists()
 
 
 def test_predict_command_takes_climate(

@@ -322,16 +322,31 @@ class SpectralClassifier(Bundle):
         """BIO1–19 ``(19, h, w)`` of a window's pixels; ``None`` for a model without climate input.
 
         Raises:
-            ValueError: a model with climate input but no climate raster attached.
+            ValueError: a model with climate input, no raster attached and no default one
+                (:meth:`resolved_climate_field`).
         """
         if not self.uses_climate:
             return None
-        if self.climate_field is None:
+        return self.resolved_climate_field().layers(crs, transform, shape)
+
+    def resolved_climate_field(self) -> ClimateField:
+        """The raster the model maps with: the attached one, else the default one.
+
+        Raises:
+            ValueError: no raster attached and the default one
+                (:func:`lulcbook.climate_field.default_field`) missing.
+        """
+        if self.climate_field is not None:
+            return self.climate_field
+        from lulcbook import climate_field
+
+        try:
+            return climate_field.default_field()
+        except climate_field.ClimateFieldError as err:
             raise ValueError(
-                "this model takes the WorldClim BIO1-19 climate of each pixel; attach a climate "
-                "raster with with_climate(ClimateField.read(PATH)) (lulcbook predict: --climate)"
-            )
-        return self.climate_field.layers(crs, transform, shape)
+                "this model takes the WorldClim BIO1-19 climate of each pixel and has no climate "
+                f"raster attached (with_climate, or --climate of the map commands); {err}"
+            ) from None
 
     def features(self, refl: np.ndarray, climate: np.ndarray | None = None) -> np.ndarray:
         """Standardised features of ``(n, n_bands)`` reflectance (after the input offset).

@@ -61,18 +61,22 @@ class MapResult:
         return {k: v * px for k, v in self.class_pixels.items()}
 
 
-def check_climate(model: object) -> None:
-    """Refuse a model with climate input that has no climate raster to look pixels up in.
+def check_climate(model: object) -> Any:
+    """The climate raster a model with climate input maps with; ``None`` for other models.
+
+    The attached raster, else the default one
+    (:meth:`lulcbook.models.spectral.SpectralClassifier.resolved_climate_field`).
 
     Raises:
-        ValueError: naming what to attach (``with_climate``) or pass (``--climate``).
+        ValueError: a model with climate input, no raster attached and no default one, naming
+            what to attach (``with_climate``) or pass (``--climate``).
     """
-    if getattr(model, "uses_climate", False) and getattr(model, "climate_field", None) is None:
-        raise ValueError(
-            "the model takes the WorldClim BIO1-19 climate of each pixel but has no climate "
-            "raster; attach one with model.with_climate(ClimateField.read(PATH)) "
-            "(lulcbook.climate_field) or pass --climate PATH to the map command"
-        )
+    if not getattr(model, "uses_climate", False):
+        return None
+    resolve = getattr(model, "resolved_climate_field", None)
+    if resolve is None:
+        raise ValueError(f"{type(model).__name__} takes climate but cannot say which raster")
+    return resolve()
 
 
 def predict_scene(
@@ -159,13 +163,12 @@ def predict_scene(
     if datetime_ is not None:
         product_stac.parse_datetime(datetime_)
     values = class_values(model.classes)
-    check_climate(model)
+    climate = check_climate(model)
     if scheduler is not None:
         check_scheduler(scheduler)
     source = open_source(input, list(model.bands), **source_kw)
     metres = check_projected(source.crs, source.name)
-    climate = getattr(model, "climate_field", None)
-    if getattr(model, "uses_climate", False) and climate is not None:
+    if climate is not None:
         climate.check_covers(source.crs, source.affine, (source.height, source.width), source.name)
     overlap = context_overlap(model, overlap)
     tiles = tile_windows(source.width, source.height, tile_size, overlap)

@@ -71,7 +71,8 @@ def _climate_input(model: SpectralClassifier, sentence: str) -> list[str]:
         "`produce` read it from `--climate PATH` (default: the offline sample's "
         "`worldclim/wc21_10m_bio_europe`, Europe only; `lulcbook.sources.worldclim."
         "download_worldclim` fetches the global files); in Python, "
-        "`model.with_climate(lulcbook.climate_field.ClimateField.read(PATH))`. Pixels with no "
+        "`model.with_climate(lulcbook.climate_field.ClimateField.read(PATH))`, else the same "
+        "default. A map the raster does not cover is refused. Pixels with no "
         f"WorldClim cell within 25 km get the training mean.{measured}"
     ]
 
