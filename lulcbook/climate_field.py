@@ -14,11 +14,17 @@ The default raster is the offline sample's WorldClim 2.1 10′ Europe folder
 raster attached maps with it, in Python as in the map commands. ``--climate`` of the map
 commands (or ``with_climate`` in Python) names another, e.g. the global files of
 :func:`lulcbook.sources.worldclim.download_worldclim`.
+
+Every map product of a climate model records which raster gave the climate
+(:data:`STAC_PROPERTY`: the raster's folder or file name and :attr:`ClimateField.fingerprint`, a
+digest of its values and grid), so that a resumed production run refuses cells made with
+another raster (:func:`lulcbook.produce.cell.check_same_model`).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -40,6 +46,9 @@ FILL_KM: float = 25.0
 
 COVERAGE_GRID: int = 9
 """Points per side of the grid :meth:`ClimateField.coverage` samples over a map."""
+
+STAC_PROPERTY: str = "lulcbook:climate"
+"""The STAC item property naming the climate raster of a map (:meth:`ClimateField.stac_record`)."""
 
 
 class ClimateFieldError(ValueError):
@@ -101,6 +110,35 @@ class ClimateField:
     def names(self) -> list[str]:
         """The variables, in the order of the vectors returned."""
         return [str(b) for b in self.bio["bio"].values]
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of the variables' names and values, the grid, the CRS and ``fill_km``.
+
+        Two rasters give every pixel the same climate exactly when their fingerprints agree
+        (wherever they are stored); computed once per field.
+        """
+        h = hashlib.sha256()
+        h.update(",".join(self.names).encode())
+        h.update(np.ascontiguousarray(self.bio.values, dtype="<f4").tobytes())
+        for axis in ("y", "x"):
+            h.update(np.ascontiguousarray(self.bio[axis].values, dtype="<f8").tobytes())
+        crs = self.bio.rio.crs
+        h.update((crs.to_wkt() if crs is not None else "").encode())
+        h.update(repr(float(self.fill_km)).encode())
+        return h.hexdigest()
+
+    def stac_record(self) -> dict[str, Any]:
+        """What a map's STAC item records of the raster (:data:`STAC_PROPERTY`).
+
+        Returns:
+            ``{"source": folder or file name, "sha256": fingerprint, "fill_km": radius}``.
+        """
+        return {
+            "source": Path(self.source).name if self.source else "",
+            "sha256": self.fingerprint,
+            "fill_km": float(self.fill_km),
+        }
 
     def at(self, crs: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """BIO1–19 ``(n, 19)`` float32 at points ``x``, ``y`` in ``crs`` (NaN where none is near).
@@ -204,6 +242,7 @@ def attach(model: Any, path: str | os.PathLike[str] | None = None) -> Any:
 __all__ = [
     "COVERAGE_GRID",
     "FILL_KM",
+    "STAC_PROPERTY",
     "WORLDCLIM_SUBDIR",
     "ClimateField",
     "ClimateFieldError",

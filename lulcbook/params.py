@@ -275,6 +275,14 @@ class MapsCloud(Strict):
     shadow_nir_max: PositiveFloat
 
 
+class MapsClimateTransfer(Strict):
+    """The nine-band map model with and without climate, zones and regions left out."""
+
+    n_groups: int = Field(ge=2)
+    seeds: PositiveInt
+    n_train: PositiveInt | None = None
+
+
 class MapsSection(Strict):
     """``maps``: notebooks/07-maps.ipynb."""
 
@@ -296,6 +304,7 @@ class MapsSection(Strict):
     area_n_per_stratum: PositiveInt
     seed: int = 0
     ship: str
+    climate_transfer: MapsClimateTransfer
 
 
 class Gbm(Strict):

@@ -395,6 +395,7 @@ def predict_series(
         segments: ``"shared"`` (one segmentation of the series for every date) or
             ``"per-date"`` (:func:`series_probabilities`).
         properties: further STAC item properties of every period map and of the change layer.
+            A model with climate input also records its raster (``lulcbook:climate``).
         **source_kw: passed to :func:`lulcbook.predict.open_source` (preset, mask_band, ...).
 
     Raises:
@@ -418,6 +419,8 @@ def predict_series(
     change_item = change_tif.with_suffix(".json")
     io.check_output_paths([change_tif, change_item], reads)  # cheap checks before any reading
     climate = check_climate(model)
+    if climate is not None:  # every item says which raster gave the climate
+        properties = {climate_field.STAC_PROPERTY: climate.stac_record(), **(properties or {})}
     series = read_series(inputs, list(model.bands), dates, **source_kw)
     metres = check_projected(series.crs, series.names[0])
     if climate is not None:

@@ -111,6 +111,26 @@ def test_attach_gives_a_climate_model_its_raster_and_refuses_one_for_other_model
     assert climate_field.default_field() is climate_field.default_field()  # read once
 
 
+def test_the_fingerprint_follows_the_values_grid_and_fill_not_the_path(
+    europe: climate_field.ClimateField, sample_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    fp = europe.fingerprint
+    assert re.fullmatch(r"[0-9a-f]{64}", fp)
+    moved = shutil.copytree(sample_dir / climate_field.WORLDCLIM_SUBDIR, tmp_path / "elsewhere")
+    again = climate_field.ClimateField.read(moved)
+    assert again.fingerprint == fp and again.source != europe.source
+    assert again.stac_record() == {"source": "elsewhere", "sha256": fp, "fill_km": 25.0}
+    warmer = climate_field.ClimateField(europe.bio + np.float32(0.1), source="warmer")
+    assert warmer.fingerprint != fp
+    shifted = europe.bio.assign_coords(x=europe.bio["x"] + 0.01)
+    assert climate_field.ClimateField(shifted).fingerprint != fp
+    assert climate_field.ClimateField(europe.bio, fill_km=10.0).fingerprint != fp
+    assert climate_field.ClimateField(europe.bio).fingerprint == fp  # the source is not in it
+    assert climate_field.ClimateField(europe.bio).stac_record()["source"] == ""
+
+
 def test_a_climate_model_without_any_raster_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -172,7 +192,13 @@ def test_predict_command_takes_climate(
     assert main([*base, "--out", str(tmp_path / "b.tif")]) == 0  # the sample's raster by default
     with rasterio.open(tmp_path / "a.tif") as a, rasterio.open(tmp_path / "b.tif") as b:
         assert np.array_equal(a.read(1), b.read(1))
-    assert json.loads((tmp_path / "a.json").read_text())["properties"]["lulcbook:model"]
+    props = json.loads((tmp_path / "a.json").read_text())["properties"]
+    assert props["lulcbook:model"]
+    europe = climate_field.ClimateField.read(wc)
+    assert props[climate_field.STAC_PROPERTY] == europe.stac_record()
+    assert json.loads((tmp_path / "b.json").read_text())["properties"][
+        climate_field.STAC_PROPERTY
+    ]["sha256"] == europe.fingerprint  # fmt: skip
     capsys.readouterr()
     assert main([*base, "--out", str(tmp_path / "c.tif"), "--climate", str(tmp_path / "no")]) == 2
     err = capsys.readouterr().err
@@ -226,3 +252,20 @@ def test_a_map_outside_the_climate_raster_is_refused_and_a_partial_one_warned(
     assert not (tmp_path / "n.tif").exists()
     predict_scene(inside, model, tmp_path / "i.tif", progress=False, scale=1e-4)
     assert (tmp_path / "i.tif").exists()
+
+
+def test_series_items_record_the_climate_raster(
+    europe: climate_field.ClimateField, sample_dir: Path, tmp_path: Path
+) -> None:
+    from lulcbook import series_predict
+
+    files = sorted((sample_dir / "s2-hls-exeter" / "hls-data").glob("hls_exe_*.tif"))[:2]
+    r = series_predict.predict_series(
+        files, climate_model().with_climate(europe), tmp_path / "s.tif", preset="hls",
+        mask_band="Fmask", mask_values=series_predict.HLS_FMASK_INVALID, model_resolution_m=10,
+    )  # fmt: skip
+    items = [p.with_suffix(".json") for p in [*r.maps.values(), r.change]]
+    assert len(items) >= 2
+    for item in items:
+        props = json.loads(item.read_text())["properties"]
+        assert props[climate_field.STAC_PROPERTY] == europe.stac_record()

@@ -37,7 +37,9 @@ from lulcbook.experiments.continental import (
     WORLDCLIM_SUBDIR,
     bootstrap_weights,
     ci95,
+    climate_zones,
     cluster_confusions,
+    geographic_regions,
     resampled_scores,
 )
 from lulcbook.experiments.maps import BAND_SETS, L2A_OFFSETS, train_map_model, with_offset
@@ -85,20 +87,31 @@ def _fit_predict(
     climate: np.ndarray | None,
     states: Mapping[str, np.ndarray],
     test: np.ndarray,
+    train: np.ndarray,
     band_set: str,
     sp: Mapping[str, Any],
     seed: int,
 ) -> dict[str, np.ndarray]:
-    """Train without the ``test`` points; classes of the test points in every state."""
+    """Train on the ``train`` points; classes of the ``test`` points in every state."""
     import torch
 
     torch.set_num_threads(1)
     refl, labels, seasons = arrays
-    train = (refl[~test], labels[~test], seasons[~test])
-    c_train = None if climate is None else climate[~test]
-    model = train_map_model(train, band_set, "augmented", sp, seed, climate=c_train)
+    c_train = None if climate is None else climate[train]
+    model = train_map_model(
+        (refl[train], labels[train], seasons[train]), band_set, "augmented", sp, seed,
+        climate=c_train,
+    )  # fmt: skip
     c_test = None if climate is None else climate[test]
     return {s: model.predict_vectors(x[test], climate=c_test).argmax(1) for s, x in states.items()}
+
+
+def training_points(held_out: np.ndarray, n_train: int | None, seed: int) -> np.ndarray:
+    """Indices of the points outside ``held_out``; a seeded subsample of ``n_train`` of them."""
+    idx = np.flatnonzero(~held_out)
+    if n_train is None or n_train >= idx.size:
+        return idx
+    return np.sort(np.random.default_rng(seed).choice(idx, n_train, replace=False))
 
 
 def out_of_fold_classes(
@@ -108,6 +121,10 @@ def out_of_fold_classes(
     folds: np.ndarray,
     seeds: Sequence[int],
     n_jobs: int = 1,
+    *,
+    band_sets: Sequence[str] = BAND_SETS_COMPARED,
+    states: Sequence[str] = STATES,
+    n_train: int | None = None,
 ) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     """Held-out classes ``{(band set, variant): {state: (n_seeds, n)}}`` of every point.
 
@@ -115,33 +132,40 @@ def out_of_fold_classes(
         df: LUCAS points (rows aligned with ``climate`` and ``folds``).
         climate: ``(n, 19)`` BIO1–19 of the points.
         sp: the ``spectral`` parameters (:func:`lulcbook.experiments.maps.train_map_model`).
-        folds: fold of every point.
+        folds: fold (block fold, climate zone, region) of every point; each fold is
+            classified by models trained on the others.
         seeds: training seeds.
         n_jobs: worker processes (joblib), one torch thread each.
+        band_sets: band sets compared.
+        states: inputs classified (:data:`STATES`; the simulated ones need the NDVI
+            percentiles).
+        n_train: train on a seeded subsample of this many points (the same size for every
+            fold); ``None``: on every other point.
     """
     from joblib import Parallel, delayed
 
     tasks, jobs = [], []
-    for band_set in BAND_SETS_COMPARED:
+    for band_set in band_sets:
         bands = BAND_SETS[band_set]
         arrays = spectral.lucas_arrays(df, bands)
-        states = {"annual": arrays[0]} | {
-            p: x for p, x in percentile_states(df, bands, ("p25", "p75")).items()
-        }
+        simulated = [s for s in states if s != "annual"]
+        inputs = {"annual": arrays[0]} | percentile_states(df, bands, tuple(simulated))
+        inputs = {s: inputs[s] for s in states}
         for variant in VARIANTS:
             clim = climate if variant == VARIANTS[1] else None
             for k, seed in enumerate(seeds):
                 for f in np.unique(folds):
                     test = folds == f
+                    train = training_points(test, n_train, seed * 1000 + int(f))
                     tasks.append((band_set, variant, k, test))
                     jobs.append(
-                        delayed(_fit_predict)(arrays, clim, states, test, band_set, sp, seed)
+                        delayed(_fit_predict)(arrays, clim, inputs, test, train, band_set, sp, seed)
                     )
     results = Parallel(n_jobs=n_jobs)(jobs)
     out: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     for (band_set, variant, k, test), pred in zip(tasks, results, strict=True):
         per = out.setdefault(
-            (band_set, variant), {s: np.zeros((len(seeds), len(df)), np.int64) for s in STATES}
+            (band_set, variant), {s: np.zeros((len(seeds), len(df)), np.int64) for s in states}
         )
         for s, cls in pred.items():
             per[s][k, test] = cls
@@ -304,6 +328,278 @@ def scene_change(
     }
 
 
+TRANSFER_KINDS: tuple[str, ...] = ("zone", "region")
+"""Groups left out of training: climate zones (k-means on standardised BIO1–19) and geographic
+regions (k-means on LAEA coordinates), as in notebook 08."""
+
+TRANSFER_BAND_SET: str = "s2-9"
+"""The band set of the shipped climate model."""
+
+
+def transfer_groups(
+    df: pd.DataFrame, climate: np.ndarray, n_groups: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Climate zone and geographic region of every point (:data:`TRANSFER_KINDS`)."""
+    x, y = df["x_laea"].to_numpy(np.float64), df["y_laea"].to_numpy(np.float64)
+    return {
+        "zone": climate_zones(climate, n_groups, seed),
+        "region": geographic_regions(x, y, n_groups, seed),
+    }
+
+
+def _in_out(i: Mapping[str, Any], o: Mapping[str, Any], metric: str) -> dict[str, Any]:
+    pi, po = i["point"][metric], o["point"][metric]
+    ri, ro = i["reps"][metric], o["reps"][metric]
+    return {"in": _estimate(pi, ri), "out": _estimate(po, ro), "gap": _estimate(pi - po, ri - ro)}
+
+
+def _group_rows(
+    y: np.ndarray,
+    cls: Mapping[tuple[str, str], np.ndarray],
+    kind: str,
+    groups: np.ndarray,
+    blocks: np.ndarray,
+    climate: np.ndarray,
+    n_boot: int,
+) -> list[dict[str, Any]]:
+    """Overall accuracy of each left-out group, per variant, in and out (block bootstrap)."""
+    rows = []
+    for g in np.unique(groups):
+        m = groups == g
+        confs = {
+            (w, v): cluster_confusions(y[m], cls[w, v][:, m], blocks[m])
+            for w in ("in", kind) for v in VARIANTS
+        }  # fmt: skip
+        s, n_blocks = confs["in", VARIANTS[0]].shape[:2]
+        weights = bootstrap_weights(s, n_blocks, n_boot, int(g))
+        res = {k: resampled_scores(c, weights) for k, c in confs.items()}
+        a, b = res[kind, VARIANTS[0]]["reps"]["oa"], res[kind, VARIANTS[1]]["reps"]["oa"]
+        pa, pb = res[kind, VARIANTS[0]]["point"]["oa"], res[kind, VARIANTS[1]]["point"]["oa"]
+        rows.append({
+            "group": int(g),
+            "n_points": int(m.sum()),
+            "n_blocks": int(n_blocks),
+            "bio1_mean": float(np.mean(climate[m, 0])),
+            "bio12_mean": float(np.mean(climate[m, 11])),
+            "oa": {v: _in_out(res["in", v], res[kind, v], "oa") for v in VARIANTS},
+            "oa_difference_out": _estimate(pb - pa, b - a),
+        })  # fmt: skip
+    return rows
+
+
+def climate_transfer(
+    lucas: pd.DataFrame,
+    climate: np.ndarray,
+    sp: Mapping[str, Any],
+    n_boot: int,
+    *,
+    n_groups: int = 6,
+    seeds: int = SEEDS,
+    n_train: int | None = None,
+    n_folds: int = N_FOLDS,
+    block_km: float = BLOCK_KM,
+    n_jobs: int = 1,
+) -> dict[str, Any]:
+    """The nine-band map model with and without climate, in regions and climates left out.
+
+    Every point is classified three times per variant and seed: by a model that did not see
+    its ``block_km`` block (``in``: its climate and region were in training), by one that did
+    not see its climate zone, and by one that did not see its geographic region (:func:`
+    transfer_groups`, ``n_groups`` each). Every fit trains on ``n_train`` points drawn from
+    the others, so the in-block and left-out models learn from as many points. All estimates
+    of one call share one bootstrap over blocks and seeds (paired); each group's overall
+    accuracy has its own bootstrap over the blocks in it.
+
+    Args:
+        lucas: the LUCAS table (``x_laea``, ``y_laea``, ``label_index``, band medians, NDVI
+            seasons).
+        climate: ``(len(lucas), 19)`` BIO1–19 of its points; points without a complete
+            vector are left out (zones need one).
+        sp: the ``spectral`` parameters; its ``seed`` is the first training seed and the
+            seed of the folds and the k-means groups.
+        n_boot: bootstrap replicates.
+        n_groups: climate zones and geographic regions.
+        seeds: training seeds per fold.
+        n_train: training points per fit (``None``: every point outside the fold).
+        n_folds: block folds of the in-block models.
+        block_km: side of the LAEA blocks (folds and bootstrap clusters).
+        n_jobs: worker processes.
+
+    Returns:
+        ``{"band_set", "seeds", "n_points", "n_groups", "n_train", "block_km", "kinds":
+        {kind: {"oa", "macro_f1": {variant: {"in", "out", "gap"}, "difference": {"in",
+        "out", "gap"}}, "groups": [row per group]}}}``; the ``difference`` is climate −
+        spectra.
+
+    Raises:
+        ValueError: ``climate`` of another length, fewer complete vectors than
+            ``n_groups`` points, ``n_groups`` below 2, or every point in one block.
+    """
+    if len(climate) != len(lucas):
+        raise ValueError(f"{len(lucas)} LUCAS points but {len(climate)} climate rows")
+    if n_groups < 2:
+        raise ValueError(f"n_groups must be at least 2; got {n_groups}")
+    keep = np.isfinite(np.asarray(climate, np.float64)).all(axis=1)
+    if keep.sum() < n_groups:
+        raise ValueError(
+            f"{int(keep.sum())} of {len(lucas)} points have all of BIO1-19; "
+            f"{n_groups} climate zones need at least {n_groups}"
+        )
+    df = lucas.iloc[np.flatnonzero(keep)].reset_index(drop=True)
+    clim = np.asarray(climate, np.float64)[keep]
+    seed = int(sp["seed"])
+    blocks, folds, seed_list = held_out_design(df, seed, seeds, n_folds, block_km)
+    groups = transfer_groups(df, clim, n_groups, seed)
+    cls: dict[tuple[str, str], np.ndarray] = {}
+    for where, g in {"in": folds, **groups}.items():
+        by = out_of_fold_classes(df, clim, sp, g, seed_list, n_jobs, band_sets=(TRANSFER_BAND_SET,),
+                                 states=("annual",), n_train=n_train)  # fmt: skip
+        cls |= {(where, v): by[TRANSFER_BAND_SET, v]["annual"] for v in VARIANTS}
+    y = df["label_index"].to_numpy()
+    confs = {k: cluster_confusions(y, c, blocks) for k, c in cls.items()}
+    s, n_blocks = confs["in", VARIANTS[0]].shape[:2]
+    res = {
+        k: resampled_scores(c, bootstrap_weights(s, n_blocks, n_boot, 0)) for k, c in confs.items()
+    }
+    kinds: dict[str, Any] = {}
+    for kind in TRANSFER_KINDS:
+        out: dict[str, Any] = {}
+        for metric in ("oa", "macro_f1"):
+            per = {v: _in_out(res["in", v], res[kind, v], metric) for v in VARIANTS}
+            diff = {
+                part: _estimate(
+                    per[VARIANTS[1]][part]["estimate"] - per[VARIANTS[0]][part]["estimate"],
+                    _part_reps(res, kind, VARIANTS[1], metric, part)
+                    - _part_reps(res, kind, VARIANTS[0], metric, part),
+                )
+                for part in ("in", "out", "gap")
+            }
+            out[metric] = per | {"difference": diff}
+        out["groups"] = _group_rows(y, cls, kind, groups[kind], blocks, clim, n_boot)
+        kinds[kind] = out
+    return {
+        "band_set": TRANSFER_BAND_SET,
+        "seeds": seed_list,
+        "n_points": len(df),
+        "n_groups": n_groups,
+        "n_train": n_train,
+        "block_km": block_km,
+        "kinds": kinds,
+    }
+
+
+def _part_reps(
+    res: Mapping[tuple[str, str], Mapping[str, Any]], kind: str, v: str, metric: str, part: str
+) -> np.ndarray:
+    i, o = res["in", v]["reps"][metric], res[kind, v]["reps"][metric]
+    return np.asarray({"in": i, "out": o, "gap": i - o}[part])
+
+
+def transfer_table(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Rows kind × variant (and the difference): in-block, left-out and gap, OA and macro-F1."""
+    rows = []
+    for kind, r in result["kinds"].items():
+        for v in (*VARIANTS, "difference"):
+            row = {"left out": kind, "model": v if v != "difference" else "climate − spectra"}
+            for metric, name in (("oa", "OA"), ("macro_f1", "macro-F1")):
+                for part, label in (("in", "in-block"), ("out", "left out"), ("gap", "gap")):
+                    row[f"{name} {label}"] = _fmt(r[metric][v][part])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def transfer_group_frame(result: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per kind × group × variant: left-out and in-block OA with intervals.
+
+    ``group`` labels a zone ``Z1``… and a region ``R1``…, with its mean BIO1 (°C).
+    """
+    rows = []
+    for kind, r in result["kinds"].items():
+        for g in r["groups"]:
+            label = f"{kind[0].upper()}{g['group'] + 1}\n{g['bio1_mean']:.0f} °C"
+            for v in VARIANTS:
+                e = g["oa"][v]
+                rows.append({
+                    "left out": kind, "group": label, "model": v, "n_points": g["n_points"],
+                    "bio1_mean": g["bio1_mean"], "bio12_mean": g["bio12_mean"],
+                    "out": e["out"]["estimate"], "out_low": e["out"]["ci95"][0],
+                    "out_high": e["out"]["ci95"][1], "in": e["in"]["estimate"],
+                })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def transfer_figure(result: Mapping[str, Any]) -> Any:
+    """Left-out overall accuracy of each zone and region, with and without climate (95 %)."""
+    import holoviews.plotting.bokeh  # noqa: F401  (register both backends for their options)
+    import holoviews.plotting.mpl  # noqa: F401
+
+    df = transfer_group_frame(result)
+    df["neg"], df["pos"] = df["out"] - df["out_low"], df["out_high"] - df["out"]
+    panels = []
+    for n, kind in enumerate(result["kinds"]):
+        overlays = []
+        for v, colour in zip(VARIANTS, ["#7f7f7f", "#2ca02c"], strict=True):
+            d = df[(df["left out"] == kind) & (df["model"] == v)]
+            overlays.append(hv.ErrorBars(d, "group", ["out", "neg", "pos"]))
+            overlays.append(
+                hv.Scatter(d, "group", "out", label=f"{v}, left out")
+                .opts(color=colour, size=8, backend="bokeh")
+                .opts(color=colour, s=40, backend="matplotlib")
+            )
+            overlays.append(
+                hv.Scatter(d, "group", "in", label=f"{v}, in-block")
+                .opts(color=colour, size=8, marker="triangle", alpha=0.6, backend="bokeh")
+                .opts(color=colour, s=40, marker="^", alpha=0.6, backend="matplotlib")
+            )
+        labels = {"title": f"{kind}s left out of training", "xlabel": f"{kind} (mean BIO1)",
+                  "ylabel": "overall accuracy", "show_legend": n == len(result["kinds"]) - 1,
+                  "legend_position": "right"}  # fmt: skip
+        panels.append(
+            hv.Overlay(overlays)
+            .opts(aspect=1.6, backend="matplotlib", **labels)
+            .opts(
+                width=520 + 180 * (n == len(result["kinds"]) - 1),
+                height=360,
+                backend="bokeh",
+                **labels,
+            )
+        )
+    title = (
+        f"Nine-band map model with and without climate: {_n_train(result)} training "
+        f"points per fit, {len(result['seeds'])} seeds (LUCAS 2018 points)"
+    )
+    return (
+        hv.Layout(panels)
+        .cols(len(panels))
+        .opts(fig_inches=(7, 4), title=title, backend="matplotlib")
+        .opts(title=title, backend="bokeh")
+    )
+
+
+def transfer_sentence(result: Mapping[str, Any]) -> str:
+    """What the climate input does where the zone or region was left out of training."""
+    parts = []
+    for kind, r in result["kinds"].items():
+        oa, d = r["oa"], r["oa"]["difference"]["out"]
+        sign = "raises" if d["ci95"][0] > 0 else "lowers" if d["ci95"][1] < 0 else "does not change"
+        better = sum(g["oa_difference_out"]["estimate"] > 0 for g in r["groups"])
+        parts.append(
+            f"{kind}s left out: climate input {sign} overall accuracy ({_fmt(oa[VARIANTS[0]]['out'])}"
+            f" → {_fmt(oa[VARIANTS[1]]['out'])}, difference {_fmt(d)}; higher in {better} of "
+            f"{len(r['groups'])} {kind}s; gap to in-block {_fmt(oa[VARIANTS[0]]['gap'])} → "
+            f"{_fmt(oa[VARIANTS[1]]['gap'])})"
+        )
+    return (
+        f"Nine-band map model, {_n_train(result)} training points per fit, "
+        f"{len(result['seeds'])} seeds: " + "; ".join(parts)
+    )
+
+
+def _n_train(result: Mapping[str, Any]) -> str:
+    n = result["n_train"]
+    return f"{int(n):,}" if n else "all"
+
+
 def _fmt(e: Mapping[str, Any], pct: bool = False) -> str:
     f = "{:.1%}" if pct else "{:.3f}"
     lo, hi = e["ci95"]
@@ -415,10 +711,13 @@ __all__ = [
     "N_FOLDS",
     "SEEDS",
     "STATES",
+    "TRANSFER_BAND_SET",
+    "TRANSFER_KINDS",
     "VARIANTS",
     "accuracy_comparison",
     "band_set_sentence",
     "climate_comparison",
+    "climate_transfer",
     "comparison_figure",
     "comparison_frame",
     "comparison_sentence",
@@ -427,4 +726,10 @@ __all__ = [
     "points_climate",
     "read_climate",
     "scene_change",
+    "training_points",
+    "transfer_figure",
+    "transfer_group_frame",
+    "transfer_groups",
+    "transfer_sentence",
+    "transfer_table",
 ]

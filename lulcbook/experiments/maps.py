@@ -648,10 +648,8 @@ def ship_models(
     ``ship-10m``.
 
     Returns:
-        Where each shipped model was exported, by name: relative to the folder that holds the
-        package (``lulcbook/zoo/NAME.pt`` in a checkout), so the metrics name no machine.
+        Where each shipped model was exported, by name (:func:`lulcbook.zoo.shipped_path`).
     """
-    root = Path(zoo.__file__).resolve().parents[2]
     shipped = {}
     pairs = (
         (ship, models["s2-9", SHIPPED["s2-9"]]),
@@ -661,10 +659,7 @@ def ship_models(
         weights = model.save(models_dir / f"{name}.pt")
         card = spectral_card.spectral_card(name, model, checks[name])
         meta = spectral_card.spectral_metadata(model, checks[name], version="1")
-        path = zoo.export_model(weights, name, card, meta).resolve()
-        shipped[name] = (
-            path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-        )
+        shipped[name] = zoo.shipped_path(zoo.export_model(weights, name, card, meta))
     return shipped
 
 

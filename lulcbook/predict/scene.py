@@ -14,6 +14,7 @@ import numpy as np
 import rasterio
 
 from lulcbook import class_style, cog, io, legend, product_stac
+from lulcbook.climate_field import STAC_PROPERTY as CLIMATE_PROPERTY
 from lulcbook.predict.classifier import TileClassifier
 from lulcbook.predict.cluster import check_scheduler, dask_client, iter_dask, iter_local
 from lulcbook.predict.crs import check_projected
@@ -140,7 +141,8 @@ def predict_scene(
         extra_inputs: further files the run reads (e.g. the model), which no output may replace.
         derived_from: hrefs of the STAC items the map is made from (``derived_from`` links,
             relative to the item when local); a STAC item input is used when empty.
-        properties: further STAC item properties.
+        properties: further STAC item properties. A model with climate input also records its
+            raster (``lulcbook:climate``, :meth:`lulcbook.climate_field.ClimateField.stac_record`).
         **source_kw: passed to :func:`open_source` (band_names, preset, scale, offset, ...).
 
     Raises:
@@ -247,6 +249,7 @@ def predict_scene(
                 "lulcbook:source": product_stac.public_name(source.name),
                 "lulcbook:mc_samples": mc_samples,
                 "lulcbook:seed": seed,
+                **({CLIMATE_PROPERTY: climate.stac_record()} if climate is not None else {}),
                 **(properties or {}),
             },
             derived_from=links,

@@ -210,6 +210,9 @@ class ModelSpec:
             :mod:`lulcbook.l2a_offset`), recorded in the items; empty: none.
         climate: the WorldClim raster of a model with climate input
             (:func:`lulcbook.climate_field.attach`); empty: the default.
+        climate_sha256: that raster's fingerprint
+            (:attr:`lulcbook.climate_field.ClimateField.fingerprint`); empty for a model
+            without climate input.
     """
 
     path: str
@@ -218,6 +221,7 @@ class ModelSpec:
     version: str = ""
     offset: dict[str, float] = field(default_factory=dict)
     climate: str = ""
+    climate_sha256: str = ""
 
 
 @functools.lru_cache(maxsize=4)
@@ -275,10 +279,11 @@ def cell_paths(out: PathLike, cell: GridCell) -> tuple[Path, Path]:
 
 
 def check_same_model(out: PathLike, cell: GridCell, model: ModelSpec) -> None:
-    """Refuse to resume a finished cell that another model or input offset made.
+    """Refuse to resume a finished cell that another model, input offset or climate made.
 
-    A resumed run skips finished cells; a mosaic of cells made by two models (or with and
-    without ``--l2a-offset``) would not say so anywhere. The cell's STAC item records both.
+    A resumed run skips finished cells; a mosaic of cells made by two models (with and
+    without ``--l2a-offset``, or with two climate rasters) would not say so anywhere. The
+    cell's STAC item records all three (the climate raster by its fingerprint).
 
     Args:
         out: the run folder.
@@ -290,17 +295,21 @@ def check_same_model(out: PathLike, cell: GridCell, model: ModelSpec) -> None:
     """
     import json
 
+    from lulcbook.climate_field import STAC_PROPERTY as CLIMATE_PROPERTY
+
     _, item_path = cell_paths(out, cell)
     props = json.loads(item_path.read_text()).get("properties", {})
     made = {
         "model": dict(props.get("lulcbook:model", {})),
         "input_offset": dict(props.get(l2a_offset.STAC_PROPERTY, {})),
+        "climate_sha256": str(dict(props.get(CLIMATE_PROPERTY, {})).get("sha256", "")),
     }
     wanted = {  # as predict_scene records them
         "model": product_stac.ModelRef(
             product_stac.public_name(model.name), model.version
         ).to_dict(),
         "input_offset": dict(model.offset),
+        "climate_sha256": model.climate_sha256,
     }
     if made != wanted:
         raise ValueError(

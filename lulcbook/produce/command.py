@@ -129,16 +129,19 @@ def produce_command(args: argparse.Namespace) -> int:
     if args.l2a_offset:
         _check_catalog_level(catalog)
     model = _model_spec(args.model, args.model_class, args.l2a_offset, args.climate)
-    report = produce(
-        cells,
-        catalog,
-        period,
-        model,
-        args.out,
-        collection_id=args.collection_id,
-        resampling=args.resampling,
-        **run_options(args),
-    )
+    try:
+        report = produce(
+            cells,
+            catalog,
+            period,
+            model,
+            args.out,
+            collection_id=args.collection_id,
+            resampling=args.resampling,
+            **run_options(args),
+        )
+    except ValueError as err:  # refused before any cell (e.g. resuming with another model)
+        raise UsageError(str(err)) from None
     print(f"{args.out}: {report.summary()}")
     for c in report.failed:
         print(f"lulcbook: error: cell {c.cell}: {c.error}")
@@ -194,10 +197,12 @@ def _model_spec(
     offset: dict[str, float] = {}
     classifier = load_classifier(m.weights, m.model_class)
     try:
-        climate_field.attach(classifier, climate)
+        attached = climate_field.attach(classifier, climate)
     except (climate_field.ClimateFieldError, FileNotFoundError) as err:
         raise UsageError(str(err)) from None
     climate_path = str(Path(climate).resolve()) if climate is not None else ""
+    field = getattr(attached, "climate_field", None)
+    climate_sha256 = field.fingerprint if field is not None else ""
     if l2a:
         try:  # checked here, before any cell; each worker applies it to its own copy
             _, offset = l2a_offset.apply_documented(
@@ -205,4 +210,6 @@ def _model_spec(
             )
         except ValueError as err:
             raise UsageError(f"--l2a-offset: {err}") from None
-    return ModelSpec(str(m.weights), m.model_class, m.name, m.version, offset, climate_path)
+    return ModelSpec(
+        str(m.weights), m.model_class, m.name, m.version, offset, climate_path, climate_sha256
+    )

@@ -162,7 +162,8 @@ def produce(
 
     Raises:
         ValueError: if there are no cells, two cells share an id, or a finished cell of ``out``
-            was made with another model or input offset (:func:`~lulcbook.produce.cell.check_same_model`).
+            was made with another model, input offset or climate raster
+            (:func:`~lulcbook.produce.cell.check_same_model`).
         ConnectionError: for an unreachable scheduler.
     """
     t0 = time.perf_counter()
@@ -177,7 +178,7 @@ def produce(
         check_scheduler(scheduler)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for cell in cells:  # before any work: a resumed run keeps one model and input offset
+    for cell in cells:  # before any work: a resumed run keeps one model, offset and climate
         if is_finished(out, cell):
             check_same_model(out, cell, model)
     results: dict[str, CellResult] = {}
@@ -243,7 +244,8 @@ def produce(
             "workers": report.workers,
             "seconds": report.seconds,
             "model": {"name": model.name, "version": model.version}
-            | ({"input_offset": dict(model.offset)} if model.offset else {}),
+            | ({"input_offset": dict(model.offset)} if model.offset else {})
+            | ({"climate_sha256": model.climate_sha256} if model.climate_sha256 else {}),
             "period": [period[0].isoformat(), period[1].isoformat()],
             "catalog": str(catalog.name),
             "cells": [asdict(c) for c in ordered],

@@ -178,3 +178,14 @@ def export_model(
     with atomic_path(target) as tmp:
         shutil.copyfile(src, tmp)
     return target
+
+
+def shipped_path(path: str | os.PathLike[str]) -> str:
+    """How the metrics name a shipped file: relative to the folder that holds the package.
+
+    In a checkout that is ``lulcbook/zoo/NAME.pt``, so the metrics name no machine; a file
+    outside that folder keeps its absolute path.
+    """
+    p = Path(path).resolve()
+    root = Path(__file__).resolve().parents[2]
+    return p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)

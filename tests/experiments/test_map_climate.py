@@ -149,3 +149,98 @@ def test_band_set_sentence_adds_the_scene_to_the_four_band_line() -> None:
     assert four.endswith("Exeter a→b change (four bands, mean of 2 seeds) 18.7% → 22.2%")
     assert "Exeter" not in MC.band_set_sentence(result, "s2-9", scene)
     assert MC.comparison_sentence(result, scene).count("Exeter") == 1
+
+
+def test_training_points_leave_the_fold_out_and_subsample_with_a_seed() -> None:
+    held_out = np.arange(100) % 4 == 0
+    every = MC.training_points(held_out, None, 0)
+    assert every.tolist() == np.flatnonzero(~held_out).tolist()
+    assert MC.training_points(held_out, 500, 0).tolist() == every.tolist()
+    sub = MC.training_points(held_out, 30, 3)
+    assert len(sub) == 30 and len(set(sub.tolist())) == 30
+    assert not held_out[sub].any()
+    assert sub.tolist() == MC.training_points(held_out, 30, 3).tolist()
+    assert sub.tolist() != MC.training_points(held_out, 30, 4).tolist()
+
+
+def test_out_of_fold_classes_subsample_and_never_train_on_the_held_out_fold(
+    lucas: pd.DataFrame, climate: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes: list[int] = []
+
+    class Memo:
+        def __init__(self, refl: np.ndarray) -> None:
+            self.rows = {r.tobytes() for r in refl}
+
+        def predict_vectors(self, refl: np.ndarray, climate: Any = None) -> np.ndarray:
+            p = np.zeros((len(refl), legend.N_CLASSES))
+            p[np.arange(len(refl)), [int(r.tobytes() in self.rows) for r in refl]] = 1.0
+            return p
+
+    def fake_train(arrays: Any, band_set: str, variant: str, sp: Any, seed: int,
+                   climate: Any = None) -> Memo:  # fmt: skip
+        sizes.append(len(arrays[1]))
+        return Memo(arrays[0])
+
+    monkeypatch.setattr(MC, "train_map_model", fake_train)
+    folds = np.asarray(lucas["x_laea"] > lucas["x_laea"].median(), np.int64)
+    out = MC.out_of_fold_classes(lucas, climate, {"seed": 0}, folds, [0, 1], band_sets=("s2-9",),
+                                 states=("annual",), n_train=200)  # fmt: skip
+    assert set(out) == {("s2-9", v) for v in MC.VARIANTS}
+    assert sizes == [200] * (len(MC.VARIANTS) * 2 * 2)
+    for by_state in out.values():
+        assert set(by_state) == {"annual"}
+        assert (by_state["annual"] == 0).all()  # no held-out row was among the training rows
+
+
+def test_climate_transfer_on_real_points(
+    lucas: pd.DataFrame, climate: np.ndarray, spectral_params: dict, tmp_path: Path
+) -> None:
+    r = MC.climate_transfer(lucas, climate, spectral_params, n_boot=50, n_groups=3, seeds=2,
+                            n_train=400, n_folds=3)  # fmt: skip
+    assert r["band_set"] == "s2-9" and r["seeds"] == [0, 1] and r["n_train"] == 400
+    assert r["n_points"] == int(np.isfinite(climate).all(axis=1).sum())
+    assert list(r["kinds"]) == list(MC.TRANSFER_KINDS)
+    for res in r["kinds"].values():
+        for metric in ("oa", "macro_f1"):
+            for v in MC.VARIANTS:
+                for part in ("in", "out"):
+                    e = res[metric][v][part]
+                    assert 0.0 <= e["ci95"][0] <= e["estimate"] <= e["ci95"][1] <= 1.0
+                gap = res[metric][v]["in"]["estimate"] - res[metric][v]["out"]["estimate"]
+                assert res[metric][v]["gap"]["estimate"] == pytest.approx(gap)
+            d = res[metric]["difference"]["out"]
+            want = res[metric][MC.VARIANTS[1]]["out"]["estimate"] - res[metric][MC.VARIANTS[0]]["out"]["estimate"]  # fmt: skip
+            assert d["estimate"] == pytest.approx(want)
+            assert d["ci95"][0] <= d["estimate"] <= d["ci95"][1]
+        groups = res["groups"]
+        assert [g["group"] for g in groups] == [0, 1, 2]
+        assert sum(g["n_points"] for g in groups) == r["n_points"]
+    zones = r["kinds"]["zone"]["groups"]
+    assert zones[0]["bio1_mean"] < zones[1]["bio1_mean"] < zones[2]["bio1_mean"]  # cold → warm
+    table = MC.transfer_table(r)
+    assert len(table) == 3 * len(MC.TRANSFER_KINDS)
+    assert "climate − spectra" in set(table["model"])
+    text = MC.transfer_sentence(r)
+    assert text.startswith(
+        "Nine-band map model, 400 training points per fit, 2 seeds: zones left out"
+    )
+    oa = r["kinds"]["region"]["oa"]["difference"]["out"]["estimate"]
+    assert f"difference {oa:.3f}" in text
+    frame = MC.transfer_group_frame(r)
+    assert len(frame) == 2 * 3 * len(MC.VARIANTS)
+    viz.save_png(MC.transfer_figure(r), tmp_path / "transfer.png")
+    assert (tmp_path / "transfer.png").stat().st_size > 1000
+
+
+def test_climate_transfer_refuses_what_it_cannot_split(
+    lucas: pd.DataFrame, climate: np.ndarray, spectral_params: dict
+) -> None:
+    with pytest.raises(ValueError, match="climate rows"):
+        MC.climate_transfer(lucas, climate[:10], spectral_params, n_boot=10)
+    with pytest.raises(ValueError, match="n_groups must be at least 2"):
+        MC.climate_transfer(lucas, climate, spectral_params, n_boot=10, n_groups=1)
+    empty = np.full_like(climate, np.nan)
+    empty[:2] = climate[:2]
+    with pytest.raises(ValueError, match="2 of 1200 points have all of BIO1-19"):
+        MC.climate_transfer(lucas, empty, spectral_params, n_boot=10, n_groups=3)

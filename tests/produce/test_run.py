@@ -346,3 +346,46 @@ def test_stackstac_accepts_one_band_per_asset_and_the_epsg(setup: dict[str, Any]
     )  # fmt: skip
     assert spec.epsg == 3035 and spec.resolutions_xy == (10.0, 10.0)
     assert ids == ["class", "confidence", "uncertainty"] and table.shape == (len(items), 3)
+
+
+def test_a_climate_model_records_its_raster_and_a_run_is_resumed_only_with_the_same(
+    setup: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lulcbook import climate_field, zoo
+
+    field = climate_field.ClimateField.read()  # the default raster
+    bbox = ",".join(f"{v:.5f}" for v in setup["bbox"])
+    out = tmp_path / "run"
+    base = ["produce", "--catalog", str(setup["catalog"]), "--bbox", bbox, "--datetime", PERIOD,
+            "--cell-km", "1", "--out", str(out), "--model", zoo.DEFAULT_LULC, "--no-progress"]  # fmt: skip
+    assert cli.main(base) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["model"]["climate_sha256"] == field.fingerprint
+    done = [c for c in run["cells"] if c["status"] == "done"]
+    assert len(done) == len(setup["cells"])
+    for c in done:
+        props = json.loads(Path(c["item"]).read_text())["properties"]
+        assert props["lulcbook:climate"] == {
+            "source": climate_field.default_path().name, "sha256": field.fingerprint,
+            "fill_km": climate_field.FILL_KM,
+        }  # fmt: skip
+    # the same raster stored elsewhere resumes: the fingerprint is of the values
+    moved = shutil.copytree(climate_field.default_path(), tmp_path / "moved")
+    assert cli.main([*base, "--climate", str(moved)]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert {c["status"] for c in run["cells"]} == {"skipped"}
+    # another raster (BIO1 one degree warmer) is refused before any cell
+    warmer = shutil.copytree(moved, tmp_path / "warmer")
+    (bio1,) = warmer.glob("*_bio_1.tif")
+    with rasterio.open(bio1) as src:
+        profile, data = src.profile, src.read(1)
+    with rasterio.open(bio1, "w", **profile) as dst:
+        dst.write(np.where(data == profile["nodata"], data, data + 1), 1)
+    assert climate_field.ClimateField.read(warmer).fingerprint != field.fingerprint
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    capsys.readouterr()
+    assert cli.main([*base, "--climate", str(warmer)]) == 2
+    err = capsys.readouterr().err
+    assert f"cell {setup['cells'][0].id} in {out} was made with" in err
+    assert field.fingerprint in err
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before  # nothing rewritten

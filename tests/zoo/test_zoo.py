@@ -137,3 +137,20 @@ def test_pipeline_models_ship_with_cards(name: str) -> None:
 def test_gnn_card_states_inputs_and_failures() -> None:
     card = zoo.card_path("gnn-eurosat").read_text()
     assert "## Known failure cases" in card and "Input level" in card
+
+
+def test_shipped_path_names_no_machine(tmp_path: Path) -> None:
+    root = Path(zoo.__file__).resolve().parents[2]
+    assert zoo.shipped_path(zoo.model_path()) == f"lulcbook/zoo/{zoo.DEFAULT_LULC}.pt"
+    assert (
+        zoo.shipped_path(root / "lulcbook" / "zoo" / ".." / "zoo" / "x.pt") == "lulcbook/zoo/x.pt"
+    )
+    outside = tmp_path / "elsewhere.pt"
+    assert zoo.shipped_path(outside) == str(outside.resolve())
+
+
+def test_shipped_paths_in_the_metrics_are_relative() -> None:
+    metrics = Path(zoo.__file__).resolve().parents[2] / "reports" / "metrics"
+    for stage in ("maps", "continental"):
+        shipped = json.loads((metrics / f"{stage}.json").read_text())["shipped"]
+        assert shipped and all(p.startswith("lulcbook/zoo/") for p in shipped.values()), shipped
