@@ -47,7 +47,7 @@ from lulcbook.experiments.within_year import (
     distance_km,
     flip_share,
     held_out_design,
-    percentile_states,
+    out_of_fold_classes,
 )
 from lulcbook.models import spectral
 from lulcbook.sources import worldclim
@@ -82,94 +82,9 @@ def points_climate(
     return np.asarray(clim.values, dtype=np.float64)
 
 
-def _fit_predict(
-    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
-    climate: np.ndarray | None,
-    states: Mapping[str, np.ndarray],
-    test: np.ndarray,
-    train: np.ndarray,
-    band_set: str,
-    sp: Mapping[str, Any],
-    seed: int,
-) -> dict[str, np.ndarray]:
-    """Train on the ``train`` points; classes of the ``test`` points in every state."""
-    import torch
-
-    torch.set_num_threads(1)
-    refl, labels, seasons = arrays
-    c_train = None if climate is None else climate[train]
-    model = train_map_model(
-        (refl[train], labels[train], seasons[train]), band_set, "augmented", sp, seed,
-        climate=c_train,
-    )  # fmt: skip
-    c_test = None if climate is None else climate[test]
-    return {s: model.predict_vectors(x[test], climate=c_test).argmax(1) for s, x in states.items()}
-
-
-def training_points(held_out: np.ndarray, n_train: int | None, seed: int) -> np.ndarray:
-    """Indices of the points outside ``held_out``; a seeded subsample of ``n_train`` of them."""
-    idx = np.flatnonzero(~held_out)
-    if n_train is None or n_train >= idx.size:
-        return idx
-    return np.sort(np.random.default_rng(seed).choice(idx, n_train, replace=False))
-
-
-def out_of_fold_classes(
-    df: pd.DataFrame,
-    climate: np.ndarray,
-    sp: Mapping[str, Any],
-    folds: np.ndarray,
-    seeds: Sequence[int],
-    n_jobs: int = 1,
-    *,
-    band_sets: Sequence[str] = BAND_SETS_COMPARED,
-    states: Sequence[str] = STATES,
-    n_train: int | None = None,
-) -> dict[tuple[str, str], dict[str, np.ndarray]]:
-    """Held-out classes ``{(band set, variant): {state: (n_seeds, n)}}`` of every point.
-
-    Args:
-        df: LUCAS points (rows aligned with ``climate`` and ``folds``).
-        climate: ``(n, 19)`` BIO1–19 of the points.
-        sp: the ``spectral`` parameters (:func:`lulcbook.experiments.maps.train_map_model`).
-        folds: fold (block fold, climate zone, region) of every point; each fold is
-            classified by models trained on the others.
-        seeds: training seeds.
-        n_jobs: worker processes (joblib), one torch thread each.
-        band_sets: band sets compared.
-        states: inputs classified (:data:`STATES`; the simulated ones need the NDVI
-            percentiles).
-        n_train: train on a seeded subsample of this many points (the same size for every
-            fold); ``None``: on every other point.
-    """
-    from joblib import Parallel, delayed
-
-    tasks, jobs = [], []
-    for band_set in band_sets:
-        bands = BAND_SETS[band_set]
-        arrays = spectral.lucas_arrays(df, bands)
-        simulated = [s for s in states if s != "annual"]
-        inputs = {"annual": arrays[0]} | percentile_states(df, bands, tuple(simulated))
-        inputs = {s: inputs[s] for s in states}
-        for variant in VARIANTS:
-            clim = climate if variant == VARIANTS[1] else None
-            for k, seed in enumerate(seeds):
-                for f in np.unique(folds):
-                    test = folds == f
-                    train = training_points(test, n_train, seed * 1000 + int(f))
-                    tasks.append((band_set, variant, k, test))
-                    jobs.append(
-                        delayed(_fit_predict)(arrays, clim, inputs, test, train, band_set, sp, seed)
-                    )
-    results = Parallel(n_jobs=n_jobs)(jobs)
-    out: dict[tuple[str, str], dict[str, np.ndarray]] = {}
-    for (band_set, variant, k, test), pred in zip(tasks, results, strict=True):
-        per = out.setdefault(
-            (band_set, variant), {s: np.zeros((len(seeds), len(df)), np.int64) for s in states}
-        )
-        for s, cls in pred.items():
-            per[s][k, test] = cls
-    return out
+def _variants(climate: np.ndarray) -> dict[str, np.ndarray | None]:
+    """:data:`VARIANTS` → the climate each is trained with (none for the spectral model)."""
+    return {VARIANTS[0]: None, VARIANTS[1]: climate}
 
 
 def _estimate(point: float, reps: np.ndarray) -> dict[str, Any]:
@@ -252,7 +167,8 @@ def climate_comparison(
         raise ValueError("no LUCAS point has both NDVI percentiles ndvi_p25 and ndvi_p75")
     df, clim = lucas[keep].reset_index(drop=True), np.asarray(climate, np.float64)[keep]
     blocks, folds, seed_list = held_out_design(df, int(sp["seed"]), seeds, n_folds, block_km)
-    classes = out_of_fold_classes(df, clim, sp, folds, seed_list, n_jobs)
+    classes = out_of_fold_classes(df, sp, folds, seed_list, band_sets=BAND_SETS_COMPARED,
+                                  states=STATES, variants=_variants(clim), n_jobs=n_jobs)  # fmt: skip
     y = df["label_index"].to_numpy()
     close = distance_km(df, *near) <= near_km
     band_sets: dict[str, Any] = {}
@@ -347,10 +263,21 @@ def transfer_groups(
     }
 
 
-def _in_out(i: Mapping[str, Any], o: Mapping[str, Any], metric: str) -> dict[str, Any]:
+def _parts(i: Mapping[str, Any], o: Mapping[str, Any], metric: str) -> dict[str, tuple[Any, Any]]:
+    """``(point, replicates)`` of ``metric`` in-block, left out, and their gap."""
     pi, po = i["point"][metric], o["point"][metric]
     ri, ro = i["reps"][metric], o["reps"][metric]
-    return {"in": _estimate(pi, ri), "out": _estimate(po, ro), "gap": _estimate(pi - po, ri - ro)}
+    return {"in": (pi, ri), "out": (po, ro), "gap": (pi - po, ri - ro)}
+
+
+def _estimates(parts: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:
+    return {k: _estimate(*pr) for k, pr in parts.items()}
+
+
+def _difference(parts: Mapping[str, Mapping[str, tuple[Any, Any]]]) -> dict[str, Any]:
+    """Climate − spectra of every part, on the same replicates (paired)."""
+    a, b = parts[VARIANTS[0]], parts[VARIANTS[1]]
+    return {k: _estimate(b[k][0] - a[k][0], b[k][1] - a[k][1]) for k in a}
 
 
 def _group_rows(
@@ -373,16 +300,15 @@ def _group_rows(
         s, n_blocks = confs["in", VARIANTS[0]].shape[:2]
         weights = bootstrap_weights(s, n_blocks, n_boot, int(g))
         res = {k: resampled_scores(c, weights) for k, c in confs.items()}
-        a, b = res[kind, VARIANTS[0]]["reps"]["oa"], res[kind, VARIANTS[1]]["reps"]["oa"]
-        pa, pb = res[kind, VARIANTS[0]]["point"]["oa"], res[kind, VARIANTS[1]]["point"]["oa"]
+        parts = {v: _parts(res["in", v], res[kind, v], "oa") for v in VARIANTS}
         rows.append({
             "group": int(g),
             "n_points": int(m.sum()),
             "n_blocks": int(n_blocks),
             "bio1_mean": float(np.mean(climate[m, 0])),
             "bio12_mean": float(np.mean(climate[m, 11])),
-            "oa": {v: _in_out(res["in", v], res[kind, v], "oa") for v in VARIANTS},
-            "oa_difference_out": _estimate(pb - pa, b - a),
+            "oa": {v: _estimates(p) for v, p in parts.items()},
+            "oa_difference_out": _difference(parts)["out"],
         })  # fmt: skip
     return rows
 
@@ -452,8 +378,9 @@ def climate_transfer(
     groups = transfer_groups(df, clim, n_groups, seed)
     cls: dict[tuple[str, str], np.ndarray] = {}
     for where, g in {"in": folds, **groups}.items():
-        by = out_of_fold_classes(df, clim, sp, g, seed_list, n_jobs, band_sets=(TRANSFER_BAND_SET,),
-                                 states=("annual",), n_train=n_train)  # fmt: skip
+        by = out_of_fold_classes(df, sp, g, seed_list, band_sets=(TRANSFER_BAND_SET,),
+                                 states=("annual",), variants=_variants(clim), n_train=n_train,
+                                 n_jobs=n_jobs)  # fmt: skip
         cls |= {(where, v): by[TRANSFER_BAND_SET, v]["annual"] for v in VARIANTS}
     y = df["label_index"].to_numpy()
     confs = {k: cluster_confusions(y, c, blocks) for k, c in cls.items()}
@@ -465,16 +392,9 @@ def climate_transfer(
     for kind in TRANSFER_KINDS:
         out: dict[str, Any] = {}
         for metric in ("oa", "macro_f1"):
-            per = {v: _in_out(res["in", v], res[kind, v], metric) for v in VARIANTS}
-            diff = {
-                part: _estimate(
-                    per[VARIANTS[1]][part]["estimate"] - per[VARIANTS[0]][part]["estimate"],
-                    _part_reps(res, kind, VARIANTS[1], metric, part)
-                    - _part_reps(res, kind, VARIANTS[0], metric, part),
-                )
-                for part in ("in", "out", "gap")
-            }
-            out[metric] = per | {"difference": diff}
+            parts = {v: _parts(res["in", v], res[kind, v], metric) for v in VARIANTS}
+            out[metric] = {v: _estimates(p) for v, p in parts.items()}
+            out[metric]["difference"] = _difference(parts)
         out["groups"] = _group_rows(y, cls, kind, groups[kind], blocks, clim, n_boot)
         kinds[kind] = out
     return {
@@ -486,13 +406,6 @@ def climate_transfer(
         "block_km": block_km,
         "kinds": kinds,
     }
-
-
-def _part_reps(
-    res: Mapping[tuple[str, str], Mapping[str, Any]], kind: str, v: str, metric: str, part: str
-) -> np.ndarray:
-    i, o = res["in", v]["reps"][metric], res[kind, v]["reps"][metric]
-    return np.asarray({"in": i, "out": o, "gap": i - o}[part])
 
 
 def transfer_table(result: Mapping[str, Any]) -> pd.DataFrame:
@@ -722,11 +635,9 @@ __all__ = [
     "comparison_frame",
     "comparison_sentence",
     "comparison_table",
-    "out_of_fold_classes",
     "points_climate",
     "read_climate",
     "scene_change",
-    "training_points",
     "transfer_figure",
     "transfer_group_frame",
     "transfer_groups",

@@ -33,7 +33,7 @@ import xarray as xr
 from pyproj import Transformer
 
 from lulcbook import bootstrap, legend
-from lulcbook.experiments.continental import block_folds, spatial_blocks
+from lulcbook.experiments.continental import _subsample, block_folds, spatial_blocks
 from lulcbook.experiments.maps import BAND_SETS, SHIPPED_VARIANT, train_map_model
 from lulcbook.models import spectral
 
@@ -92,34 +92,95 @@ def percentile_states(
     }
 
 
+def training_points(held_out: np.ndarray, n_train: int | None, seed: int) -> np.ndarray:
+    """Indices of the points outside ``held_out``; a seeded subsample of ``n_train`` of them."""
+    return _subsample(np.flatnonzero(~held_out), n_train, seed)
+
+
+def _fit_predict(
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    climate: np.ndarray | None,
+    states: Mapping[str, np.ndarray],
+    test: np.ndarray,
+    train: np.ndarray,
+    band_set: str,
+    sp: Mapping[str, Any],
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Train on the ``train`` points; classes of the ``test`` points in every state."""
+    import torch
+
+    torch.set_num_threads(1)
+    refl, labels, seasons = arrays
+    c_train = None if climate is None else climate[train]
+    model = train_map_model(
+        (refl[train], labels[train], seasons[train]), band_set, SHIPPED_VARIANT, sp, seed,
+        climate=c_train,
+    )  # fmt: skip
+    c_test = None if climate is None else climate[test]
+    return {s: model.predict_vectors(x[test], climate=c_test).argmax(1) for s, x in states.items()}
+
+
 def out_of_fold_classes(
     lucas: pd.DataFrame,
     sp: Mapping[str, Any],
-    states: Mapping[str, np.ndarray],
     folds: np.ndarray,
     seeds: Sequence[int],
-) -> dict[str, np.ndarray]:
+    *,
+    band_sets: Sequence[str] = (BAND_SET,),
+    states: Sequence[str] = PERCENTILES,
+    variants: Mapping[str, np.ndarray | None] | None = None,
+    n_train: int | None = None,
+    n_jobs: int = 1,
+) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     """Class of every point in every state, predicted by models that did not see its fold.
 
     Args:
-        lucas: the LUCAS table (rows aligned with ``states`` and ``folds``).
+        lucas: the LUCAS table (rows aligned with ``folds``).
         sp: the ``spectral`` parameters (:func:`lulcbook.experiments.maps.train_map_model`).
-        states: :func:`percentile_states`.
-        folds: fold of every point.
+        folds: fold (block fold, climate zone, region) of every point; each fold is
+            classified by models trained on the others.
         seeds: training seeds.
+        band_sets: the band sets trained.
+        states: inputs classified: ``"annual"`` (the medians) and NDVI percentiles
+            (:func:`percentile_states`).
+        variants: name → the ``(n, 19)`` climate that variant is trained with, or ``None``
+            for none; default ``{"spectra": None}``.
+        n_train: train on a seeded subsample of this many points (:func:`training_points`,
+            the same size for every fold); ``None``: on every other point.
+        n_jobs: worker processes (joblib), one torch thread each.
 
     Returns:
-        ``{state: (n_seeds, n) legend indices}``.
+        ``{(band set, variant): {state: (n_seeds, n) legend indices}}``.
     """
-    refl, labels, seasons = spectral.lucas_arrays(lucas, BAND_SETS[BAND_SET])
-    out = {s: np.zeros((len(seeds), len(lucas)), dtype=np.int64) for s in states}
-    for k, seed in enumerate(seeds):
-        for f in np.unique(folds):
-            test = folds == f
-            train = (refl[~test], labels[~test], seasons[~test])
-            model = train_map_model(train, BAND_SET, SHIPPED_VARIANT, sp, seed)
-            for s, refl in states.items():
-                out[s][k, test] = model.predict_vectors(refl[test]).argmax(1)
+    from joblib import Parallel, delayed
+
+    variants = {"spectra": None} if variants is None else variants
+    tasks, jobs = [], []
+    for band_set in band_sets:
+        bands = BAND_SETS[band_set]
+        arrays = spectral.lucas_arrays(lucas, bands)
+        simulated = tuple(s for s in states if s != "annual")
+        inputs = {"annual": arrays[0]} | percentile_states(lucas, bands, simulated)
+        inputs = {s: inputs[s] for s in states}
+        for variant, climate in variants.items():
+            for k, seed in enumerate(seeds):
+                for f in np.unique(folds):
+                    test = folds == f
+                    train = training_points(test, n_train, seed * 1000 + int(f))
+                    tasks.append((band_set, variant, k, test))
+                    jobs.append(
+                        delayed(_fit_predict)(arrays, climate, inputs, test, train, band_set, sp,
+                                              seed)
+                    )  # fmt: skip
+    results = Parallel(n_jobs=n_jobs)(jobs)
+    out: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+    for (band_set, variant, k, test), pred in zip(tasks, results, strict=True):
+        per = out.setdefault(
+            (band_set, variant), {s: np.zeros((len(seeds), len(lucas)), np.int64) for s in states}
+        )
+        for s, cls in pred.items():
+            per[s][k, test] = cls
     return out
 
 
@@ -217,8 +278,7 @@ def within_year_flips(
     if df.empty:
         raise ValueError(f"no LUCAS point has every NDVI percentile {cols}")
     blocks, folds, seed_list = held_out_design(df, int(sp["seed"]), seeds, n_folds, block_km)
-    states = percentile_states(df, BAND_SETS[BAND_SET])
-    classes = out_of_fold_classes(df, sp, states, folds, seed_list)
+    classes = out_of_fold_classes(df, sp, folds, seed_list)[BAND_SET, "spectra"]
     y = df["label_index"].to_numpy()
     close = distance_km(df, *near) <= near_km
     subsets = {
@@ -343,6 +403,7 @@ __all__ = [
     "flip_share",
     "held_out_design",
     "out_of_fold_classes",
+    "training_points",
     "percentile_states",
     "within_year_figure",
     "within_year_flips",

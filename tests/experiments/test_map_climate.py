@@ -11,6 +11,7 @@ import pytest
 
 from lulcbook import legend, viz
 from lulcbook.experiments import map_climate as MC
+from lulcbook.experiments import within_year as WY
 from lulcbook.sources import elc10, sample
 
 
@@ -58,9 +59,10 @@ def test_out_of_fold_classes_hold_out_each_fold_and_pass_climate_to_one_variant(
             assert len(climate) == len(arrays[1])
         return Memo(len(arrays[1]))
 
-    monkeypatch.setattr(MC, "train_map_model", fake_train)
+    monkeypatch.setattr(WY, "train_map_model", fake_train)
     folds = np.arange(len(lucas)) % 3
-    out = MC.out_of_fold_classes(lucas, climate, {"seed": 0}, folds, [4, 5])
+    out = WY.out_of_fold_classes(lucas, {"seed": 0}, folds, [4, 5], band_sets=MC.BAND_SETS_COMPARED,
+                                 states=MC.STATES, variants=MC._variants(climate))  # fmt: skip
     assert set(out) == {(b, v) for b in MC.BAND_SETS_COMPARED for v in MC.VARIANTS}
     assert len(calls) == len(MC.BAND_SETS_COMPARED) * len(MC.VARIANTS) * 2 * 3
     assert sum(c for *_, c in calls) == len(calls) // 2
@@ -153,14 +155,14 @@ def test_band_set_sentence_adds_the_scene_to_the_four_band_line() -> None:
 
 def test_training_points_leave_the_fold_out_and_subsample_with_a_seed() -> None:
     held_out = np.arange(100) % 4 == 0
-    every = MC.training_points(held_out, None, 0)
+    every = WY.training_points(held_out, None, 0)
     assert every.tolist() == np.flatnonzero(~held_out).tolist()
-    assert MC.training_points(held_out, 500, 0).tolist() == every.tolist()
-    sub = MC.training_points(held_out, 30, 3)
+    assert WY.training_points(held_out, 500, 0).tolist() == every.tolist()
+    sub = WY.training_points(held_out, 30, 3)
     assert len(sub) == 30 and len(set(sub.tolist())) == 30
     assert not held_out[sub].any()
-    assert sub.tolist() == MC.training_points(held_out, 30, 3).tolist()
-    assert sub.tolist() != MC.training_points(held_out, 30, 4).tolist()
+    assert sub.tolist() == WY.training_points(held_out, 30, 3).tolist()
+    assert sub.tolist() != WY.training_points(held_out, 30, 4).tolist()
 
 
 def test_out_of_fold_classes_subsample_and_never_train_on_the_held_out_fold(
@@ -182,10 +184,11 @@ def test_out_of_fold_classes_subsample_and_never_train_on_the_held_out_fold(
         sizes.append(len(arrays[1]))
         return Memo(arrays[0])
 
-    monkeypatch.setattr(MC, "train_map_model", fake_train)
+    monkeypatch.setattr(WY, "train_map_model", fake_train)
     folds = np.asarray(lucas["x_laea"] > lucas["x_laea"].median(), np.int64)
-    out = MC.out_of_fold_classes(lucas, climate, {"seed": 0}, folds, [0, 1], band_sets=("s2-9",),
-                                 states=("annual",), n_train=200)  # fmt: skip
+    out = WY.out_of_fold_classes(lucas, {"seed": 0}, folds, [0, 1], band_sets=("s2-9",),
+                                 states=("annual",), variants=MC._variants(climate),
+                                 n_train=200)  # fmt: skip
     assert set(out) == {("s2-9", v) for v in MC.VARIANTS}
     assert sizes == [200] * (len(MC.VARIANTS) * 2 * 2)
     for by_state in out.values():

@@ -76,19 +76,27 @@ def test_out_of_fold_classes_never_predict_a_point_with_a_model_that_saw_it(
         def __init__(self, n_train: int) -> None:
             self.n_train = n_train
 
-        def predict_vectors(self, refl: np.ndarray) -> np.ndarray:
+        def predict_vectors(self, refl: np.ndarray, climate: Any = None) -> np.ndarray:
+            assert climate is None  # the default variant has no climate input
             p = np.zeros((len(refl), legend.N_CLASSES))
             p[:, self.n_train % legend.N_CLASSES] = 1.0
             return p
 
-    def fake_train(arrays: Any, band_set: str, variant: str, sp: Any, seed: int) -> Memo:
+    annual = {r.tobytes() for r in WY.spectral.lucas_arrays(lucas, WY.BAND_SETS[WY.BAND_SET])[0]}
+
+    def fake_train(arrays: Any, band_set: str, variant: str, sp: Any, seed: int,
+                   climate: Any = None) -> Memo:  # fmt: skip
+        assert climate is None
+        # every fold's model learns from the annual medians, never from a simulated state
+        assert all(r.tobytes() in annual for r in arrays[0])
         calls.append((len(arrays[1]), seed))
         return Memo(len(arrays[1]))
 
     monkeypatch.setattr(WY, "train_map_model", fake_train)
     folds = np.arange(len(lucas)) % 3
-    states = WY.percentile_states(lucas, WY.BAND_SETS[WY.BAND_SET], ("p25", "p75"))
-    out = WY.out_of_fold_classes(lucas, {"seed": 0}, states, folds, [4, 5])
+    by = WY.out_of_fold_classes(lucas, {"seed": 0}, folds, [4, 5], states=("p25", "p75"))
+    assert set(by) == {(WY.BAND_SET, "spectra")}
+    out = by[WY.BAND_SET, "spectra"]
     sizes = {f: int((folds != f).sum()) for f in range(3)}
     assert sorted(calls) == sorted((n, s) for s in (4, 5) for n in sizes.values())
     for f in range(3):  # each point's class comes from the model trained without its fold
