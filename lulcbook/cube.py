@@ -182,15 +182,23 @@ def check_same_crs(arrays: Sequence[xr.DataArray]) -> None:
         raise ValueError(f"Mismatched CRSs, align them first with align_to(): {detail}")
 
 
-def align_to(arrays: Sequence[xr.DataArray], reference: xr.DataArray) -> list[xr.DataArray]:
-    """Reproject every array onto the grid (CRS, transform, shape) of ``reference`` (bilinear)."""
+def align_to(
+    arrays: Sequence[xr.DataArray],
+    reference: xr.DataArray,
+    resampling: Resampling = Resampling.bilinear,
+) -> list[xr.DataArray]:
+    """Reproject every array onto the grid (CRS, transform, shape) of ``reference``.
+
+    Bilinear by default; pass ``Resampling.nearest`` for class layers (e.g. SCL), which must be
+    float for the NaN fill.
+    """
     if reference.rio.crs is None:
         raise ValueError(f"Reference {reference.attrs.get('source', '')} has no CRS")
     out = []
     for a in arrays:
         if a.rio.crs is None:
             raise ValueError(f"{a.attrs.get('source', 'array')} has no CRS; cannot reproject")
-        r = a.rio.reproject_match(reference, resampling=Resampling.bilinear, nodata=np.nan)
+        r = a.rio.reproject_match(reference, resampling=resampling, nodata=np.nan)
         r.attrs = dict(a.attrs)
         out.append(r.assign_coords(x=reference.x, y=reference.y))
     return out

@@ -34,7 +34,17 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from lulcbook import class_style, climate_field, cog, io, l2a_offset, legend, product_stac, temporal
+from lulcbook import (
+    class_style,
+    climate_field,
+    cog,
+    haze,
+    io,
+    l2a_offset,
+    legend,
+    product_stac,
+    temporal,
+)
 from lulcbook.cli_options import (
     add_climate_option,
     add_command,
@@ -374,6 +384,7 @@ def predict_series(
     extra_inputs: Sequence[PathLike] = (),
     segments: str = DEFAULT_SEGMENTS,
     properties: Mapping[str, Any] | None = None,
+    haze_test: haze.HazeTest | None = None,
     **source_kw: Any,
 ) -> SeriesResult:
     """Classify a series and write one map per period and a change layer (COGs + STAC items).
@@ -396,11 +407,15 @@ def predict_series(
             ``"per-date"`` (:func:`series_probabilities`).
         properties: further STAC item properties of every period map and of the change layer.
             A model with climate input also records its raster (``lulcbook:climate``).
+        haze_test: a multi-temporal haze test (:class:`lulcbook.haze.HazeTest`) that sets the
+            pixels it flags to nodata before classifying, on top of the inputs' own mask; the
+            items record it (``lulcbook:haze_test``).
         **source_kw: passed to :func:`lulcbook.predict.open_source` (preset, mask_band, ...).
 
     Raises:
         ValueError: an unknown period, a missing output folder, outputs that would replace an
-            input, or inputs that do not form a series (named in the message).
+            input, inputs that do not form a series (named in the message), or a haze test on
+            a single date or without B02 and B04.
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -423,6 +438,11 @@ def predict_series(
         properties = {climate_field.STAC_PROPERTY: climate.stac_record(), **(properties or {})}
     series = read_series(inputs, list(model.bands), dates, **source_kw)
     metres = check_projected(series.crs, series.names[0])
+    if haze_test is not None:
+        flags = haze_test.flags(series.data, series.bands, abs(series.transform.a) * metres)
+        series = dataclasses.replace(series, data=haze.apply(series.data, flags))
+        record = haze_test.record(flags, series.dates)
+        properties = {haze.STAC_PROPERTY: record, **(properties or {})}
     if climate is not None:
         climate.check_covers(series.crs, series.transform, series.data.shape[2:], series.names[0])
     if model_resolution_m is not None:
@@ -585,6 +605,14 @@ def add_series_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--mask-values", type=number_list(int), default=None, help="mask values to drop")
     add_l2a_offset_option(p)
     add_climate_option(p)
+    p.add_argument(
+        "--haze-test",
+        action="store_true",
+        help="also mask haze and thin cloud that the mask band misses: a rise of blue (B02) "
+        f"by more than {haze.HazeTest.blue_rise} against the pixel's clearest other date, with "
+        f"red rising at most {haze.HazeTest.red_ratio} times as much, widened by "
+        f"{haze.HazeTest.dilation_m:g} m (lulcbook.haze)",
+    )
     p.add_argument("--blocksize", type=int, default=512, help="COG internal tile size")
     p.add_argument("--bbox", type=number_list(float), default=None, help="'stac': lon/lat bbox")
     p.add_argument("--datetime", default=None, help="'stac': date range, e.g. 2024-05/2024-09")
@@ -670,6 +698,15 @@ def series_command(args: argparse.Namespace) -> int:
             inputs = list(series_inputs(args.inputs))
         except (FileNotFoundError, ValueError) as err:
             raise SeriesUsageError(str(err)) from None
+    if args.haze_test:
+        if len(inputs) < 2:
+            raise SeriesUsageError(f"--haze-test compares dates; the series has {len(inputs)}")
+        missing = [b for b in (haze.BLUE, haze.RED) if b not in model.bands]
+        if missing:
+            raise SeriesUsageError(
+                f"--haze-test reads {haze.BLUE} and {haze.RED}; the model's bands "
+                f"{list(model.bands)} lack {missing}"
+            )
     r = predict_series(
         inputs,
         model,
@@ -683,6 +720,7 @@ def series_command(args: argparse.Namespace) -> int:
         extra_inputs=[choice.weights],
         segments=args.segments,
         properties=properties,
+        haze_test=haze.HazeTest() if args.haze_test else None,
         **kw,
     )
     shares = ", ".join(

@@ -246,3 +246,41 @@ def test_cli_series_l2a_offset_is_applied_and_recorded(hls_series, tmp_path, cap
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("item", "s."))) == [
         "item.json"
     ]
+
+
+def test_cli_series_haze_test_masks_and_records(sample_dir, tmp_path, capsys) -> None:
+    """Real S2 L2A dates: the haze test's flags become nodata and every item records them."""
+    files = sorted((sample_dir / "s2-hls-exeter" / "s2-data").glob("exe_*.tif"))
+    dates = [f for f in files if "06-02" in f.name or "08-01" in f.name]  # clear, then veiled
+    crops = [_crop(f, tmp_path / f.name, size=96) for f in dates]
+    argv = ["series", *map(str, crops), "--model", MODEL, "--preset", "s2-l2a-n0400",
+            "--mask-band", "SCL", "--period", "date"]  # fmt: skip
+    plain, hazed = tmp_path / "plain.tif", tmp_path / "hazed.tif"
+    assert cli.main([*argv, "--out", str(plain)]) == 0
+    assert cli.main([*argv, "--out", str(hazed), "--haze-test"]) == 0
+    props = json.loads((tmp_path / "hazed_2024-08-01.json").read_text())["properties"]
+    record = props["lulcbook:haze_test"]
+    assert (record["blue_rise"], record["red_ratio"], record["dilation_m"]) == (0.03, 1.5, 40.0)
+    shares = record["flagged_share"]
+    assert shares["2024-08-01"] > shares["2024-06-02"] and shares["2024-08-01"] > 0.01
+    assert (
+        "lulcbook:haze_test"
+        in json.loads((tmp_path / "hazed_change.json").read_text())["properties"]
+    )
+    assert (
+        "lulcbook:haze_test"
+        not in json.loads((tmp_path / "plain_2024-08-01.json").read_text())["properties"]
+    )
+    for date in ("2024-06-02", "2024-08-01"):
+        with (
+            rasterio.open(tmp_path / f"plain_{date}.tif") as a,
+            rasterio.open(tmp_path / f"hazed_{date}.tif") as b,
+        ):
+            extra = (b.read(1) == legend.NODATA).sum() - (a.read(1) == legend.NODATA).sum()
+            assert extra == pytest.approx(shares[date] * a.width * a.height, abs=0.5)
+    capsys.readouterr()
+    one = ["series", str(crops[0]), "--model", MODEL, "--preset", "s2-l2a-n0400",
+           "--out", str(tmp_path / "one.tif"), "--haze-test"]  # fmt: skip
+    assert cli.main(one) == 2
+    assert "--haze-test compares dates; the series has 1" in capsys.readouterr().err
+    assert not (tmp_path / "one_2024-06.tif").exists()

@@ -12,6 +12,7 @@ remove (:func:`haze_bound`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lulcbook import cells, composite, legend, mapcheck, predict, scales, texture, viz
+from lulcbook import cells, composite, haze, legend, mapcheck, predict, scales, texture, viz
 from lulcbook.experiments.maps import (
+    HAZE,
     L2A_OFFSETS,
     PREVIOUS,
     SERIES_SEGMENTS,
@@ -52,6 +54,7 @@ class ExeterStability:
             previous default.
         table: the same as a table, with the mean over clear pairs.
         series: the maps of the shipped setting on series superpixels, by date.
+        haze_flagged: share of each date's pixels that the haze test flags (empty without it).
     """
 
     dates: list[str]
@@ -61,6 +64,31 @@ class ExeterStability:
     runs: dict[str, dict[str, dict[str, float]]]
     table: pd.DataFrame
     series: dict[str, np.ndarray]
+    haze_flagged: dict[str, float]
+
+
+def pixel_metres(scene: xr.DataArray) -> float:
+    """Pixel size of a scene in a projected CRS (metres)."""
+    return float(abs(scene.rio.resolution()[0]))
+
+
+def hazed_scenes(
+    scenes: Sequence[xr.DataArray], test: haze.HazeTest
+) -> tuple[list[xr.DataArray], np.ndarray]:
+    """The dates of a series with the haze test's flags set to NaN, and the flags.
+
+    Args:
+        scenes: the dates on one grid (already masked with their own mask, e.g. SCL).
+        test: the haze test.
+
+    Returns:
+        ``(scenes, flags (time, y, x))``.
+    """
+    bands = [str(b) for b in scenes[0].band.values]
+    data = np.stack([np.asarray(a.values) for a in scenes])
+    flags = test.flags(data, bands, pixel_metres(scenes[0]))
+    masked = haze.apply(data, flags)
+    return [a.copy(data=m) for a, m in zip(scenes, masked, strict=True)], flags
 
 
 def series_maps(
@@ -103,10 +131,14 @@ def exeter_stability(
     models: Mapping[ModelKey, spectral.SpectralClassifier],
     gnn: SegmentClassifier | None,
     clear_max_masked: float,
+    haze_test: haze.HazeTest | None = None,
 ) -> ExeterStability:
     """Share of pixels changing class between consecutive dates, all pairs and clear pairs.
 
-    A date is clear when at most ``clear_max_masked`` of its pixels are masked.
+    A date is clear when at most ``clear_max_masked`` of its pixels are masked by the SCL (the
+    haze test does not change which dates are clear). With ``haze_test``, the shipped setting
+    is also run on the dates without what the test flags, on per-date and on series
+    superpixels (rows ending in :data:`HAZE`).
     """
     dates = [d.attrs["datetime"][:10] for d in exeter]
     masked_share = {
@@ -128,6 +160,13 @@ def exeter_stability(
     }
     series_row = product_setting("s2-4") + SERIES_SEGMENTS
     compared[series_row] = series_maps(exeter, candidates[product_setting("s2-4")])
+    haze_flagged: dict[str, float] = {}
+    if haze_test is not None:
+        hazed, flags = hazed_scenes(exeter, haze_test)
+        shipped = candidates[product_setting("s2-4")]
+        compared[product_setting("s2-4") + HAZE] = [classify(shipped, a.values) for a in hazed]
+        compared[series_row + HAZE] = series_maps(hazed, shipped)
+        haze_flagged = {d: float(f.mean()) for d, f in zip(dates, flags, strict=True)}
     if gnn:
         compared[PREVIOUS] = [classify(gnn, a.values) for a in exeter]
     for name, maps in compared.items():
@@ -136,7 +175,9 @@ def exeter_stability(
     table = pd.concat({k: pd.DataFrame(v).T for k, v in runs.items()}, axis=1)
     table[("clear", "mean of clear pairs")] = pd.DataFrame(runs["clear"]).T.mean(axis=1)
     series = dict(zip(dates, compared[series_row], strict=True))
-    return ExeterStability(dates, masked_share, clear, candidates, runs, table, series)
+    return ExeterStability(
+        dates, masked_share, clear, candidates, runs, table, series, haze_flagged
+    )
 
 
 def product_setting(band_set: str) -> str:
@@ -158,6 +199,7 @@ def seed_spread(
     exeter: Sequence[xr.DataArray],
     clear: Sequence[int],
     n_seeds: int = SEED_REPEATS,
+    haze_test: haze.HazeTest | None = None,
 ) -> dict[str, Any]:
     """The Exeter change of the product setting, with the four-band model trained from several seeds.
 
@@ -172,10 +214,13 @@ def seed_spread(
         exeter: the Exeter dates on one grid.
         clear: indices of the clear dates.
         n_seeds: number of training seeds.
+        haze_test: also map the dates without what the haze test flags (segmentations
+            ``"per-date, haze test"`` and ``"series, haze test"``).
 
     Returns:
-        ``{"seeds", "segments": {"per-date"|"series": {"d1→d2": {"changed_share" (per seed),
-        "mean", "min", "max"}}}}``.
+        ``{"seeds", "segments": {segmentation: {"d1→d2": {"changed_share" (per seed),
+        "mean", "min", "max"}}}}``; segmentations ``"per-date"``, ``"series"`` and, with
+        ``haze_test``, the two hazed ones.
 
     Raises:
         ValueError: ``n_seeds`` below 1.
@@ -187,6 +232,7 @@ def seed_spread(
     pairs = list(zip(clear[:-1], clear[1:], strict=True))
     dates = [d.attrs["datetime"][:10] for d in exeter]
     shares: dict[str, dict[str, list[float]]] = {"per-date": {}, "series": {}}
+    hazed = hazed_scenes(exeter, haze_test)[0] if haze_test is not None else None
     for seed in seeds:
         trained = train_map_model(arrays, "s2-4", SHIPPED_VARIANT, sp, seed)
         model = with_offset(trained, L2A_OFFSETS["none"], 4)
@@ -195,7 +241,13 @@ def seed_spread(
             "per-date": {i: classify(model, exeter[i].values) for i in sorted(set(clear))},
             "series": dict(enumerate(series)),
         }
+        if hazed is not None:
+            maps["per-date" + HAZE] = {
+                i: classify(model, hazed[i].values) for i in sorted(set(clear))
+            }
+            maps["series" + HAZE] = dict(enumerate(series_maps(hazed, model)))
         for kind, m in maps.items():
+            shares.setdefault(kind, {})
             for pair, share in pair_changes(m, dates, pairs).items():
                 shares[kind].setdefault(pair, []).append(share)
     return {
@@ -229,6 +281,7 @@ def seed_sentence(spread: Mapping[str, Any], target: float = 0.10) -> str:
     """
     seeds = spread["seeds"]
     names = {"per-date": "per-date superpixels", "series": "series superpixels"}
+    names |= {k + HAZE: v + HAZE for k, v in names.items()}
     parts = [
         f"{pair}, {names.get(kind, kind)}: mean {v['mean']:.1%} (range {v['min']:.1%}–"
         f"{v['max']:.1%}; {sum(x <= target for x in v['changed_share'])} of {len(seeds)} "
@@ -649,8 +702,8 @@ def _series_phrase(part: str, lo: Mapping[str, Any], hi: Mapping[str, Any]) -> s
     )
 
 
-def _haze_phrase(haze: Mapping[str, Any]) -> str:
-    by_scale = haze["by_scale"]
+def _haze_phrase(bound: Mapping[str, Any]) -> str:
+    by_scale = bound["by_scale"]
     kept = list(by_scale.values())
     return (
         f"taking the scene-scale difference of every band off the second date (Gaussian σ "
@@ -658,7 +711,7 @@ def _haze_phrase(haze: Mapping[str, Any]) -> str:
         + ", ".join(f"{v['blue_rise_scene_variance_share']:.0%}" for v in kept)
         + " of the variance of the blue rise) leaves "
         + ", ".join(f"{v['changed_share']:.1%}" for v in kept)
-        + f" of the pixels changing class, against {haze['as_is']:.1%} as is"
+        + f" of the pixels changing class, against {bound['as_is']:.1%} as is"
     )
 
 
@@ -667,7 +720,7 @@ def exeter_scene_sentence(
     points: Sequence[Mapping[str, Any]],
     by_texture: Mapping[str, Any],
     by_blue: Mapping[str, Any] | None = None,
-    haze: Mapping[str, Any] | None = None,
+    bound: Mapping[str, Any] | None = None,
     by_ndvi: Mapping[str, Any] | None = None,
     by_ndvi_series: Mapping[str, Any] | None = None,
 ) -> str:
@@ -678,7 +731,7 @@ def exeter_scene_sentence(
         points: from :func:`points_mapped`.
         by_texture: from :func:`change_by_texture`.
         by_blue: from :func:`change_by_blue_rise`.
-        haze: from :func:`haze_bound`.
+        bound: from :func:`haze_bound`.
         by_ndvi: from :func:`change_by_ndvi_change`.
         by_ndvi_series: the same for the maps on series superpixels.
     """
@@ -689,8 +742,8 @@ def exeter_scene_sentence(
         parts.append(f"the LUCAS 2018 point {p['point_id']} ({p['label']}) is mapped {mapped}")
     spectra = ((by_texture, _texture_phrase), (by_blue, _blue_phrase))
     parts += [say(*ext) for bins, say in spectra if (ext := mapcheck.bin_extremes(bins))]
-    if haze and haze.get("by_scale"):
-        parts.append(_haze_phrase(haze))
+    if bound and bound.get("by_scale"):
+        parts.append(_haze_phrase(bound))
     surface = ((by_ndvi, _ndvi_phrase), (by_ndvi_series, _series_phrase))
     parts += [say(*ext) for bins, say in surface if (ext := mapcheck.bin_extremes(bins))]
     return "; ".join(parts) + "."
@@ -746,7 +799,7 @@ def exeter_city(
         for k, (i, j) in pairs.items()
         if series
     }
-    haze = {
+    bounds = {
         k: haze_bound(scenes[i], scenes[j], model, pixel_m) for k, (i, j) in pairs.items() if model
     }
     shares = {d: mapcheck.class_shares(maps[d]) for d in clear_dates}
@@ -766,7 +819,7 @@ def exeter_city(
             mapped,
             by_texture[first] if first else {},
             by_blue[first] if first else {},
-            haze.get(first) if first else None,
+            bounds.get(first) if first else None,
             by_ndvi[first] if first else None,
             by_ndvi_series.get(first) if first else None,
         ),
@@ -778,7 +831,7 @@ def exeter_city(
         "lucas_texture_median": lucas_texture(lucas),
         "artificial_share": {d: v["artificial"] for d, v in shares.items()},
         "band_medians": band_medians,
-        "haze_bound": haze,
+        "haze_bound": bounds,
         "points": points,
     }
 
@@ -900,3 +953,128 @@ def dates_figure(results: Mapping[str, predict.MapResult]) -> Any:
         for d, r in results.items()
     ]
     return hv.Layout(panels).cols(3).opts(sublabel_format="", backend="matplotlib")
+
+
+SCL_CLOUDS: dict[str, tuple[int, ...]] = {
+    "cloud, medium probability (8)": (8,),
+    "cloud, high probability (9)": (9,),
+    "thin cirrus (10)": (10,),
+}
+"""The SCL cloud classes whose spectra :func:`haze_evidence` describes."""
+
+
+def haze_evidence(sample_dir: Path, test: haze.HazeTest) -> pd.DataFrame:
+    """How the haze test's two conditions treat the clouds the SCL flags on the Exeter dates.
+
+    One row per SCL cloud class (:data:`SCL_CLOUDS`), from :func:`lulcbook.haze.cloud_ratios`
+    on the unmasked dates (:func:`lulcbook.sources.sample.read_exeter_scl`).
+    """
+    from lulcbook.sources import sample
+
+    refl, scl = sample.read_exeter_scl(sample_dir)
+    data = np.stack([np.asarray(a.values) for a in refl])
+    bands = [str(b) for b in refl[0].band.values]
+    ratios = haze.cloud_ratios(data, scl, bands, SCL_CLOUDS, test)
+    return pd.DataFrame(ratios).T
+
+
+HAZE_GRID: dict[str, tuple[float, ...]] = {
+    "blue_rise": (0.02, 0.03, 0.04),
+    "red_ratio": (1.0, 1.5, 2.0),
+    "dilation_m": (0.0, 20.0, 40.0, 120.0),
+}
+"""Values of each threshold that :func:`haze_sensitivity` varies, one threshold at a time."""
+
+
+def haze_sensitivity(
+    exeter: Sequence[xr.DataArray],
+    model: spectral.SpectralClassifier,
+    pair: tuple[int, int],
+    test: haze.HazeTest,
+    grid: Mapping[str, Sequence[float]] = HAZE_GRID,
+) -> pd.DataFrame:
+    """The Exeter change of a clear pair as the haze test's thresholds vary.
+
+    Each threshold takes the values of ``grid`` with the others at ``test``'s; ``blue_rise`` and
+    ``red_ratio`` are crossed (their interplay decides what is haze). Every row maps the
+    dates with per-date superpixels (``lulcbook predict``) and with series superpixels
+    (``lulcbook series``).
+
+    Returns:
+        One row per setting: the thresholds, the flagged share of the two dates, and the
+        changed share on per-date and on series superpixels.
+    """
+    settings = {
+        dataclasses.replace(test, blue_rise=r, red_ratio=q)
+        for r in grid["blue_rise"]
+        for q in grid["red_ratio"]
+    } | {dataclasses.replace(test, dilation_m=m) for m in grid["dilation_m"]}
+    dates = [d.attrs["datetime"][:10] for d in exeter]
+    i, j = pair
+    rows = []
+    for t in sorted(settings, key=lambda t: (t.blue_rise, t.red_ratio, t.dilation_m)):
+        hazed, flags = hazed_scenes(exeter, t)
+        per_date = [classify(model, hazed[k].values) for k in pair]
+        series = series_maps(hazed, model)
+        rows.append(
+            dataclasses.asdict(t)
+            | {
+                f"flagged {dates[i]}": float(flags[i].mean()),
+                f"flagged {dates[j]}": float(flags[j].mean()),
+                "per-date superpixels": mapcheck.change_share(*per_date)["changed_share"],
+                "series superpixels": mapcheck.change_share(series[i], series[j])["changed_share"],
+                "default": t == test,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def haze_sentence(
+    test: haze.HazeTest,
+    evidence: pd.DataFrame,
+    stab: ExeterStability,
+    sensitivity: pd.DataFrame,
+) -> str:
+    """One line on the haze test: what it flags, what it finds of the SCL clouds, its effect."""
+    setting = product_setting("s2-4")
+    series_row = setting + SERIES_SEGMENTS
+    clear = stab.runs["clear"]
+    dates = [stab.dates[k] for k in stab.clear]
+    flagged = ", ".join(f"{d} {stab.haze_flagged[d]:.1%}" for d in dates)
+    found = ", ".join(f"{name} {row['flagged']:.0%}" for name, row in evidence.iterrows())
+    effect = "; ".join(
+        f"{pair}: per-date superpixels {clear[setting][pair]:.1%} → "
+        f"{clear[setting + HAZE][pair]:.1%}, series superpixels {clear[series_row][pair]:.1%} → "
+        f"{clear[series_row + HAZE][pair]:.1%}"
+        for pair in clear[setting]
+    )
+    lo, hi = sensitivity["series superpixels"].min(), sensitivity["series superpixels"].max()
+    return (
+        f"Haze test (blue rise > {test.blue_rise}, red rise ≤ {test.red_ratio} × blue rise, "
+        f"widened {test.dilation_m:g} m) flags, besides the SCL mask, {flagged} of the clear "
+        f"dates' pixels; without widening it finds of the SCL's own clouds: {found}; the "
+        f"change between clear dates {effect}; over the thresholds varied, series superpixels "
+        f"{lo:.1%}–{hi:.1%}"
+    )
+
+
+def haze_figure(
+    scene: xr.DataArray,
+    flags: np.ndarray,
+    maps: Sequence[np.ndarray],
+    date: str,
+) -> Any:
+    """RGB of a date with the haze test's flags, and its map without and with the test."""
+    fig = viz.rgb_class_rows(
+        [np.asarray(scene.values)],
+        [str(b) for b in scene.band.values],
+        [list(maps)],
+        ["map, SCL mask (series superpixels)", "map, SCL mask + haze test"],
+        row_titles=[f"{date} RGB (magenta: haze test; black: SCL)"],
+        tile_inches=4.0,
+        suptitle=f"Exeter L2A {date}: haze and thin cloud that the SCL leaves",
+    )
+    overlay = np.zeros((*flags.shape, 4), dtype=np.float32)
+    overlay[flags] = (1.0, 0.0, 1.0, 0.55)
+    fig.axes[0].imshow(overlay, interpolation="nearest")
+    return fig

@@ -52,6 +52,10 @@ PREVIOUS = "gnn (previous default)"
 SERIES_SEGMENTS = ", series superpixels"
 """Suffix of the Exeter row whose dates share one segmentation (as ``lulcbook series`` maps)."""
 
+HAZE = ", haze test"
+"""Suffix of the Exeter rows whose dates also lose what the haze test flags (:mod:`lulcbook.haze`,
+``lulcbook series --haze-test``)."""
+
 SHIPPED_VARIANT = "augmented"
 """The variant of the four-band and Landsat models that ships (random gain, path offset and
 seasonal copies)."""
@@ -598,7 +602,11 @@ def ship_checks(
     climate_sentences = climate_sentences or {}
     l2a = {"as is": "offset none", "with l2a_offset": "offset path"}
     series = f"offset none{SERIES_SEGMENTS}"  # the dates of a series on one segmentation
-    exeter_rows = {**l2a, "as is, series superpixels of `lulcbook series`": series}
+    exeter_rows = {
+        **l2a,
+        "as is, series superpixels of `lulcbook series`": series,
+        "as is, series superpixels of `lulcbook series --haze-test`": series + HAZE,
+    }
     return {
         ship: {
             "brandenburg": dict(bb_ref),

@@ -28,7 +28,7 @@ import xarray as xr
 from scipy import ndimage
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from lulcbook import evaluate, legend, predict, series_predict, temporal, zoo
+from lulcbook import evaluate, haze, legend, predict, series_predict, temporal, zoo
 from lulcbook.models.temporal import fit_temporal
 from lulcbook.params import TemporalSlovenia
 
@@ -548,18 +548,33 @@ SELECT_SERIES: str = "Exeter HLS S30 2021"
 Sentinel-2 series, another year and processing, is the check."""
 
 
+HAZE_SERIES: str = "Exeter S2 L2A 2024, haze test"
+"""The Sentinel-2 series once more, without what the haze test flags (``lulcbook series
+--haze-test``, :mod:`lulcbook.haze`); its clear dates are those of the SCL mask alone."""
+
+PRODUCT_SLUGS: dict[str, str] = {
+    "Exeter S2 L2A 2024": "exeter-s2-2024",
+    SELECT_SERIES: "exeter-hls-2021",
+}
+"""File names of the series written as map products (``temporal.products`` selects them)."""
+
+
 def exeter_series(folder: Path) -> dict[str, SeriesInput]:
-    """The Exeter series of the sample: Sentinel-2 L2A 2024 (SCL mask) and HLS S30 2021 (Fmask)."""
+    """The Exeter series of the sample, by label (:data:`SeriesInput`).
+
+    Sentinel-2 L2A 2024 (SCL mask), the same with the haze test (:data:`HAZE_SERIES`), and HLS
+    S30 2021 (Fmask).
+    """
     hls_kw = {
         "preset": "hls",
         "mask_band": "Fmask",
         "mask_values": series_predict.HLS_FMASK_INVALID,
     }
+    s2 = sorted((folder / "s2-data").glob("exe_*.tif"))
+    s2_kw: dict[str, Any] = {"preset": "s2-l2a-n0400", "mask_band": "SCL"}
     return {
-        "Exeter S2 L2A 2024": (
-            sorted((folder / "s2-data").glob("exe_*.tif")),
-            {"preset": "s2-l2a-n0400", "mask_band": "SCL"},
-        ),
+        "Exeter S2 L2A 2024": (s2, s2_kw),
+        HAZE_SERIES: (s2, {**s2_kw, "haze_test": haze.HazeTest()}),
         SELECT_SERIES: (sorted((folder / "hls-data").glob("hls_exe_*.tif")), hls_kw),
     }
 
@@ -575,27 +590,38 @@ def series_consistency(
 
     Args:
         files: the series' files.
-        read_kw: how to read them (preset, mask band and values).
+        read_kw: how to read them (preset, mask band and values) and, under ``"haze_test"``, a
+            :class:`lulcbook.haze.HazeTest` whose flags are masked too (clear dates stay those
+            of the mask band).
         map_model: the map model (a :class:`lulcbook.predict.TileClassifier`).
         model_res: the resolution (m) the model was trained at; segments scale to the series'.
         cfg: the ``temporal`` parameters (crop, clear_max_masked, period, change_prior,
             map_block, n_boot, prior_sweep).
 
     Returns:
-        ``(dates, masked share per date, clear dates, the consistency results (with
+        ``(dates, masked share per date (by the mask band), clear dates, with a haze test the
+        share it flags per date (``haze_flagged``), the consistency results (with
         :data:`lulcbook.series_predict.DEFAULT_SEGMENTS`) and ``segments`` (the raw change of each pair of consecutive
         clear dates with every choice of :data:`lulcbook.series_predict.SEGMENTS`, and under
         ``"shared − per-date"`` their paired difference); (period labels, raw period maps,
         period maps after the rule))``.
     """
-    s = series_predict.read_series(files, list(map_model.bands), **read_kw)
+    kw = dict(read_kw)
+    test: haze.HazeTest | None = kw.pop("haze_test", None)
+    s = series_predict.read_series(files, list(map_model.bands), **kw)
     crop = cfg["crop"]
-    data = s.data[..., :crop, :crop] if crop else s.data
     metres = predict.check_projected(s.crs, s.names[0])
-    model = series_predict.for_resolution(map_model, abs(s.transform.a) * metres, model_res)
-    series = series_predict.Series(data, s.dates, s.bands, s.crs, s.transform, s.names)
+    flags = None if test is None else test.flags(s.data, s.bands, abs(s.transform.a) * metres)
+    data = s.data[..., :crop, :crop] if crop else s.data
     masked = {d: float(np.isnan(data[i]).any(axis=0).mean()) for i, d in enumerate(s.dates)}
     clear = [i for i, d in enumerate(s.dates) if masked[d] <= cfg["clear_max_masked"]]
+    flagged: dict[str, float] = {}
+    if flags is not None:
+        flags = flags[..., :crop, :crop] if crop else flags
+        data = haze.apply(data, flags)
+        flagged = {d: float(f.mean()) for d, f in zip(s.dates, flags, strict=True)}
+    model = series_predict.for_resolution(map_model, abs(s.transform.a) * metres, model_res)
+    series = series_predict.Series(data, s.dates, s.bands, s.crs, s.transform, s.names)
     by_segments = {
         seg: series_predict.series_probabilities(model, series, seg)
         for seg in series_predict.SEGMENTS
@@ -630,6 +656,7 @@ def series_consistency(
         "dates": s.dates,
         "masked_share": masked,
         "clear_dates": [s.dates[i] for i in clear],
+        **({"haze_flagged": flagged} if flags is not None else {}),
         **res,
         "segments": segments,
     }

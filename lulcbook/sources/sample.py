@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
+from rasterio.enums import Resampling
 
 from lulcbook import legend
 from lulcbook.bands import DEFAULT_BANDS, EUROSAT_BAND_ORDER, S2_BANDS, normalise_band
@@ -158,6 +159,37 @@ def read_exeter_s2(sample_dir: PathLike, align: bool = True) -> list[xr.DataArra
     if align:
         out = [out[0], *align_to(out[1:], out[0])]
     return out
+
+
+def read_exeter_scl(sample_dir: PathLike) -> tuple[list[xr.DataArray], np.ndarray]:
+    """The five Exeter dates *unmasked*, with their scene classes, on the grid of the first.
+
+    For checks of the cloud mask itself (:func:`lulcbook.haze.cloud_ratios`); maps use
+    :func:`read_exeter_s2`.
+
+    Returns:
+        ``(reflectance per date (B02, B03, B04, B08; bilinear), SCL (time, y, x) float, nearest
+        neighbour, NaN off the date's footprint)``, sorted by date.
+    """
+    folder = _folder(sample_dir, "s2-hls-exeter") / "s2-data"
+    files = sorted(folder.glob("exe_*.tif"))
+    if not files:
+        raise FileNotFoundError(f"No exe_*.tif files in {folder}")
+    refl, scl = [], []
+    for f in files:
+        raw = open_raster(f)
+        da = (raw.sel(band=["B02", "B03", "B04", "B08"]) * 1e-4 - 0.1).astype("float32")
+        da = da.rio.write_crs(raw.rio.crs)
+        da.attrs = {"datetime": raw.attrs.get("datetime", ""), "source": str(f)}
+        cls = raw.sel(band="SCL").astype("float32").rio.write_crs(raw.rio.crs)
+        cls.attrs = dict(da.attrs)
+        refl.append(da)
+        scl.append(cls)
+    order = np.argsort([a.attrs["datetime"] for a in refl], kind="stable")
+    refl, scl = [refl[i] for i in order], [scl[i] for i in order]
+    refl = [refl[0], *align_to(refl[1:], refl[0])]
+    scl = [scl[0], *align_to(scl[1:], scl[0], Resampling.nearest)]
+    return refl, np.stack([np.asarray(s.values, dtype=np.float32) for s in scl])
 
 
 def read_landsat_chip(sample_dir: PathLike, name: str) -> xr.DataArray:

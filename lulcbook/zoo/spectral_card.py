@@ -115,8 +115,9 @@ def _single_date_limit(scene: dict[str, Any]) -> list[str]:
     for hb in scene.get("haze_bound", {}).values():
         removed = max(1.0 - v["changed_share"] / max(hb["as_is"], 1e-12)
                       for v in hb["by_scale"].values())  # fmt: skip
-        cause = "haze is not the cause" if removed < HAZE_SHARE_OF_CHANGE else (
-            f"haze explains up to {removed:.0%} of the change")  # fmt: skip
+        cause = "a scene-scale haze correction removes little of it" if (
+            removed < HAZE_SHARE_OF_CHANGE) else (
+            f"a scene-scale haze correction removes up to {removed:.0%} of it")  # fmt: skip
         parts.append(
             f"{cause}: {hb['as_is']:.1%} of the pixels change class as is, "
             + " and ".join(f"{v['changed_share']:.1%}" for v in hb["by_scale"].values())

@@ -11,7 +11,7 @@ import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 from maps_helpers import scene
 
-from lulcbook import legend
+from lulcbook import haze, legend
 from lulcbook.experiments import exeter as EX
 from lulcbook.experiments import maps as X
 from lulcbook.experiments.maps import MapModel
@@ -399,3 +399,65 @@ def test_ndvi_change_figure_renders(tmp_path) -> None:
     }
     path = viz.save_png(EX.ndvi_change_figure(city), tmp_path / "f.png")
     assert path.stat().st_size > 1000
+
+
+def _veiled(rng: np.random.Generator) -> list[xr.DataArray]:
+    """Three dates; on the third, a veil raises blue by 0.08 and red by 0.05 in the left half."""
+    first = scene(rng, "2024-06-02")
+    cloudy = first.copy().assign_attrs(datetime="2024-06-17T11:00:00Z")
+    cloudy[:, :10] = np.nan  # the same surface where it is not cloud
+    later = first.copy().assign_attrs(datetime="2024-08-01T11:00:00Z")
+    later[0, :, :8] += 0.08
+    later[2, :, :8] += 0.05
+    return [first, cloudy, later]
+
+
+def test_haze_rows_drop_the_veiled_pixels(trained) -> None:
+    scenes = _veiled(np.random.default_rng(7))
+    test = haze.HazeTest(dilation_m=0)
+    hazed, flags = EX.hazed_scenes(scenes, test)
+    assert flags[2][:, :8].all() and not flags[2][:, 8:].any() and not flags[0].any()
+    assert np.isnan(hazed[2].values[:, :, :8]).all() and np.isfinite(scenes[2].values).all()
+    stab = EX.exeter_stability(scenes, trained[0], None, 0.5, test)
+    product = EX.product_setting("s2-4")
+    rows = [product + X.HAZE, product + EX.SERIES_SEGMENTS + X.HAZE]
+    assert all(r in stab.runs["clear"] for r in rows)
+    assert stab.haze_flagged["2024-08-01"] == pytest.approx(0.5)
+    assert stab.haze_flagged["2024-06-02"] == 0.0
+    no_haze = EX.exeter_stability(scenes, trained[0], None, 0.5)
+    assert no_haze.haze_flagged == {} and rows[0] not in no_haze.runs["clear"]
+    pair = "2024-06-02→2024-08-01"
+    assert stab.runs["clear"][rows[0]][pair] == 0.0  # what is left did not change at all
+    sens = EX.haze_sensitivity(scenes, stab.candidates[product], (0, 2), test)
+    assert len(sens) == 12 and sens["default"].sum() == 1
+    assert sens.loc[sens["default"], "flagged 2024-08-01"].item() == pytest.approx(0.5)
+    assert (sens.loc[sens["blue_rise"] == 0.04, "flagged 2024-08-01"] == 0.5).all()
+    wide = sens[(sens["dilation_m"] == 120.0)]
+    assert wide["flagged 2024-08-01"].item() == 1.0  # 120 px here: everything
+    evidence = pd.DataFrame({"flagged": {"cloud, high probability (9)": 0.98}})
+    text = EX.haze_sentence(test, evidence, stab, sens)
+    assert "2024-08-01 50.0%" in text and "cloud, high probability (9) 98%" in text
+    assert (
+        f"series superpixels {stab.runs['clear'][rows[1].replace(X.HAZE, '')][pair]:.1%} → 0.0%"
+        in text
+    )
+    fig = EX.haze_figure(scenes[2], flags[2], [stab.series["2024-08-01"]] * 2, "2024-08-01")
+    assert len(fig.axes) >= 3
+
+
+def test_seed_spread_with_the_haze_test(sample_dir, spectral_params) -> None:
+    lucas = elc10.read_elc10(sample_dir / elc10.SAMPLE_SUBDIR, s1=False, nrows=300)
+    sp = {**spectral_params, "segment_size": 36.0}
+    scenes = _veiled(np.random.default_rng(8))
+    models, _ = X.train_map_models(lucas, sp)
+    test = haze.HazeTest(dilation_m=0)
+    stab = EX.exeter_stability(scenes, models, None, 0.5, test)
+    spread = EX.seed_spread(lucas, sp, scenes, stab.clear, n_seeds=2, haze_test=test)
+    kinds = spread["segments"]
+    assert set(kinds) == {"per-date", "series", "per-date" + X.HAZE, "series" + X.HAZE}
+    pair = "2024-06-02→2024-08-01"
+    product = EX.product_setting("s2-4")
+    assert kinds["series" + X.HAZE][pair]["changed_share"][0] == pytest.approx(
+        stab.runs["clear"][product + EX.SERIES_SEGMENTS + X.HAZE][pair]
+    )
+    assert "series superpixels, haze test: mean" in EX.seed_sentence(spread)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from lulcbook import legend, viz
+from lulcbook import haze, legend, viz
 from lulcbook.experiments import temporal as exp
 from lulcbook.params import TemporalSlovenia
 
@@ -132,8 +132,12 @@ def test_reference_counts_and_exeter_series(tmp_path) -> None:
         (tmp_path / sub).mkdir()
         (tmp_path / sub / name).touch()
     series = exp.exeter_series(tmp_path)
-    assert [len(f) for f, _ in series.values()] == [1, 1]
+    assert [len(f) for f, _ in series.values()] == [1, 1, 1]
     assert series["Exeter HLS S30 2021"][1]["mask_band"] == "Fmask"
+    s2, hazed = series["Exeter S2 L2A 2024"], series[exp.HAZE_SERIES]
+    assert hazed[0] == s2[0] and "haze_test" not in s2[1]
+    assert hazed[1] == {**s2[1], "haze_test": haze.HazeTest()}
+    assert set(exp.PRODUCT_SLUGS) == {"Exeter S2 L2A 2024", exp.SELECT_SERIES}
 
 
 def _swept(changes: dict[str, float], recalls: dict[str, float], pairs: dict[str, float]) -> dict:
@@ -209,3 +213,20 @@ def test_operating_point_is_chosen_on_one_series_and_checked_on_the_other(tmp_pa
     assert exp.operating_points(frame, "HLS", -0.1) == []
     viz.save_png(exp.tradeoff_figure(frame), tmp_path / "tradeoff.png")
     assert (tmp_path / "tradeoff.png").stat().st_size > 1000
+
+
+def test_series_consistency_with_the_haze_test_keeps_the_clear_dates(sample_dir) -> None:
+    """Real S2 L2A Exeter dates: the haze test masks more, but the clear dates are the SCL's."""
+    model, _, res = exp.shipped_map_model("lucas-s2-segments-10m")
+    series = exp.exeter_series(sample_dir / "s2-hls-exeter")
+    cfg = {"crop": 120, "clear_max_masked": 0.3, "period": "month", "change_prior": 0.01,
+           "map_block": 40, "n_boot": 20, "prior_sweep": [0.01, 0.5]}  # fmt: skip
+    plain, _ = exp.series_consistency(*series["Exeter S2 L2A 2024"], model, res, cfg)
+    hazed, _ = exp.series_consistency(*series[exp.HAZE_SERIES], model, res, cfg)
+    assert "haze_flagged" not in plain
+    assert hazed["masked_share"] == plain["masked_share"]
+    assert hazed["clear_dates"] == plain["clear_dates"] == ["2024-06-02", "2024-08-01"]
+    assert hazed["haze_flagged"]["2024-08-01"] > hazed["haze_flagged"]["2024-06-02"]
+    assert 0 < hazed["haze_flagged"]["2024-08-01"] < 1
+    pair = "2024-06-02→2024-08-01"
+    assert hazed["segments"]["shared"][pair] != plain["segments"]["shared"][pair]

@@ -84,11 +84,14 @@ def test_card_names_haze_only_when_the_bound_removes_the_change() -> None:
     line = next(x for x in card.splitlines() if x.startswith("- Cropland and grassland"))
     assert "2024-06-02→2024-08-01: 12.9% of the pixels change class in the quarter whose" in line
     assert "(by at most 0.031) and 37.7% in the quarter whose NDVI changed most" in line
-    assert "; haze is not the cause: 18.7% of the pixels change class as is, 18.4% with" in line
+    assert (
+        "; a scene-scale haze correction removes little of it: 18.7% of the pixels change class as is, 18.4% with"
+        in line
+    )
     assert line.endswith("the scene-scale difference of the bands taken off (Gaussian σ 500 m).")
     bound["by_scale"]["500 m"]["changed_share"] = 0.05
     card = spectral_card.spectral_card("m", _model(), {"exeter_scene": scene})
-    assert "haze explains up to 73% of the change" in card
+    assert "a scene-scale haze correction removes up to 73% of it" in card
     plain = spectral_card.spectral_card("m", _model(), {})
     assert (
         "- Cropland and grassland are often confused on single dates (Exeter change shares)."

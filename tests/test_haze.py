@@ -1,0 +1,98 @@
+"""The multi-temporal haze test: synthetic series with a known veil, and the real Exeter dates."""
+
+import numpy as np
+import pytest
+
+from lulcbook import haze
+from lulcbook.sources import sample
+
+BANDS = ["B02", "B03", "B04", "B08"]
+
+
+def _series(t: int = 3, size: int = 20) -> np.ndarray:
+    """A clear vegetated series: blue 0.03, green 0.06, red 0.03, NIR 0.35 on every date."""
+    data = np.empty((t, 4, size, size), dtype=np.float32)
+    data[:] = np.array([0.03, 0.06, 0.03, 0.35], dtype=np.float32)[None, :, None, None]
+    return data
+
+
+def test_a_veil_is_flagged_and_a_harvest_is_not() -> None:
+    data = _series()
+    data[1, 0, 2:6, 2:6] += 0.06  # haze on date 1: blue up 0.06, red up 0.04
+    data[1, 2, 2:6, 2:6] += 0.04
+    data[2, 0, 10:14, 10:14] += 0.04  # harvest on date 2: blue up 0.04, red up 0.10
+    data[2, 2, 10:14, 10:14] += 0.10
+    flags = haze.HazeTest(dilation_m=0).flags(data, BANDS, 20.0)
+    assert flags[1, 2:6, 2:6].all() and flags[1].sum() == 16
+    assert not flags[0].any() and not flags[2].any()  # the clear date and the harvest stay
+    # a red ratio that admits the harvest flags it too
+    assert haze.HazeTest(red_ratio=3.0, dilation_m=0).flags(data, BANDS, 20.0)[2].sum() == 16
+    # below the blue threshold nothing is flagged
+    assert not haze.HazeTest(blue_rise=0.07, dilation_m=0).flags(data, BANDS, 20.0).any()
+
+
+def test_dilation_widens_by_ground_distance_and_keeps_masked_pixels_out() -> None:
+    data = _series(size=30)
+    data[1, 0, 15, 15] += 0.1
+    data[1, 2, 15, 15] += 0.05
+    data[1, :, 15, 18] = np.nan  # already masked (e.g. SCL): never flagged
+    test = haze.HazeTest(dilation_m=40.0)
+    assert test.dilation_px(20.0) == 2 and test.dilation_px(10.0) == 4
+    flags = test.flags(data, BANDS, 20.0)
+    assert flags[1].sum() == 13  # a disk of radius 2 px
+    assert flags[1, 15, 17] and flags[1, 13, 15] and flags[1, 14, 14]
+    assert not flags[1, 15, 12] and not flags[1, 13, 13]  # 3 px and 2.8 px away
+    assert not flags[1, 15, 18]
+    assert flags[1].sum() < test.flags(data, BANDS, 10.0)[1].sum()  # 40 m = 4 px at 10 m
+
+
+def test_the_reference_is_the_clearest_other_date() -> None:
+    data = _series()
+    data[0, 0] += 0.05  # date 0 hazy everywhere, dates 1 and 2 clear
+    data[0, 2] += 0.03
+    flags = haze.HazeTest(dilation_m=0).flags(data, BANDS, 20.0)
+    assert flags[0].all() and not flags[1:].any()
+    data[2] = np.nan  # a date masked entirely is no reference
+    assert haze.HazeTest(dilation_m=0).flags(data, BANDS, 20.0)[0].all()
+
+
+def test_apply_and_record() -> None:
+    data = _series()
+    flags = np.zeros((3, 20, 20), dtype=bool)
+    flags[1, :5] = True
+    out = haze.apply(data, flags)
+    assert np.isnan(out[1, :, :5]).all() and np.isfinite(out[1, :, 5:]).all()
+    assert np.isfinite(data).all()  # the input is not changed
+    rec = haze.HazeTest().record(flags, ["2024-06-01", "2024-06-11", "2024-06-21"])
+    assert rec["flagged_share"]["2024-06-11"] == pytest.approx(0.25)
+    assert rec["blue_rise"] == 0.03 and rec["red_ratio"] == 1.5 and rec["dilation_m"] == 40.0
+    with pytest.raises(ValueError, match="do not match"):
+        haze.apply(data, flags[:2])
+
+
+def test_bad_input_is_refused_by_name() -> None:
+    data = _series()
+    with pytest.raises(ValueError, match=r"reads B02 and B04; \['B04'\] not in"):
+        haze.HazeTest().flags(data, ["B02", "B03", "B05", "B08"], 20.0)
+    with pytest.raises(ValueError, match="compares dates; got 1"):
+        haze.HazeTest().flags(data[:1], BANDS, 20.0)
+    with pytest.raises(ValueError, match="must be"):
+        haze.HazeTest().flags(data[:, :3], BANDS, 20.0)
+    for bad in ({"blue_rise": 0}, {"red_ratio": -1}, {"dilation_m": -5}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            haze.HazeTest(**bad)
+    with pytest.raises(ValueError, match="pixel size"):
+        haze.HazeTest().dilation_px(0)
+
+
+def test_cloud_ratios_describe_the_real_scl_clouds(sample_dir) -> None:
+    refl, scl = sample.read_exeter_scl(sample_dir)
+    assert len(refl) == 5 and scl.shape == (5, *refl[0].shape[1:])
+    assert set(np.unique(scl[np.isfinite(scl)])) <= set(range(12))  # nearest: classes stay
+    data = np.stack([a.values for a in refl])
+    classes = {"high": (9,), "thin cirrus": (10,)}
+    out = haze.cloud_ratios(data, scl, BANDS, classes, haze.HazeTest())
+    high = out["high"]
+    assert high["n"] > 10_000 and high["risen"] > 0.9  # thick cloud brightens the blue
+    assert high["q50"] < 1.5 and high["within"] > 0.9  # and the red about as much
+    assert 0 < out["thin cirrus"]["flagged"] < high["flagged"]
