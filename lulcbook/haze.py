@@ -1,8 +1,8 @@
 """A multi-temporal test for haze and thin cloud that a single-date mask leaves in a series.
 
 The scene classification (SCL) of Sentinel-2 L2A misses thin cloud and haze: on the Exeter
-date 2024-08-01 it flags 3.5 % of the pixels as cloud while whitish veils cover a good part of
-the scene, and the map changes class under them. With a series of dates, haze shows itself as a
+date 2024-08-01 it calls about 1 % of the pixels cloud or cirrus while whitish veils cover a good
+part of the scene, and the map changes class under them (notebook 07-maps). With a series of dates, haze shows itself as a
 rise of the blue reflectance against a clearer date of the same place, the idea of the
 multi-temporal cloud test of MAJA (Hagolle et al. 2010, *Remote Sensing of Environment* 114).
 

@@ -1029,13 +1029,64 @@ def haze_sensitivity(
     return pd.DataFrame(rows)
 
 
+def haze_other_series(
+    files: Sequence[Path],
+    read_kw: Mapping[str, Any],
+    model: Any,
+    model_res: float,
+    test: haze.HazeTest,
+    clear_max_masked: float,
+) -> dict[str, Any]:
+    """The haze test on a series it was not set on: what it flags and what it does to the change.
+
+    The series is read as ``lulcbook series`` reads it (with its own mask, e.g. Fmask), mapped
+    on series superpixels without and with the test, and the change between consecutive clear
+    dates (by its own mask) is measured on both.
+
+    Args:
+        files: the series' files.
+        read_kw: how to read them (:func:`lulcbook.series_predict.read_series`).
+        model: the map model; its segments are scaled from ``model_res`` to the series' grid.
+        model_res: the resolution (m) the model's segment size refers to.
+        test: the haze test.
+        clear_max_masked: a date is clear when its own mask masks at most this share.
+
+    Returns:
+        ``{"dates", "masked_share", "flagged_share", "change": {"own mask"|"own mask + haze
+        test": {"d1→d2": changed share}}}``.
+    """
+    from lulcbook import series_predict, temporal
+
+    s = series_predict.read_series(files, list(model.bands), **read_kw)
+    pixel_m = abs(s.transform.a) * predict.check_projected(s.crs, s.names[0])
+    scaled = series_predict.for_resolution(model, pixel_m, model_res)
+    flags = test.flags(s.data, s.bands, pixel_m)
+    masked = {d: float(np.isnan(s.data[i]).any(axis=0).mean()) for i, d in enumerate(s.dates)}
+    clear = [i for i, d in enumerate(s.dates) if masked[d] <= clear_max_masked]
+    pairs = list(zip(clear[:-1], clear[1:], strict=True))
+    change = {}
+    for name, data in (("own mask", s.data), ("own mask + haze test", haze.apply(s.data, flags))):
+        proba = series_predict.series_probabilities(scaled, dataclasses.replace(s, data=data))
+        change[name] = pair_changes(list(temporal.raw_classes(proba)), s.dates, pairs)
+    return {
+        "dates": s.dates,
+        "masked_share": masked,
+        "flagged_share": {d: float(f.mean()) for d, f in zip(s.dates, flags, strict=True)},
+        "change": change,
+    }
+
+
 def haze_sentence(
     test: haze.HazeTest,
     evidence: pd.DataFrame,
     stab: ExeterStability,
     sensitivity: pd.DataFrame,
+    other: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
-    """One line on the haze test: what it flags, what it finds of the SCL clouds, its effect."""
+    """One line on the haze test: what it flags, what it finds of the SCL clouds, its effect.
+
+    ``other`` holds, by label, :func:`haze_other_series` of series the test was not set on.
+    """
     setting = product_setting("s2-4")
     series_row = setting + SERIES_SEGMENTS
     clear = stab.runs["clear"]
@@ -1049,12 +1100,27 @@ def haze_sentence(
         for pair in clear[setting]
     )
     lo, hi = sensitivity["series superpixels"].min(), sensitivity["series superpixels"].max()
-    return (
-        f"Haze test (blue rise > {test.blue_rise}, red rise ≤ {test.red_ratio} × blue rise, "
-        f"widened {test.dilation_m:g} m) flags, besides the SCL mask, {flagged} of the clear "
-        f"dates' pixels; without widening it finds of the SCL's own clouds: {found}; the "
-        f"change between clear dates {effect}; over the thresholds varied, series superpixels "
-        f"{lo:.1%}–{hi:.1%}"
+    others = [
+        f"on {label}, a series it was not set on, it flags "
+        f"{min(o['flagged_share'].values()):.1%}–{max(o['flagged_share'].values()):.1%} of each "
+        "date besides its own mask, and the change between its clear dates on series "
+        "superpixels goes "
+        + ", ".join(
+            f"{pair}: {o['change']['own mask'][pair]:.1%} → "
+            f"{o['change']['own mask + haze test'][pair]:.1%}"
+            for pair in o["change"]["own mask"]
+        )
+        for label, o in (other or {}).items()
+    ]
+    return "; ".join(
+        [
+            f"Haze test (blue rise > {test.blue_rise}, red rise ≤ {test.red_ratio} × blue rise, "
+            f"widened {test.dilation_m:g} m) flags, besides the SCL mask, {flagged} of the "
+            f"clear dates' pixels; without widening it finds of the SCL's own clouds: {found}; "
+            f"the change between clear dates {effect}; over the thresholds varied, series "
+            f"superpixels {lo:.1%}–{hi:.1%}",
+            *others,
+        ]
     )
 
 
@@ -1078,3 +1144,81 @@ def haze_figure(
     overlay[flags] = (1.0, 0.0, 1.0, 0.55)
     fig.axes[0].imshow(overlay, interpolation="nearest")
     return fig
+
+
+@dataclass(frozen=True)
+class HazeStudy:
+    """The haze-test section of notebook 07 (:func:`haze_study`).
+
+    Attributes:
+        evidence: :func:`haze_evidence`.
+        sensitivity: :func:`haze_sensitivity` of the first clear pair.
+        other_series: :func:`haze_other_series` by label.
+        text: :func:`haze_sentence`.
+        figure: :func:`haze_figure` of the second date of the first clear pair.
+        metrics: the record for ``maps.json`` (test and flagged shares, evidence, sensitivity,
+            other series, text).
+    """
+
+    evidence: pd.DataFrame
+    sensitivity: pd.DataFrame
+    other_series: dict[str, dict[str, Any]]
+    text: str
+    figure: Any
+    metrics: dict[str, Any]
+
+
+def haze_study(
+    sample_dir: Path,
+    exeter: Sequence[xr.DataArray],
+    stab: ExeterStability,
+    model: spectral.SpectralClassifier,
+    test: haze.HazeTest,
+    clear_max_masked: float,
+    other: Mapping[str, tuple[Sequence[Path], Mapping[str, Any]]] | None = None,
+) -> HazeStudy:
+    """Every check of the haze test on the Exeter dates, and on series it was not set on.
+
+    Args:
+        sample_dir: the offline sample (for the unmasked dates and their SCL).
+        exeter: the Exeter dates on one grid, SCL-masked.
+        stab: :func:`exeter_stability` run with ``test``.
+        model: the shipped four-band model as trained (segments sized at 10 m).
+        test: the haze test.
+        clear_max_masked: a date of another series is clear when its own mask masks at most
+            this share.
+        other: ``{label: (files, read options)}`` of other series; by default the sample's
+            HLS S30 Exeter series of 2021 with its Fmask
+            (:func:`lulcbook.experiments.temporal.exeter_series`).
+
+    Raises:
+        ValueError: fewer than two clear Exeter dates.
+    """
+    if len(stab.clear) < 2:
+        raise ValueError(f"the haze study needs two clear dates; clear: {stab.clear}")
+    if other is None:
+        from lulcbook.experiments import temporal
+
+        series = temporal.exeter_series(sample_dir / "s2-hls-exeter")
+        other = {temporal.SELECT_SERIES: series[temporal.SELECT_SERIES]}
+    pair = (stab.clear[0], stab.clear[1])
+    shipped = stab.candidates[product_setting("s2-4")]
+    evidence = haze_evidence(sample_dir, test)
+    sensitivity = haze_sensitivity(exeter, shipped, pair, test)
+    others = {
+        label: haze_other_series(files, kw, model, 10.0, test, clear_max_masked)
+        for label, (files, kw) in other.items()
+    }
+    text = haze_sentence(test, evidence, stab, sensitivity, others)
+    hazed, flags = hazed_scenes(exeter, test)
+    second = stab.dates[pair[1]]
+    maps = [stab.series[second], series_maps(hazed, shipped)[pair[1]]]
+    figure = haze_figure(exeter[pair[1]], flags[pair[1]], maps, second)
+    metrics = {
+        "test": test.record(flags, stab.dates),
+        "scl_clouds": evidence.to_dict(orient="index"),
+        "sensitivity": sensitivity.to_dict(orient="records"),
+        "other_series": others,
+        "text": text,
+    }
+    return HazeStudy(evidence, sensitivity, others, text, figure, metrics)

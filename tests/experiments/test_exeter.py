@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import cast
 
 import numpy as np
@@ -11,7 +12,7 @@ import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 from maps_helpers import scene
 
-from lulcbook import haze, legend
+from lulcbook import haze, legend, predict
 from lulcbook.experiments import exeter as EX
 from lulcbook.experiments import maps as X
 from lulcbook.experiments.maps import MapModel
@@ -461,3 +462,53 @@ def test_seed_spread_with_the_haze_test(sample_dir, spectral_params) -> None:
         stab.runs["clear"][product + EX.SERIES_SEGMENTS + X.HAZE][pair]
     )
     assert "series superpixels, haze test: mean" in EX.seed_sentence(spread)
+
+
+def test_haze_other_series_on_the_real_hls_dates(sample_dir) -> None:
+    """HLS S30 2021 (Fmask): the test adds little to a mask that already finds the clouds."""
+    from lulcbook import zoo
+    from lulcbook.experiments import temporal as TS
+
+    info = zoo.get("lucas-s2-segments-10m")
+    model = predict.load_classifier(info.weights, info.metadata["model_class"])
+    files, kw = TS.exeter_series(sample_dir / "s2-hls-exeter")[TS.SELECT_SERIES]
+    out = EX.haze_other_series(files, kw, model, 10.0, haze.HazeTest(), 0.3)
+    assert out["dates"] == ["2021-06-08", "2021-06-13", "2021-06-23", "2021-07-18"]
+    assert set(out["flagged_share"]) == set(out["dates"])
+    assert 0 < max(out["flagged_share"].values()) < 0.05
+    pair = "2021-06-13→2021-07-18"
+    assert list(out["change"]["own mask"]) == [pair]
+    plain, hazed = out["change"]["own mask"][pair], out["change"]["own mask + haze test"][pair]
+    assert 0 < plain < 0.5 and plain != hazed
+    pd_sens = pd.DataFrame({"series superpixels": [0.08, 0.1]})
+    stab = EX.ExeterStability(
+        ["2024-06-02", "2024-08-01"], {}, [0, 1], {}, {"clear": {
+            k: {"2024-06-02→2024-08-01": 0.2} for k in (
+                EX.product_setting("s2-4"), EX.product_setting("s2-4") + X.HAZE,
+                EX.product_setting("s2-4") + EX.SERIES_SEGMENTS,
+                EX.product_setting("s2-4") + EX.SERIES_SEGMENTS + X.HAZE)}},
+        pd.DataFrame(), {}, {"2024-06-02": 0.01, "2024-08-01": 0.3},
+    )  # fmt: skip
+    evidence = pd.DataFrame({"flagged": {"thin cirrus (10)": 0.4}})
+    text = EX.haze_sentence(haze.HazeTest(), evidence, stab, pd_sens, {"HLS": out})
+    assert (
+        f"on HLS, a series it was not set on, it flags {min(out['flagged_share'].values()):.1%}"
+        in text
+    )
+    assert f"{pair}: {plain:.1%} → {hazed:.1%}" in text
+
+
+def test_haze_study_gathers_the_checks(trained, sample_dir) -> None:
+    scenes = _veiled(np.random.default_rng(9))
+    test = haze.HazeTest(dilation_m=0)
+    stab = EX.exeter_stability(scenes, trained[0], None, 0.5, test)
+    model = trained[0]["s2-4", X.SHIPPED_VARIANT]
+    study = EX.haze_study(sample_dir, scenes, stab, model, test, 0.5, other={})
+    assert list(study.evidence.index) == list(EX.SCL_CLOUDS)
+    assert len(study.sensitivity) == 12 and study.other_series == {}
+    assert study.metrics["test"]["flagged_share"]["2024-08-01"] == pytest.approx(0.5)
+    assert study.metrics["text"] == study.text and "a series it was not set on" not in study.text
+    assert len(study.figure.axes) >= 3
+    one_clear = dataclasses.replace(stab, clear=[0])
+    with pytest.raises(ValueError, match="two clear dates"):
+        EX.haze_study(sample_dir, scenes, one_clear, model, test, 0.5, other={})
