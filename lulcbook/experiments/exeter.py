@@ -1076,6 +1076,59 @@ def haze_other_series(
     }
 
 
+def haze_sensitivity_frame(sensitivity: pd.DataFrame, test: haze.HazeTest) -> pd.DataFrame:
+    """:func:`haze_sensitivity` in long form: one row per threshold value and segmentation.
+
+    For each threshold, the rows where the other two are at ``test``'s values.
+    """
+    rows = []
+    for name in HAZE_GRID:
+        others = [k for k in HAZE_GRID if k != name]
+        at = np.logical_and.reduce([np.isclose(sensitivity[k], getattr(test, k)) for k in others])
+        for _, r in sensitivity[at].iterrows():
+            for seg in ("per-date superpixels", "series superpixels"):
+                rows.append({"threshold": name, "value": r[name], "superpixels": seg,
+                             "changed share": r[seg], "default": bool(r["default"])})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def haze_sensitivity_figure(
+    sensitivity: pd.DataFrame, test: haze.HazeTest, target: float = 0.10
+) -> Any:
+    """The Exeter change against each threshold of the haze test (the others at their default)."""
+    import holoviews.plotting.bokeh  # noqa: F401  (register both backends for their options)
+    import holoviews.plotting.mpl  # noqa: F401
+
+    frame = haze_sensitivity_frame(sensitivity, test)
+    colours = {"per-date superpixels": "#1f77b4", "series superpixels": "#d62728"}
+    panels = []
+    for k, name in enumerate(HAZE_GRID):
+        y = "pixels changing class"
+        part = frame[frame["threshold"] == name].rename(columns={"value": name, "changed share": y})
+        labels = {"xlabel": name, "title": f"varying {name}"}
+        layers: list[Any] = []
+        for seg, colour in colours.items():
+            d = part[part["superpixels"] == seg].sort_values(name)
+            layers += [
+                hv.Curve(d, name, y, label=seg).opts(
+                    color=colour, show_legend=k == len(HAZE_GRID) - 1, **labels),
+                hv.Scatter(d[d["default"]], name, y).opts(
+                    color=colour, size=9, backend="bokeh").opts(color=colour, s=60,
+                                                                backend="matplotlib"),
+            ]  # fmt: skip
+        line = hv.HLine(target).opts(color="grey", line_dash="dashed", backend="bokeh")
+        overlay = hv.Overlay([*layers, line.opts(color="grey", linestyle="dashed",
+                                                 backend="matplotlib")])  # fmt: skip
+        overlay = overlay.opts(show_legend=k == len(HAZE_GRID) - 1, legend_position="top_right",
+                               **labels)  # fmt: skip
+        panels.append(overlay.opts(fig_inches=(3.6, 3.0), backend="matplotlib").opts(
+            width=330, height=280, backend="bokeh"))  # fmt: skip
+    title = (f"Exeter clear pair: change as each haze-test threshold varies "
+             f"(dots: default; dashed: {target:.0%})")  # fmt: skip
+    layout = hv.Layout(panels).cols(3).opts(shared_axes=False, title=title)
+    return layout.opts(sublabel_format="", backend="matplotlib")
+
+
 def haze_sentence(
     test: haze.HazeTest,
     evidence: pd.DataFrame,

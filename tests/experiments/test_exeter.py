@@ -512,3 +512,26 @@ def test_haze_study_gathers_the_checks(trained, sample_dir) -> None:
     one_clear = dataclasses.replace(stab, clear=[0])
     with pytest.raises(ValueError, match="two clear dates"):
         EX.haze_study(sample_dir, scenes, one_clear, model, test, 0.5, other={})
+
+
+def test_haze_sensitivity_frame_and_figure() -> None:
+    test = haze.HazeTest()
+    rows = [{"blue_rise": r, "red_ratio": q, "dilation_m": 40.0} for r in (0.02, 0.03, 0.04)
+            for q in (1.0, 1.5, 2.0)] + [{"blue_rise": 0.03, "red_ratio": 1.5, "dilation_m": m}
+                                         for m in (0.0, 20.0, 120.0)]  # fmt: skip
+    sens = pd.DataFrame(rows)
+    sens["per-date superpixels"] = 0.1 + sens["red_ratio"] / 100
+    sens["series superpixels"] = 0.05 + sens["blue_rise"]
+    sens["default"] = (sens["blue_rise"] == 0.03) & (sens["red_ratio"] == 1.5) & (
+        sens["dilation_m"] == 40.0)  # fmt: skip
+    frame = EX.haze_sensitivity_frame(sens, test)
+    counts = frame.groupby("threshold").size().to_dict()
+    assert counts == {"blue_rise": 6, "red_ratio": 6, "dilation_m": 8}  # 3, 3, 4 values x 2
+    ratio = frame[
+        (frame["threshold"] == "red_ratio") & (frame["superpixels"] == "per-date superpixels")
+    ]
+    assert list(ratio["value"]) == [1.0, 1.5, 2.0]  # only the rows at the default blue_rise
+    assert ratio["changed share"].tolist() == pytest.approx([0.11, 0.115, 0.12])
+    assert frame["default"].sum() == 6  # the default row, once per threshold and segmentation
+    fig = EX.haze_sensitivity_figure(sens, test)
+    assert len(fig) == 3
