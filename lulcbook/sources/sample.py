@@ -137,6 +137,26 @@ def read_brandenburg_reference(sample_dir: PathLike) -> gpd.GeoDataFrame:
     return gdf
 
 
+def _exeter_dates(sample_dir: PathLike) -> list[tuple[xr.DataArray, xr.DataArray]]:
+    """The five Exeter dates as ``(reflectance, SCL)``: unmasked, on their own grids, by date.
+
+    The reflectance holds B02, B03, B04 and B08 as (DN − 1000)/10000 (processing baseline
+    ≥ 04.00), float32.
+    """
+    folder = _folder(sample_dir, "s2-hls-exeter") / "s2-data"
+    out = []
+    for f in sorted(folder.glob("exe_*.tif")):
+        raw = open_raster(f)
+        da = (raw.sel(band=["B02", "B03", "B04", "B08"]) * 1e-4 - 0.1).astype("float32")
+        da = da.rio.write_crs(raw.rio.crs)
+        da.attrs = {"datetime": raw.attrs.get("datetime", ""), "source": str(f)}
+        out.append((da, raw.sel(band="SCL")))
+    if not out:
+        raise FileNotFoundError(f"No exe_*.tif files in {folder}")
+    out.sort(key=lambda pair: pair[0].attrs["datetime"])
+    return out
+
+
 def read_exeter_s2(sample_dir: PathLike, align: bool = True) -> list[xr.DataArray]:
     """Read the five Exeter Sentinel-2 L2A dates (2024) as reflectance with clouds masked.
 
@@ -144,18 +164,11 @@ def read_exeter_s2(sample_dir: PathLike, align: bool = True) -> list[xr.DataArra
     no-data, saturated, cloud shadow, cloud or cirrus become NaN. The dates come in three
     CRSs; with ``align=True`` all are reprojected onto the grid of the first date.
     """
-    folder = _folder(sample_dir, "s2-hls-exeter") / "s2-data"
     out = []
-    for f in sorted(folder.glob("exe_*.tif")):
-        raw = open_raster(f)
-        scl = raw.sel(band="SCL")
-        da = mask_scl(raw.sel(band=["B02", "B03", "B04", "B08"]) * 1e-4 - 0.1, scl)
-        da = da.astype("float32").rio.write_crs(raw.rio.crs)
-        da.attrs = {"datetime": raw.attrs.get("datetime", ""), "source": str(f)}
+    for refl, scl in _exeter_dates(sample_dir):
+        da = mask_scl(refl, scl).rio.write_crs(refl.rio.crs)
+        da.attrs = dict(refl.attrs)
         out.append(da)
-    if not out:
-        raise FileNotFoundError(f"No exe_*.tif files in {folder}")
-    out.sort(key=lambda a: a.attrs["datetime"])
     if align:
         out = [out[0], *align_to(out[1:], out[0])]
     return out
@@ -171,22 +184,13 @@ def read_exeter_scl(sample_dir: PathLike) -> tuple[list[xr.DataArray], np.ndarra
         ``(reflectance per date (B02, B03, B04, B08; bilinear), SCL (time, y, x) float, nearest
         neighbour, NaN off the date's footprint)``, sorted by date.
     """
-    folder = _folder(sample_dir, "s2-hls-exeter") / "s2-data"
-    files = sorted(folder.glob("exe_*.tif"))
-    if not files:
-        raise FileNotFoundError(f"No exe_*.tif files in {folder}")
-    refl, scl = [], []
-    for f in files:
-        raw = open_raster(f)
-        da = (raw.sel(band=["B02", "B03", "B04", "B08"]) * 1e-4 - 0.1).astype("float32")
-        da = da.rio.write_crs(raw.rio.crs)
-        da.attrs = {"datetime": raw.attrs.get("datetime", ""), "source": str(f)}
-        cls = raw.sel(band="SCL").astype("float32").rio.write_crs(raw.rio.crs)
-        cls.attrs = dict(da.attrs)
-        refl.append(da)
+    dates = _exeter_dates(sample_dir)
+    refl = [r for r, _ in dates]
+    scl = []
+    for r, s in dates:
+        cls = s.astype("float32").rio.write_crs(r.rio.crs)
+        cls.attrs = dict(r.attrs)
         scl.append(cls)
-    order = np.argsort([a.attrs["datetime"] for a in refl], kind="stable")
-    refl, scl = [refl[i] for i in order], [scl[i] for i in order]
     refl = [refl[0], *align_to(refl[1:], refl[0])]
     scl = [scl[0], *align_to(scl[1:], scl[0], Resampling.nearest)]
     return refl, np.stack([np.asarray(s.values, dtype=np.float32) for s in scl])
