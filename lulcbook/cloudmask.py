@@ -14,6 +14,12 @@
   (MNDWI ≤ 0); a simple, documented heuristic without sun geometry, which the sample
   granule does not carry.
 
+* HLS v2.0: the Fmask band is a set of bits (HLS user guide v2.0: 0 cirrus, 1 cloud, 2 adjacent
+  to cloud or shadow, 3 cloud shadow, 4 snow or ice, 5 water, 6–7 aerosol level: climatology,
+  low, moderate, high); :func:`fmask_cloud` and :func:`fmask_clear` read it. A mask warped with
+  interpolation has values that mean other bits along every edge (:func:`interpolated_share`
+  measures it); :func:`uniform` keeps the pixels whose neighbourhood holds one value.
+
 Masked pixels become NaN (no data) with :func:`apply_mask`, so maps carry them as nodata.
 """
 
@@ -60,6 +66,72 @@ class CloudMask:
 def scl_mask(scl: np.ndarray, invalid: Sequence[int] = SCL_INVALID) -> np.ndarray:
     """Pixels whose Sentinel-2 L2A scene class is in ``invalid`` (cloud, shadow, cirrus, …)."""
     return np.isin(np.asarray(scl), list(invalid))
+
+
+FMASK_CLOUD_BITS: int = 0b1111
+"""HLS Fmask bits of cirrus, cloud, adjacent to cloud or shadow, and cloud shadow."""
+
+
+def fmask_cloud(fmask: np.ndarray) -> np.ndarray:
+    """Pixels whose HLS Fmask has the cloud bit (bit 1) set; nodata (< 0) is not cloud."""
+    fmask = np.asarray(fmask).astype(np.int32)
+    result: np.ndarray = (fmask >= 0) & ((fmask & 0b10) > 0)
+    return result
+
+
+def fmask_clear(fmask: np.ndarray, max_aerosol: int = 1) -> np.ndarray:
+    """Pixels whose HLS Fmask calls them clear: no cirrus, cloud, adjacency, shadow or snow bit.
+
+    Args:
+        fmask: Fmask values; nodata (< 0) is not clear.
+        max_aerosol: highest aerosol level (bits 6–7: 0 climatology, 1 low, 2 moderate, 3 high)
+            still clear; the default leaves out moderate and high aerosol, which is haze.
+
+    Raises:
+        ValueError: ``max_aerosol`` outside 0–3.
+    """
+    if max_aerosol not in (0, 1, 2, 3):
+        raise ValueError(f"max_aerosol is an Fmask aerosol level 0-3; got {max_aerosol}")
+    fmask = np.asarray(fmask).astype(np.int32)
+    no_bits = (fmask & (FMASK_CLOUD_BITS | 0b10000)) == 0
+    result: np.ndarray = (fmask >= 0) & no_bits & (((fmask >> 6) & 0b11) <= max_aerosol)
+    return result
+
+
+def uniform(values: np.ndarray, size: int = 3) -> np.ndarray:
+    """Pixels whose ``size`` × ``size`` neighbourhood holds one value (edges repeat the border).
+
+    A mask of codes or bits warped with interpolation (rather than nearest neighbour) gets
+    values that mean something else between two classes; inside a uniform neighbourhood
+    interpolation leaves the value as it was, so those labels can be trusted.
+
+    Raises:
+        ValueError: a ``size`` that is not an odd number ≥ 1, or not a 2-D array.
+    """
+    values = np.asarray(values)
+    if values.ndim != 2:
+        raise ValueError(f"uniform needs a (y, x) array; got shape {values.shape}")
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"size must be an odd number >= 1; got {size}")
+    high = ndimage.maximum_filter(values, size, mode="nearest")
+    low = ndimage.minimum_filter(values, size, mode="nearest")
+    result: np.ndarray = (high == values) & (low == values)
+    return result
+
+
+def interpolated_share(values: np.ndarray) -> float:
+    """Share of pixels whose value lies strictly between those of two opposite neighbours.
+
+    Left and right, or above and below. Nearest-neighbour resampling of a mask keeps its values
+    in blocks, so such pixels need a region one pixel wide and are rare; bilinear or cubic
+    resampling makes them common along every edge between two codes.
+    """
+    values = np.asarray(values)
+    pad = np.pad(values, 1, mode="edge")
+    between = np.zeros(values.shape, dtype=bool)
+    for a, b in ((pad[1:-1, :-2], pad[1:-1, 2:]), (pad[:-2, 1:-1], pad[2:, 1:-1])):
+        between |= (np.minimum(a, b) < values) & (values < np.maximum(a, b))
+    return float(between.mean())
 
 
 def _block_mean(image: np.ndarray, factor: int) -> np.ndarray:
@@ -199,9 +271,14 @@ __all__ = [
     "S2CLOUDLESS_BANDS",
     "CloudMask",
     "apply_mask",
+    "FMASK_CLOUD_BITS",
     "cloud_from_probability",
+    "fmask_clear",
+    "fmask_cloud",
+    "interpolated_share",
     "l1c_mask",
     "s2cloudless_probability",
     "scl_mask",
     "shadow_mask",
+    "uniform",
 ]

@@ -89,29 +89,14 @@ class HazeTest:
                 B04 missing (named).
         """
         data = np.asarray(data)
-        if data.ndim != 4 or data.shape[1] != len(bands):
-            raise ValueError(
-                f"data must be (time, {len(bands)} bands, y, x) for bands {list(bands)}; "
-                f"got {data.shape}"
-            )
-        missing = [b for b in (BLUE, RED) if b not in bands]
-        if missing:
-            raise ValueError(
-                f"the haze test reads {BLUE} and {RED}; {missing} not in {list(bands)}"
-            )
-        if data.shape[0] < 2:
-            raise ValueError(f"the haze test compares dates; got {data.shape[0]} date(s)")
-        blue = data[:, list(bands).index(BLUE)].astype(np.float64)
-        red = data[:, list(bands).index(RED)].astype(np.float64)
+        blue, red = _blue_red(data, bands)
         valid = np.isfinite(data).all(axis=1)
         blue_ok = np.where(valid, blue, np.inf)
         radius = self.dilation_px(pixel_m)
         out = np.zeros(valid.shape, dtype=bool)
         for t in range(data.shape[0]):
             blue_ref, red_ref = _clearest_other(blue_ok, red, t)
-            with np.errstate(invalid="ignore"):
-                rise = blue[t] - blue_ref
-                hazy = (rise > self.blue_rise) & (red[t] - red_ref <= self.red_ratio * rise)
+            hazy = _hazy(blue[t], red[t], blue_ref, red_ref, self.blue_rise, self.red_ratio)
             hazy &= valid[t] & np.isfinite(blue_ref)
             if radius:
                 hazy = ndimage.binary_dilation(hazy, _disk(radius)) & valid[t]
@@ -124,6 +109,43 @@ class HazeTest:
             **dataclasses.asdict(self),
             "flagged_share": {d: float(f.mean()) for d, f in zip(dates, flags, strict=True)},
         }
+
+
+def _blue_red(data: np.ndarray, bands: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Blue and red ``(time, y, x)`` of ``(time, band, y, x)`` data, as float64.
+
+    Raises:
+        ValueError: fewer than two dates, a shape that does not match ``bands``, or B02 or B04
+            missing (named).
+    """
+    if data.ndim != 4 or data.shape[1] != len(bands):
+        raise ValueError(
+            f"data must be (time, {len(bands)} bands, y, x) for bands {list(bands)}; "
+            f"got {data.shape}"
+        )
+    missing = [b for b in (BLUE, RED) if b not in bands]
+    if missing:
+        raise ValueError(f"the haze test reads {BLUE} and {RED}; {missing} not in {list(bands)}")
+    if data.shape[0] < 2:
+        raise ValueError(f"the haze test compares dates; got {data.shape[0]} date(s)")
+    blue = data[:, list(bands).index(BLUE)].astype(np.float64)
+    red = data[:, list(bands).index(RED)].astype(np.float64)
+    return blue, red
+
+
+def _hazy(
+    blue: np.ndarray,
+    red: np.ndarray,
+    blue_ref: np.ndarray,
+    red_ref: np.ndarray,
+    blue_rise: float,
+    red_ratio: float,
+) -> np.ndarray:
+    """The two conditions of the test against a reference (False where either is NaN)."""
+    with np.errstate(invalid="ignore"):
+        rise = blue - blue_ref
+        hazy: np.ndarray = (rise > blue_rise) & (red - red_ref <= red_ratio * rise)
+    return hazy
 
 
 def _clearest_other(blue_ok: np.ndarray, red: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
@@ -192,8 +214,7 @@ def cloud_ratios(
         "within": share of those at most red_ratio, "flagged": share flagged by both}}``;
         classes without pixels are left out.
     """
-    data = np.asarray(data, dtype=np.float64)
-    blue, red = data[:, list(bands).index(BLUE)], data[:, list(bands).index(RED)]
+    blue, red = _blue_red(np.asarray(data), bands)
     ok = np.isin(scl, list(clear)) & np.isfinite(blue) & np.isfinite(red)
     blue_ok = np.where(ok, blue, np.inf)
     rises: dict[str, list[np.ndarray]] = {name: [] for name in classes}
@@ -221,3 +242,100 @@ def cloud_ratios(
             | {"within": within, "flagged": risen * within}
         )
     return out
+
+
+def operating_points(
+    data: np.ndarray,
+    bands: Sequence[str],
+    clear: np.ndarray,
+    cloud: np.ndarray,
+    blue_rises: Sequence[float],
+    red_ratios: Sequence[float],
+    dilation_px: int = 0,
+) -> list[dict[str, float]]:
+    """False alarms on clear pixels and detections of cloud, for each pair of thresholds.
+
+    For choosing the thresholds on a series with a cloud mask of its own (e.g. the Fmask of
+    HLS) rather than on the series the maps are judged on. Each pixel of a date is compared
+    with the other date whose blue is lowest among those its mask calls clear, and the flags
+    are widened by ``dilation_px`` as :meth:`HazeTest.flags` widens them.
+
+    Args:
+        data: ``(time, band, y, x)`` reflectance, *not* masked (NaN only at nodata).
+        bands: band names of ``data`` (must hold B02 and B04).
+        clear: ``(time, y, x)`` pixels the mask calls clear.
+        cloud: ``(time, y, x)`` pixels the mask calls cloud.
+        blue_rises: values of ``blue_rise`` to try.
+        red_ratios: values of ``red_ratio`` to try (crossed with ``blue_rises``).
+        dilation_px: radius of the widening (pixels; 0 = none).
+
+    Returns:
+        One row per pair: ``blue_rise``, ``red_ratio``, ``false_alarm`` (share of the clear
+        pixels flagged), ``detection`` (share of the cloud pixels flagged), and the numbers of
+        clear and cloud pixels with a clear reference (``n_clear``, ``n_cloud``).
+
+    Raises:
+        ValueError: masks not of shape ``(time, y, x)`` of ``data``, or no clear or no cloud
+            pixel with a clear reference.
+    """
+    data = np.asarray(data)
+    blue, red = _blue_red(data, bands)
+    clear, cloud = np.asarray(clear, dtype=bool), np.asarray(cloud, dtype=bool)
+    if clear.shape != blue.shape or cloud.shape != blue.shape:
+        raise ValueError(f"masks {clear.shape}, {cloud.shape} do not match data {data.shape}")
+    finite = np.isfinite(blue) & np.isfinite(red)
+    blue_ok = np.where(clear & finite, blue, np.inf)
+    refs = [_clearest_other(blue_ok, red, t) for t in range(blue.shape[0])]
+    has_ref = np.stack([np.isfinite(b) for b, _ in refs]) & finite
+    n_clear, n_cloud = int((clear & has_ref).sum()), int((cloud & has_ref).sum())
+    if not n_clear or not n_cloud:
+        raise ValueError(
+            f"operating points need clear and cloud pixels with a clear reference date; "
+            f"got {n_clear} clear and {n_cloud} cloud"
+        )
+    rows = []
+    for rise in blue_rises:
+        for ratio in red_ratios:
+            hazy = np.stack(
+                [_hazy(blue[t], red[t], b, r, rise, ratio) for t, (b, r) in enumerate(refs)]
+            )
+            if dilation_px:
+                hazy = ndimage.binary_dilation(hazy, _disk(dilation_px)[None])
+            rows.append(
+                {
+                    "blue_rise": float(rise),
+                    "red_ratio": float(ratio),
+                    "false_alarm": float((hazy & clear & has_ref).sum() / n_clear),
+                    "detection": float((hazy & cloud & has_ref).sum() / n_cloud),
+                    "n_clear": float(n_clear),
+                    "n_cloud": float(n_cloud),
+                }
+            )
+    return rows
+
+
+def select_test(
+    points: Sequence[Mapping[str, float]], max_false_alarm: float, dilation_m: float
+) -> HazeTest:
+    """The thresholds of :func:`operating_points` that detect most cloud within a budget.
+
+    The budget is the largest share of clear pixels flagged; ties go to fewer false alarms,
+    then to higher thresholds.
+
+    Raises:
+        ValueError: a budget outside (0, 1), or no pair within it (the lowest false alarm named).
+    """
+    if not 0 < max_false_alarm < 1:
+        raise ValueError(f"max_false_alarm must be in (0, 1); got {max_false_alarm}")
+    within = [p for p in points if p["false_alarm"] <= max_false_alarm]
+    if not within:
+        lowest = min((p["false_alarm"] for p in points), default=float("nan"))
+        raise ValueError(
+            f"no thresholds flag at most {max_false_alarm:.2%} of the clear pixels; "
+            f"the lowest false alarm is {lowest:.2%}"
+        )
+    best = max(
+        within,
+        key=lambda p: (p["detection"], -p["false_alarm"], p["blue_rise"], p["red_ratio"]),
+    )
+    return HazeTest(best["blue_rise"], best["red_ratio"], dilation_m)

@@ -297,6 +297,7 @@ class MapsSection(Strict):
     exeter_dates: PositiveInt | None = None
     brandenburg_rows: PositiveInt | None = None
     exeter_clear_max_masked: ShareUpToOne
+    haze_max_false_alarm: Share
     lucas_max_points: PositiveInt | None = None
     spectral: MapsSpectral
     cloud: MapsCloud

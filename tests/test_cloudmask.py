@@ -71,3 +71,29 @@ def test_scl_mask_and_apply(scene) -> None:
     assert out.rio.crs == scene.rio.crs
     with pytest.raises(ValueError, match="does not match"):
         cloudmask.apply_mask(scene, mask[:5])
+
+
+def test_fmask_bits() -> None:
+    fmask = np.array([64, 0, 128, 192, 2, 66, 1, 4, 8, 16, 32 + 64, -1])
+    assert cloudmask.fmask_cloud(fmask).tolist() == [False] * 4 + [True, True] + [False] * 6
+    clear = cloudmask.fmask_clear(fmask)
+    assert clear.tolist() == [True, True, False, False] + [False] * 6 + [True, False]
+    assert cloudmask.fmask_clear(fmask, max_aerosol=3)[:4].all()  # moderate and high aerosol
+    with pytest.raises(ValueError, match="aerosol level 0-3"):
+        cloudmask.fmask_clear(fmask, max_aerosol=4)
+
+
+def test_uniform_and_interpolated_share() -> None:
+    codes = np.full((6, 8), 64)
+    codes[:, 4:] = 128  # two blocks, as nearest neighbour leaves them
+    assert cloudmask.interpolated_share(codes) == 0.0
+    uni = cloudmask.uniform(codes)
+    assert uni[:, :3].all() and uni[:, 5:].all() and not uni[:, 3:5].any()
+    smooth = codes.copy()
+    smooth[:, 4] = 96  # a bilinear edge: a value of neither block (and of other bits)
+    assert cloudmask.interpolated_share(smooth) == pytest.approx(6 / 48)
+    assert cloudmask.uniform(codes, size=1).all()
+    with pytest.raises(ValueError, match="odd number"):
+        cloudmask.uniform(codes, size=2)
+    with pytest.raises(ValueError, match=r"\(y, x\) array"):
+        cloudmask.uniform(codes[None])

@@ -96,3 +96,34 @@ def test_cloud_ratios_describe_the_real_scl_clouds(sample_dir) -> None:
     assert high["n"] > 10_000 and high["risen"] > 0.9  # thick cloud brightens the blue
     assert high["q50"] < 1.5 and high["within"] > 0.9  # and the red about as much
     assert 0 < out["thin cirrus"]["flagged"] < high["flagged"]
+
+
+def test_operating_points_count_false_alarms_and_detections() -> None:
+    data = _series(size=10)
+    clear = np.ones((3, 10, 10), dtype=bool)
+    cloud = np.zeros_like(clear)
+    data[1, 0, :2] += 0.05  # two rows of cloud on date 1: blue up 0.05, red up 0.05
+    data[1, 2, :2] += 0.05
+    cloud[1, :2], clear[1, :2] = True, False
+    data[2, 0, 5, 5] += 0.025  # one clear pixel of date 2 brightened (a false alarm at 0.02)
+    data[2, 2, 5, 5] += 0.02
+    pts = haze.operating_points(data, BANDS, clear, cloud, [0.02, 0.04, 0.06], [0.5, 1.0])
+    by = {(p["blue_rise"], p["red_ratio"]): p for p in pts}
+    n_clear = clear.sum()
+    assert by[0.02, 1.0]["detection"] == 1.0 and by[0.02, 1.0]["false_alarm"] == 1 / n_clear
+    assert by[0.04, 1.0] == {**by[0.04, 1.0], "detection": 1.0, "false_alarm": 0.0}
+    assert by[0.02, 0.5]["detection"] == 0.0  # the red rose as much as the blue
+    assert by[0.06, 1.0]["detection"] == 0.0
+    assert by[0.02, 1.0]["n_cloud"] == 20 and by[0.02, 1.0]["n_clear"] == n_clear
+    wide = haze.operating_points(data, BANDS, clear, cloud, [0.02], [1.0], dilation_px=1)
+    assert wide[0]["false_alarm"] == (5 + 10) / n_clear  # the disk, and the cloud's edge row
+    assert haze.select_test(pts, 0.005, 40.0) == haze.HazeTest(0.04, 1.0, 40.0)
+    assert haze.select_test(pts, 0.5, 0.0) == haze.HazeTest(0.04, 1.0, 0.0)  # tie: fewer alarms
+    with pytest.raises(ValueError, match="no thresholds flag at most"):
+        haze.select_test([{**p, "false_alarm": 0.2} for p in pts], 0.1, 40.0)
+    with pytest.raises(ValueError, match="max_false_alarm must be in"):
+        haze.select_test(pts, 0.0, 40.0)
+    with pytest.raises(ValueError, match="do not match data"):
+        haze.operating_points(data, BANDS, clear[:2], cloud, [0.02], [1.0])
+    with pytest.raises(ValueError, match="got 0 clear"):
+        haze.operating_points(data, BANDS, clear & False, cloud, [0.02], [1.0])

@@ -12,7 +12,6 @@ remove (:func:`haze_bound`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,7 +198,7 @@ def seed_spread(
     exeter: Sequence[xr.DataArray],
     clear: Sequence[int],
     n_seeds: int = SEED_REPEATS,
-    haze_test: haze.HazeTest | None = None,
+    haze_tests: Mapping[str, haze.HazeTest] | None = None,
 ) -> dict[str, Any]:
     """The Exeter change of the product setting, with the four-band model trained from several seeds.
 
@@ -214,13 +213,14 @@ def seed_spread(
         exeter: the Exeter dates on one grid.
         clear: indices of the clear dates.
         n_seeds: number of training seeds.
-        haze_test: also map the dates without what the haze test flags (segmentations
-            ``"per-date, haze test"`` and ``"series, haze test"``).
+        haze_tests: ``{suffix: test}``: also map the dates without what each haze test flags
+            (segmentations ``"per-date" + suffix`` and ``"series" + suffix``, e.g.
+            ``"per-date, haze test"`` for the suffix :data:`~lulcbook.experiments.maps.HAZE`).
 
     Returns:
         ``{"seeds", "segments": {segmentation: {"d1→d2": {"changed_share" (per seed),
-        "mean", "min", "max"}}}}``; segmentations ``"per-date"``, ``"series"`` and, with
-        ``haze_test``, the two hazed ones.
+        "mean", "min", "max"}}}}``; segmentations ``"per-date"``, ``"series"`` and the two of
+        each haze test.
 
     Raises:
         ValueError: ``n_seeds`` below 1.
@@ -232,7 +232,7 @@ def seed_spread(
     pairs = list(zip(clear[:-1], clear[1:], strict=True))
     dates = [d.attrs["datetime"][:10] for d in exeter]
     shares: dict[str, dict[str, list[float]]] = {"per-date": {}, "series": {}}
-    hazed = hazed_scenes(exeter, haze_test)[0] if haze_test is not None else None
+    hazed = {k: hazed_scenes(exeter, t)[0] for k, t in (haze_tests or {}).items()}
     for seed in seeds:
         trained = train_map_model(arrays, "s2-4", SHIPPED_VARIANT, sp, seed)
         model = with_offset(trained, L2A_OFFSETS["none"], 4)
@@ -241,11 +241,11 @@ def seed_spread(
             "per-date": {i: classify(model, exeter[i].values) for i in sorted(set(clear))},
             "series": dict(enumerate(series)),
         }
-        if hazed is not None:
-            maps["per-date" + HAZE] = {
-                i: classify(model, hazed[i].values) for i in sorted(set(clear))
+        for suffix, scenes in hazed.items():
+            maps["per-date" + suffix] = {
+                i: classify(model, scenes[i].values) for i in sorted(set(clear))
             }
-            maps["series" + HAZE] = dict(enumerate(series_maps(hazed, model)))
+            maps["series" + suffix] = dict(enumerate(series_maps(scenes, model)))
         for kind, m in maps.items():
             shares.setdefault(kind, {})
             for pair, share in pair_changes(m, dates, pairs).items():
@@ -281,9 +281,13 @@ def seed_sentence(spread: Mapping[str, Any], target: float = 0.10) -> str:
     """
     seeds = spread["seeds"]
     names = {"per-date": "per-date superpixels", "series": "series superpixels"}
-    names |= {k + HAZE: v + HAZE for k, v in names.items()}
+
+    def name(kind: str) -> str:
+        base, sep, rest = kind.partition(", ")
+        return names.get(base, base) + sep + rest
+
     parts = [
-        f"{pair}, {names.get(kind, kind)}: mean {v['mean']:.1%} (range {v['min']:.1%}–"
+        f"{pair}, {name(kind)}: mean {v['mean']:.1%} (range {v['min']:.1%}–"
         f"{v['max']:.1%}; {sum(x <= target for x in v['changed_share'])} of {len(seeds)} "
         f"seeds ≤ {target:.0%})"
         for kind, by_pair in spread["segments"].items()
@@ -953,325 +957,3 @@ def dates_figure(results: Mapping[str, predict.MapResult]) -> Any:
         for d, r in results.items()
     ]
     return hv.Layout(panels).cols(3).opts(sublabel_format="", backend="matplotlib")
-
-
-SCL_CLOUDS: dict[str, tuple[int, ...]] = {
-    "cloud, medium probability (8)": (8,),
-    "cloud, high probability (9)": (9,),
-    "thin cirrus (10)": (10,),
-}
-"""The SCL cloud classes whose spectra :func:`haze_evidence` describes."""
-
-
-def haze_evidence(sample_dir: Path, test: haze.HazeTest) -> pd.DataFrame:
-    """How the haze test's two conditions treat the clouds the SCL flags on the Exeter dates.
-
-    One row per SCL cloud class (:data:`SCL_CLOUDS`), from :func:`lulcbook.haze.cloud_ratios`
-    on the unmasked dates (:func:`lulcbook.sources.sample.read_exeter_scl`).
-    """
-    from lulcbook.sources import sample
-
-    refl, scl = sample.read_exeter_scl(sample_dir)
-    data = np.stack([np.asarray(a.values) for a in refl])
-    bands = [str(b) for b in refl[0].band.values]
-    ratios = haze.cloud_ratios(data, scl, bands, SCL_CLOUDS, test)
-    return pd.DataFrame(ratios).T
-
-
-HAZE_GRID: dict[str, tuple[float, ...]] = {
-    "blue_rise": (0.02, 0.03, 0.04),
-    "red_ratio": (1.0, 1.5, 2.0),
-    "dilation_m": (0.0, 20.0, 40.0, 120.0),
-}
-"""Values of each threshold that :func:`haze_sensitivity` varies, one threshold at a time."""
-
-
-def haze_sensitivity(
-    exeter: Sequence[xr.DataArray],
-    model: spectral.SpectralClassifier,
-    pair: tuple[int, int],
-    test: haze.HazeTest,
-    grid: Mapping[str, Sequence[float]] = HAZE_GRID,
-) -> pd.DataFrame:
-    """The Exeter change of a clear pair as the haze test's thresholds vary.
-
-    Each threshold takes the values of ``grid`` with the others at ``test``'s; ``blue_rise`` and
-    ``red_ratio`` are crossed (their interplay decides what is haze). Every row maps the
-    dates with per-date superpixels (``lulcbook predict``) and with series superpixels
-    (``lulcbook series``).
-
-    Returns:
-        One row per setting: the thresholds, the flagged share of the two dates, and the
-        changed share on per-date and on series superpixels.
-    """
-    settings = {
-        dataclasses.replace(test, blue_rise=r, red_ratio=q)
-        for r in grid["blue_rise"]
-        for q in grid["red_ratio"]
-    } | {dataclasses.replace(test, dilation_m=m) for m in grid["dilation_m"]}
-    dates = [d.attrs["datetime"][:10] for d in exeter]
-    i, j = pair
-    rows = []
-    for t in sorted(settings, key=lambda t: (t.blue_rise, t.red_ratio, t.dilation_m)):
-        hazed, flags = hazed_scenes(exeter, t)
-        per_date = [classify(model, hazed[k].values) for k in pair]
-        series = series_maps(hazed, model)
-        rows.append(
-            dataclasses.asdict(t)
-            | {
-                f"flagged {dates[i]}": float(flags[i].mean()),
-                f"flagged {dates[j]}": float(flags[j].mean()),
-                "per-date superpixels": mapcheck.change_share(*per_date)["changed_share"],
-                "series superpixels": mapcheck.change_share(series[i], series[j])["changed_share"],
-                "default": t == test,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def haze_other_series(
-    files: Sequence[Path],
-    read_kw: Mapping[str, Any],
-    model: Any,
-    model_res: float,
-    test: haze.HazeTest,
-    clear_max_masked: float,
-) -> dict[str, Any]:
-    """The haze test on a series it was not set on: what it flags and what it does to the change.
-
-    The series is read as ``lulcbook series`` reads it (with its own mask, e.g. Fmask), mapped
-    on series superpixels without and with the test, and the change between consecutive clear
-    dates (by its own mask) is measured on both.
-
-    Args:
-        files: the series' files.
-        read_kw: how to read them (:func:`lulcbook.series_predict.read_series`).
-        model: the map model; its segments are scaled from ``model_res`` to the series' grid.
-        model_res: the resolution (m) the model's segment size refers to.
-        test: the haze test.
-        clear_max_masked: a date is clear when its own mask masks at most this share.
-
-    Returns:
-        ``{"dates", "masked_share", "flagged_share", "change": {"own mask"|"own mask + haze
-        test": {"d1→d2": changed share}}}``.
-    """
-    from lulcbook import series_predict, temporal
-
-    s = series_predict.read_series(files, list(model.bands), **read_kw)
-    pixel_m = abs(s.transform.a) * predict.check_projected(s.crs, s.names[0])
-    scaled = series_predict.for_resolution(model, pixel_m, model_res)
-    flags = test.flags(s.data, s.bands, pixel_m)
-    masked = {d: float(np.isnan(s.data[i]).any(axis=0).mean()) for i, d in enumerate(s.dates)}
-    clear = [i for i, d in enumerate(s.dates) if masked[d] <= clear_max_masked]
-    pairs = list(zip(clear[:-1], clear[1:], strict=True))
-    change = {}
-    for name, data in (("own mask", s.data), ("own mask + haze test", haze.apply(s.data, flags))):
-        proba = series_predict.series_probabilities(scaled, dataclasses.replace(s, data=data))
-        change[name] = pair_changes(list(temporal.raw_classes(proba)), s.dates, pairs)
-    return {
-        "dates": s.dates,
-        "masked_share": masked,
-        "flagged_share": {d: float(f.mean()) for d, f in zip(s.dates, flags, strict=True)},
-        "change": change,
-    }
-
-
-def haze_sensitivity_frame(sensitivity: pd.DataFrame, test: haze.HazeTest) -> pd.DataFrame:
-    """:func:`haze_sensitivity` in long form: one row per threshold value and segmentation.
-
-    For each threshold, the rows where the other two are at ``test``'s values.
-    """
-    rows = []
-    for name in HAZE_GRID:
-        others = [k for k in HAZE_GRID if k != name]
-        at = np.logical_and.reduce([np.isclose(sensitivity[k], getattr(test, k)) for k in others])
-        for _, r in sensitivity[at].iterrows():
-            for seg in ("per-date superpixels", "series superpixels"):
-                rows.append({"threshold": name, "value": r[name], "superpixels": seg,
-                             "changed share": r[seg], "default": bool(r["default"])})  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def haze_sensitivity_figure(
-    sensitivity: pd.DataFrame, test: haze.HazeTest, target: float = 0.10
-) -> Any:
-    """The Exeter change against each threshold of the haze test (the others at their default)."""
-    import holoviews.plotting.bokeh  # noqa: F401  (register both backends for their options)
-    import holoviews.plotting.mpl  # noqa: F401
-
-    frame = haze_sensitivity_frame(sensitivity, test)
-    colours = {"per-date superpixels": "#1f77b4", "series superpixels": "#d62728"}
-    panels = []
-    for k, name in enumerate(HAZE_GRID):
-        y = "pixels changing class"
-        part = frame[frame["threshold"] == name].rename(columns={"value": name, "changed share": y})
-        labels = {"xlabel": name, "title": f"varying {name}"}
-        layers: list[Any] = []
-        for seg, colour in colours.items():
-            d = part[part["superpixels"] == seg].sort_values(name)
-            layers += [
-                hv.Curve(d, name, y, label=seg).opts(
-                    color=colour, show_legend=k == len(HAZE_GRID) - 1, **labels),
-                hv.Scatter(d[d["default"]], name, y).opts(
-                    color=colour, size=9, backend="bokeh").opts(color=colour, s=60,
-                                                                backend="matplotlib"),
-            ]  # fmt: skip
-        line = hv.HLine(target).opts(color="grey", line_dash="dashed", backend="bokeh")
-        overlay = hv.Overlay([*layers, line.opts(color="grey", linestyle="dashed",
-                                                 backend="matplotlib")])  # fmt: skip
-        overlay = overlay.opts(show_legend=k == len(HAZE_GRID) - 1, legend_position="top_right",
-                               **labels)  # fmt: skip
-        panels.append(overlay.opts(fig_inches=(3.6, 3.0), backend="matplotlib").opts(
-            width=330, height=280, backend="bokeh"))  # fmt: skip
-    title = (f"Exeter clear pair: change as each haze-test threshold varies "
-             f"(dots: default; dashed: {target:.0%})")  # fmt: skip
-    layout = hv.Layout(panels).cols(3).opts(shared_axes=False, title=title)
-    return layout.opts(sublabel_format="", backend="matplotlib")
-
-
-def haze_sentence(
-    test: haze.HazeTest,
-    evidence: pd.DataFrame,
-    stab: ExeterStability,
-    sensitivity: pd.DataFrame,
-    other: Mapping[str, Mapping[str, Any]] | None = None,
-) -> str:
-    """One line on the haze test: what it flags, what it finds of the SCL clouds, its effect.
-
-    ``other`` holds, by label, :func:`haze_other_series` of series the test was not set on.
-    """
-    setting = product_setting("s2-4")
-    series_row = setting + SERIES_SEGMENTS
-    clear = stab.runs["clear"]
-    dates = [stab.dates[k] for k in stab.clear]
-    flagged = ", ".join(f"{d} {stab.haze_flagged[d]:.1%}" for d in dates)
-    found = ", ".join(f"{name} {row['flagged']:.0%}" for name, row in evidence.iterrows())
-    effect = "; ".join(
-        f"{pair}: per-date superpixels {clear[setting][pair]:.1%} → "
-        f"{clear[setting + HAZE][pair]:.1%}, series superpixels {clear[series_row][pair]:.1%} → "
-        f"{clear[series_row + HAZE][pair]:.1%}"
-        for pair in clear[setting]
-    )
-    lo, hi = sensitivity["series superpixels"].min(), sensitivity["series superpixels"].max()
-    others = [
-        f"on {label}, a series it was not set on, it flags "
-        f"{min(o['flagged_share'].values()):.1%}–{max(o['flagged_share'].values()):.1%} of each "
-        "date besides its own mask, and the change between its clear dates on series "
-        "superpixels goes "
-        + ", ".join(
-            f"{pair}: {o['change']['own mask'][pair]:.1%} → "
-            f"{o['change']['own mask + haze test'][pair]:.1%}"
-            for pair in o["change"]["own mask"]
-        )
-        for label, o in (other or {}).items()
-    ]
-    return "; ".join(
-        [
-            f"Haze test (blue rise > {test.blue_rise}, red rise ≤ {test.red_ratio} × blue rise, "
-            f"widened {test.dilation_m:g} m) flags, besides the SCL mask, {flagged} of the "
-            f"clear dates' pixels; without widening it finds of the SCL's own clouds: {found}; "
-            f"the change between clear dates {effect}; over the thresholds varied, series "
-            f"superpixels {lo:.1%}–{hi:.1%}",
-            *others,
-        ]
-    )
-
-
-def haze_figure(
-    scene: xr.DataArray,
-    flags: np.ndarray,
-    maps: Sequence[np.ndarray],
-    date: str,
-) -> Any:
-    """RGB of a date with the haze test's flags, and its map without and with the test."""
-    fig = viz.rgb_class_rows(
-        [np.asarray(scene.values)],
-        [str(b) for b in scene.band.values],
-        [list(maps)],
-        ["map, SCL mask (series superpixels)", "map, SCL mask + haze test"],
-        row_titles=[f"{date} RGB (magenta: haze test; black: SCL)"],
-        tile_inches=4.0,
-        suptitle=f"Exeter L2A {date}: haze and thin cloud that the SCL leaves",
-    )
-    overlay = np.zeros((*flags.shape, 4), dtype=np.float32)
-    overlay[flags] = (1.0, 0.0, 1.0, 0.55)
-    fig.axes[0].imshow(overlay, interpolation="nearest")
-    return fig
-
-
-@dataclass(frozen=True)
-class HazeStudy:
-    """The haze-test section of notebook 07 (:func:`haze_study`).
-
-    Attributes:
-        evidence: :func:`haze_evidence`.
-        sensitivity: :func:`haze_sensitivity` of the first clear pair.
-        other_series: :func:`haze_other_series` by label.
-        text: :func:`haze_sentence`.
-        figure: :func:`haze_figure` of the second date of the first clear pair.
-        metrics: the record for ``maps.json`` (test and flagged shares, evidence, sensitivity,
-            other series, text).
-    """
-
-    evidence: pd.DataFrame
-    sensitivity: pd.DataFrame
-    other_series: dict[str, dict[str, Any]]
-    text: str
-    figure: Any
-    metrics: dict[str, Any]
-
-
-def haze_study(
-    sample_dir: Path,
-    exeter: Sequence[xr.DataArray],
-    stab: ExeterStability,
-    model: spectral.SpectralClassifier,
-    test: haze.HazeTest,
-    clear_max_masked: float,
-    other: Mapping[str, tuple[Sequence[Path], Mapping[str, Any]]] | None = None,
-) -> HazeStudy:
-    """Every check of the haze test on the Exeter dates, and on series it was not set on.
-
-    Args:
-        sample_dir: the offline sample (for the unmasked dates and their SCL).
-        exeter: the Exeter dates on one grid, SCL-masked.
-        stab: :func:`exeter_stability` run with ``test``.
-        model: the shipped four-band model as trained (segments sized at 10 m).
-        test: the haze test.
-        clear_max_masked: a date of another series is clear when its own mask masks at most
-            this share.
-        other: ``{label: (files, read options)}`` of other series; by default the sample's
-            HLS S30 Exeter series of 2021 with its Fmask
-            (:func:`lulcbook.experiments.temporal.exeter_series`).
-
-    Raises:
-        ValueError: fewer than two clear Exeter dates.
-    """
-    if len(stab.clear) < 2:
-        raise ValueError(f"the haze study needs two clear dates; clear: {stab.clear}")
-    if other is None:
-        from lulcbook.experiments import temporal
-
-        series = temporal.exeter_series(sample_dir / "s2-hls-exeter")
-        other = {temporal.SELECT_SERIES: series[temporal.SELECT_SERIES]}
-    pair = (stab.clear[0], stab.clear[1])
-    shipped = stab.candidates[product_setting("s2-4")]
-    evidence = haze_evidence(sample_dir, test)
-    sensitivity = haze_sensitivity(exeter, shipped, pair, test)
-    others = {
-        label: haze_other_series(files, kw, model, 10.0, test, clear_max_masked)
-        for label, (files, kw) in other.items()
-    }
-    text = haze_sentence(test, evidence, stab, sensitivity, others)
-    hazed, flags = hazed_scenes(exeter, test)
-    second = stab.dates[pair[1]]
-    maps = [stab.series[second], series_maps(hazed, shipped)[pair[1]]]
-    figure = haze_figure(exeter[pair[1]], flags[pair[1]], maps, second)
-    metrics = {
-        "test": test.record(flags, stab.dates),
-        "scl_clouds": evidence.to_dict(orient="index"),
-        "sensitivity": sensitivity.to_dict(orient="records"),
-        "other_series": others,
-        "text": text,
-    }
-    return HazeStudy(evidence, sensitivity, others, text, figure, metrics)

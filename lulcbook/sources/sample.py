@@ -196,6 +196,41 @@ def read_exeter_scl(sample_dir: PathLike) -> tuple[list[xr.DataArray], np.ndarra
     return refl, np.stack([np.asarray(s.values, dtype=np.float32) for s in scl])
 
 
+def read_exeter_hls(sample_dir: PathLike) -> tuple[list[xr.DataArray], np.ndarray]:
+    """The four HLS S30 v2.0 Exeter dates (2021) *unmasked*, with their Fmask, by date.
+
+    For checks of cloud tests against the Fmask of another processing chain (the maps use
+    :func:`lulcbook.series_predict.read_series`). The files share one 30 m grid.
+
+    Returns:
+        ``(reflectance per date (B02, B03, B04, B08; DN × 1e-4, NaN at nodata), Fmask (time, y,
+        x) int16, -1 at nodata)``, sorted by date.
+
+    Raises:
+        FileNotFoundError: no ``hls_exe_*.tif`` in the sample.
+        ValueError: files on different grids (named).
+    """
+    folder = _folder(sample_dir, "s2-hls-exeter") / "hls-data"
+    files = sorted(folder.glob("hls_exe_*.tif"))
+    if not files:
+        raise FileNotFoundError(f"No hls_exe_*.tif files in {folder}")
+    refl: list[xr.DataArray] = []
+    fmask: list[np.ndarray] = []
+    for f in files:
+        raw = open_raster(f)
+        if refl and (
+            raw.shape[1:] != refl[0].shape[1:] or raw.rio.transform() != refl[0].rio.transform()
+        ):
+            raise ValueError(f"{f} is not on the grid of {refl[0].attrs['source']}")
+        da = (raw.sel(band=["B02", "B03", "B04", "B08"]) * 1e-4).astype("float32")
+        da = da.rio.write_crs(raw.rio.crs)
+        da.attrs = {"datetime": raw.attrs.get("datetime", ""), "source": str(f)}
+        refl.append(da)
+        fmask.append(np.nan_to_num(raw.sel(band="Fmask").values, nan=-1.0).astype(np.int16))
+    order = np.argsort([str(da.attrs["datetime"]) for da in refl], kind="stable")
+    return [refl[i] for i in order], np.stack([fmask[i] for i in order])
+
+
 def read_landsat_chip(sample_dir: PathLike, name: str) -> xr.DataArray:
     """Read a real Landsat-8 OLI chip: ``"lausanne"`` (reflectance) or ``"poppendorf"`` (DN).
 

@@ -58,3 +58,17 @@ def test_read_bigearthnet_and_reference(sample_dir) -> None:
     assert all(set(p.attrs["legend_keys"]) <= set(legend.KEYS) for p in patches)
     ref = sample.read_brandenburg_reference(sample_dir)
     assert len(ref) == 30 and set(ref["label"]) == {"water", "woodland"}
+
+
+def test_read_exeter_hls_unmasked_with_fmask(sample_dir) -> None:
+    refl, fmask = sample.read_exeter_hls(sample_dir)
+    assert [d.attrs["datetime"][:10] for d in refl] == [
+        "2021-06-08", "2021-06-13", "2021-06-23", "2021-07-18"]  # fmt: skip
+    assert fmask.shape == (4, *refl[0].shape[1:]) and fmask.dtype == np.int16
+    assert list(refl[0].band.values) == ["B02", "B03", "B04", "B08"]
+    nodata = fmask < 0
+    assert 0 < nodata.mean() < 0.05
+    values = np.stack([d.values for d in refl])
+    assert np.isnan(values).any(axis=1)[nodata].all()  # nodata in both
+    assert 0.01 < float(np.nanmedian(values[:, 0])) < 0.2  # blue reflectance, scaled
+    assert set(np.unique(fmask[~nodata]) >> 6) <= {0, 1, 2, 3}
