@@ -14,7 +14,10 @@ For each date and pixel, :meth:`HazeTest.flags` takes as reference the *other* d
 
 Haze and thin cloud scatter the blue at least as strongly as the red; a surface that turns from
 green to soil (a harvest, a field drying out) raises the red more than the blue, and the second
-condition keeps it. Flagged pixels are widened by ``dilation_m`` (cloud edges are diffuse, and
+condition keeps it. Haze passes: a pixel flagged on more than ``lasting_share`` of the dates
+where it is seen (and on at least two) has changed for good (a new roof, a quarry, a field left
+bare) and is not flagged on any date; its clearest date is the one before the change. Flagged
+pixels are widened by ``dilation_m`` (cloud edges are diffuse, and
 the Sentinel-2 bands see a cloud from slightly different angles). The flags are meant to be set
 to nodata before classifying (:func:`apply`), on top of the product's own mask (SCL, Fmask).
 
@@ -48,11 +51,14 @@ class HazeTest:
             flagged.
         red_ratio: largest rise of red (B04) per unit rise of blue that is still haze.
         dilation_m: flags are widened by this distance (metres; 0 = not at all).
+        lasting_share: a pixel flagged on more than this share of its valid dates, and on at
+            least two, is a lasting change, not haze, and is not flagged (1 = no such check).
     """
 
     blue_rise: float = 0.03
     red_ratio: float = 1.5
     dilation_m: float = 40.0
+    lasting_share: float = 0.5
 
     def __post_init__(self) -> None:
         """Refuse thresholds that cannot work."""
@@ -62,6 +68,8 @@ class HazeTest:
             raise ValueError(f"red_ratio must be > 0; got {self.red_ratio}")
         if not self.dilation_m >= 0:
             raise ValueError(f"dilation_m must be >= 0 (metres); got {self.dilation_m}")
+        if not 0 < self.lasting_share <= 1:
+            raise ValueError(f"lasting_share must be in (0, 1]; got {self.lasting_share}")
 
     def dilation_px(self, pixel_m: float) -> int:
         """The dilation in whole pixels of ``pixel_m`` metres (rounded).
@@ -97,10 +105,12 @@ class HazeTest:
         for t in range(data.shape[0]):
             blue_ref, red_ref = _clearest_other(blue_ok, red, t)
             hazy = _hazy(blue[t], red[t], blue_ref, red_ref, self.blue_rise, self.red_ratio)
-            hazy &= valid[t] & np.isfinite(blue_ref)
-            if radius:
-                hazy = ndimage.binary_dilation(hazy, _disk(radius)) & valid[t]
-            out[t] = hazy
+            out[t] = hazy & valid[t] & np.isfinite(blue_ref)
+        n_flagged = out.sum(axis=0)
+        out &= ~((n_flagged >= 2) & (n_flagged > self.lasting_share * valid.sum(axis=0)))
+        if radius:
+            for t in range(out.shape[0]):
+                out[t] = ndimage.binary_dilation(out[t], _disk(radius)) & valid[t]
         return out
 
     def record(self, flags: np.ndarray, dates: Sequence[str]) -> dict[str, Any]:
@@ -258,7 +268,8 @@ def operating_points(
     For choosing the thresholds on a series with a cloud mask of its own (e.g. the Fmask of
     HLS) rather than on the series the maps are judged on. Each pixel of a date is compared
     with the other date whose blue is lowest among those its mask calls clear, and the flags
-    are widened by ``dilation_px`` as :meth:`HazeTest.flags` widens them.
+    are widened by ``dilation_px`` as :meth:`HazeTest.flags` widens them (its check for
+    lasting change is left out: it concerns few pixels and no threshold chosen here).
 
     Args:
         data: ``(time, band, y, x)`` reflectance, *not* masked (NaN only at nodata).

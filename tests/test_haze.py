@@ -127,3 +127,21 @@ def test_operating_points_count_false_alarms_and_detections() -> None:
         haze.operating_points(data, BANDS, clear[:2], cloud, [0.02], [1.0])
     with pytest.raises(ValueError, match="got 0 clear"):
         haze.operating_points(data, BANDS, clear & False, cloud, [0.02], [1.0])
+
+
+def test_a_lasting_change_is_not_haze() -> None:
+    data = _series(t=4)
+    data[1:, 0, 2:6, 2:6] += 0.06  # a new bright roof from date 1 on: blue and red up alike
+    data[1:, 2, 2:6, 2:6] += 0.06
+    data[2, 0, 10:14, 10:14] += 0.06  # haze on date 2 only
+    data[2, 2, 10:14, 10:14] += 0.04
+    flags = haze.HazeTest(dilation_m=0).flags(data, BANDS, 20.0)
+    assert not flags[:, 2:6, 2:6].any()  # flagged on 3 of 4 dates: a lasting change
+    assert flags[2, 10:14, 10:14].all() and flags.sum() == 16
+    unchecked = haze.HazeTest(dilation_m=0, lasting_share=1.0).flags(data, BANDS, 20.0)
+    assert unchecked[1:, 2:6, 2:6].all() and not unchecked[0].any()
+    # seen on two dates only, one flagged: haze and a change cannot be told apart; it is flagged
+    data[1:3, :, 2:6, 2:6] = np.nan
+    assert haze.HazeTest(dilation_m=0).flags(data, BANDS, 20.0)[3, 2:6, 2:6].all()
+    with pytest.raises(ValueError, match="lasting_share must be in"):
+        haze.HazeTest(lasting_share=0.0)

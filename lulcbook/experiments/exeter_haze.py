@@ -146,9 +146,9 @@ class HazeSelection:
         default: the default test it is compared with.
         max_false_alarm: the budget of flagged clear pixels it was chosen under.
         by_budget: the test chosen under each budget of :data:`BUDGET_FACTORS`.
-        labels: per date, the share of Fmask values found in none of their neighbours
-            (``interpolated``, :func:`lulcbook.cloudmask.interpolated_share`) and the share of
-            pixels whose label is used (``trusted``).
+        labels: per date, the share of Fmask values strictly between those of two opposite
+            neighbours (``interpolated``, :func:`lulcbook.cloudmask.interpolated_share`) and the
+            share of pixels whose label is used (``trusted``).
         series: what it was chosen on.
     """
 
@@ -449,7 +449,8 @@ def selection_sentence(
     interp = [v["interpolated"] for v in selection.labels.values()]
     labels = (
         f" (its Fmask was warped with interpolation: {min(interp):.0%}–{max(interp):.0%} of the "
-        "pixels of a date hold a value found in none of their neighbours, so labels are used only "
+        "pixels of a date lie strictly between the values of two opposite neighbours, so labels "
+        "are used only "
         "where the 3 × 3 neighbourhood holds one value)"
         if interp
         else ""

@@ -605,7 +605,9 @@ def ship_checks(
     exeter_rows = {
         **l2a,
         "as is, series superpixels of `lulcbook series`": series,
-        "as is, series superpixels of `lulcbook series --haze-test`": series + HAZE,
+        "as is, series superpixels of `lulcbook series --haze-test` (thresholds set on this scene)": (
+            series + HAZE
+        ),
     }
     return {
         ship: {
