@@ -436,6 +436,7 @@ class TemporalSection(Strict):
     period: Literal["date", "month", "season", "year"] = "month"
     map_block: PositiveInt
     clear_max_masked: ShareUpToOne
+    haze_max_false_alarm: Share
     crop: PositiveInt | None = None
     products: list[str] = Field(default_factory=list)
 
@@ -616,6 +617,12 @@ def _model_of(annotation: Any) -> Any:
     return None
 
 
+MIRRORED: tuple[tuple[str, str], ...] = (
+    ("maps.haze_max_false_alarm", "temporal.haze_max_false_alarm"),
+)
+"""Keys of two sections that must hold the same value (checked by :func:`validate`)."""
+
+
 def validate(params: dict[str, Any], source: str) -> dict[str, BaseModel]:
     """Validate every section of a merged parameter file.
 
@@ -629,4 +636,18 @@ def validate(params: dict[str, Any], source: str) -> dict[str, BaseModel]:
     Raises:
         ParamsError: see :func:`validate_section`.
     """
-    return {name: validate_section(name, values or {}, source) for name, values in params.items()}
+    sections = {
+        name: validate_section(name, values or {}, source) for name, values in params.items()
+    }
+    for first, second in MIRRORED:
+        values = {}
+        for key in (first, second):
+            section, _, field = key.partition(".")
+            if section in sections:
+                values[key] = getattr(sections[section], field)
+        if len(set(values.values())) > 1:
+            raise ParamsError(
+                f"{source}: {first} and {second} must be equal (the same choice made in two "
+                f"notebooks); got {values[first]} and {values[second]}"
+            )
+    return sections

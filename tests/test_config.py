@@ -122,3 +122,15 @@ def test_every_section_has_its_smoke_block() -> None:
 def test_require_names_stage(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="stage 'data'"):
         config.require(tmp_path / "nope.nc", "data")
+
+
+def test_mirrored_keys_must_agree(tmp_path: Path) -> None:
+    raw = yaml.safe_load(config.PARAMS_FILE.read_text())
+    raw["temporal"]["haze_max_false_alarm"] = 2 * raw["maps"]["haze_max_false_alarm"]
+    path = _write(tmp_path / "params.yaml", raw)
+    match = "maps.haze_max_false_alarm and temporal.haze_max_false_alarm must be equal"
+    with pytest.raises(ParamsError, match=match):
+        config.load_params("temporal", smoke=False, path=path)
+    del raw["temporal"]["haze_max_false_alarm"]  # one of the two missing: the schema says so
+    with pytest.raises(ParamsError, match="haze_max_false_alarm"):
+        config.load_params("temporal", smoke=False, path=_write(path, raw))

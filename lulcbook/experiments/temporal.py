@@ -552,6 +552,10 @@ HAZE_SERIES: str = "Exeter S2 L2A 2024, haze test"
 """The Sentinel-2 series once more, without what the haze test flags (``lulcbook series
 --haze-test``, :mod:`lulcbook.haze`); its clear dates are those of the SCL mask alone."""
 
+HAZE_CHOSEN_SERIES: str = "Exeter S2 L2A 2024, haze test chosen on HLS"
+"""The Sentinel-2 series read with haze-test thresholds chosen on the HLS series (its clear dates
+are those of the SCL mask alone)."""
+
 PRODUCT_SLUGS: dict[str, str] = {
     "Exeter S2 L2A 2024": "exeter-s2-2024",
     SELECT_SERIES: "exeter-hls-2021",
@@ -559,11 +563,12 @@ PRODUCT_SLUGS: dict[str, str] = {
 """File names of the series written as map products (``temporal.products`` selects them)."""
 
 
-def exeter_series(folder: Path) -> dict[str, SeriesInput]:
+def exeter_series(folder: Path, chosen: haze.HazeTest | None = None) -> dict[str, SeriesInput]:
     """The Exeter series of the sample, by label (:data:`SeriesInput`).
 
-    Sentinel-2 L2A 2024 (SCL mask), the same with the haze test (:data:`HAZE_SERIES`), and HLS
-    S30 2021 (Fmask).
+    Sentinel-2 L2A 2024 (SCL mask), the same with the haze test (:data:`HAZE_SERIES`), with
+    ``chosen`` thresholds of the test when given (:data:`HAZE_CHOSEN_SERIES`, e.g. those of
+    :func:`lulcbook.experiments.haze_select.haze_selection`), and HLS S30 2021 (Fmask).
     """
     hls_kw = {
         "preset": "hls",
@@ -575,6 +580,7 @@ def exeter_series(folder: Path) -> dict[str, SeriesInput]:
     return {
         "Exeter S2 L2A 2024": (s2, s2_kw),
         HAZE_SERIES: (s2, {**s2_kw, "haze_test": haze.HazeTest()}),
+        **({HAZE_CHOSEN_SERIES: (s2, {**s2_kw, "haze_test": chosen})} if chosen else {}),
         SELECT_SERIES: (sorted((folder / "hls-data").glob("hls_exe_*.tif")), hls_kw),
     }
 

@@ -12,6 +12,7 @@ from maps_helpers import veiled
 from lulcbook import haze, predict
 from lulcbook.experiments import exeter as EX
 from lulcbook.experiments import exeter_haze as EH
+from lulcbook.experiments import haze_select as HS
 from lulcbook.experiments import maps as X
 
 
@@ -110,45 +111,12 @@ def test_haze_study_gathers_the_checks(trained, sample_dir) -> None:
         EH.haze_study(sample_dir, scenes, one_clear, model, test, 0.5, 0.01, other={})
 
 
-def test_haze_selection_on_the_real_hls_dates(sample_dir, tmp_path) -> None:
-    """HLS S30 2021 against its Fmask: the chosen pair is the best within the budget."""
-    from lulcbook import viz
-
-    test = haze.HazeTest()
-    sel = EH.haze_selection(sample_dir, test, 0.01)
-    pts = sel.points
-    assert len(pts) == len(EH.HAZE_SELECT_GRID["blue_rise"]) * len(EH.HAZE_SELECT_GRID["red_ratio"])
-    assert pts["default"].sum() == 1 and pts["chosen"].sum() == 1
-    chosen = pts[pts["chosen"]].iloc[0]
-    assert chosen["false_alarm"] <= 0.01
-    assert chosen["detection"] == pts.loc[pts["false_alarm"] <= 0.01, "detection"].max()
-    assert sel.chosen.dilation_m == test.dilation_m
-    assert sel.by_budget[0.01] == sel.chosen and set(sel.by_budget) == {0.005, 0.01, 0.02}
-    assert sel.by_budget[0.02].blue_rise <= sel.chosen.blue_rise <= sel.by_budget[0.005].blue_rise
-    # the sample's Fmask was warped with interpolation: many values found in no neighbour
-    assert set(sel.labels) == {"2021-06-08", "2021-06-13", "2021-06-23", "2021-07-18"}
-    assert all(0.05 < v["interpolated"] < 0.5 and 0.1 < v["trusted"] < 0.9
-               for v in sel.labels.values())  # fmt: skip
-    assert (pts["n_clear"] < 0.7 * 4 * 224 * 237).all()
-    # lower thresholds flag more of both: the budget binds
-    lowest = pts[(pts["blue_rise"] == 0.01) & (pts["red_ratio"] == 2.5)].iloc[0]
-    assert lowest["false_alarm"] > 0.01 and lowest["detection"] > chosen["detection"]
-    # the widening is counted: without it, fewer clear pixels are flagged
-    bare = EH.haze_selection(sample_dir, dataclasses.replace(test, dilation_m=0), 0.01).points
-    assert (bare["false_alarm"] <= pts["false_alarm"]).all()
-    assert (bare["false_alarm"] < pts["false_alarm"]).any()
-    with pytest.raises(ValueError, match="no thresholds flag at most"):
-        EH.haze_selection(sample_dir, test, 1e-6)
-    path = viz.save_png(EH.selection_figure(sel), tmp_path / "sel.png")
-    assert path.stat().st_size > 1000
-
-
 def test_selection_sentence_names_both_operating_points() -> None:
     pts = pd.DataFrame(
         {"blue_rise": [0.02, 0.03], "red_ratio": [1.75, 1.5], "false_alarm": [0.009, 0.004],
          "detection": [0.46, 0.42], "default": [False, True], "chosen": [True, False]}
     )  # fmt: skip
-    sel = EH.HazeSelection(pts, haze.HazeTest(0.02, 1.75), haze.HazeTest(), 0.01)
+    sel = HS.HazeSelection(pts, haze.HazeTest(0.02, 1.75), haze.HazeTest(), 0.01)
     row = {"flagged 2024-06-02": 0.1, "flagged 2024-08-01": 0.4,
            "per-date superpixels": 0.12, "series superpixels": 0.085}  # fmt: skip
     text = EH.selection_sentence(sel, {"2024-06-02→2024-08-01": row})

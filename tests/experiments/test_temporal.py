@@ -138,6 +138,10 @@ def test_reference_counts_and_exeter_series(tmp_path) -> None:
     assert hazed[0] == s2[0] and "haze_test" not in s2[1]
     assert hazed[1] == {**s2[1], "haze_test": haze.HazeTest()}
     assert set(exp.PRODUCT_SLUGS) == {"Exeter S2 L2A 2024", exp.SELECT_SERIES}
+    chosen = haze.HazeTest(blue_rise=0.02)
+    four = exp.exeter_series(tmp_path, chosen)
+    assert list(four) == [*list(series)[:2], exp.HAZE_CHOSEN_SERIES, exp.SELECT_SERIES]
+    assert four[exp.HAZE_CHOSEN_SERIES][1] == {**s2[1], "haze_test": chosen}
 
 
 def _swept(changes: dict[str, float], recalls: dict[str, float], pairs: dict[str, float]) -> dict:
