@@ -41,7 +41,7 @@ class HazeSelection:
     Attributes:
         points: :func:`lulcbook.haze.operating_points` as a table, with ``default`` and
             ``chosen`` marking the rows of the default test and of the chosen one.
-        chosen: the chosen test (the default's dilation).
+        chosen: the chosen test (the other settings, e.g. the dilation, as the default's).
         default: the default test it is compared with.
         max_false_alarm: the budget of flagged clear pixels it was chosen under.
         by_budget: the test chosen under each budget of :data:`BUDGET_FACTORS`.
@@ -92,11 +92,14 @@ def haze_selection(
     points = haze.operating_points(
         data, bands, clear, cloud, grid["blue_rise"], grid["red_ratio"], dilation_px=radius
     )
-    chosen = haze.select_test(points, max_false_alarm, test.dilation_m)
-    by_budget = {
-        k * max_false_alarm: haze.select_test(points, k * max_false_alarm, test.dilation_m)
-        for k in BUDGET_FACTORS
-    }
+
+    def choose(budget: float) -> haze.HazeTest:
+        """The pair chosen under ``budget``, with every other setting of ``test``."""
+        t = haze.select_test(points, budget, test.dilation_m)
+        return dataclasses.replace(test, blue_rise=t.blue_rise, red_ratio=t.red_ratio)
+
+    chosen = choose(max_false_alarm)
+    by_budget = {k * max_false_alarm: choose(k * max_false_alarm) for k in BUDGET_FACTORS}
     frame = pd.DataFrame(points)
     for name, t in (("default", test), ("chosen", chosen)):
         frame[name] = np.isclose(frame["blue_rise"], t.blue_rise) & np.isclose(

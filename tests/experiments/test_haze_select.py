@@ -38,6 +38,8 @@ def test_haze_selection_on_the_real_hls_dates(sample_dir, tmp_path) -> None:
     bare = HS.haze_selection(sample_dir, dataclasses.replace(test, dilation_m=0), 0.01).points
     assert (bare["false_alarm"] <= pts["false_alarm"]).all()
     assert (bare["false_alarm"] < pts["false_alarm"]).any()
+    kept = HS.haze_selection(sample_dir, haze.HazeTest(lasting_share=1.0), 0.01).chosen
+    assert kept == dataclasses.replace(sel.chosen, lasting_share=1.0)  # other settings kept
     with pytest.raises(ValueError, match="no thresholds flag at most"):
         HS.haze_selection(sample_dir, test, 1e-6)
     path = viz.save_png(EH.selection_figure(sel), tmp_path / "sel.png")
