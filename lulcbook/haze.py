@@ -326,11 +326,11 @@ def operating_points(
 
 
 def select_test(
-    points: Sequence[Mapping[str, float]], max_false_alarm: float, dilation_m: float
+    points: Sequence[Mapping[str, float]], max_false_alarm: float, base: HazeTest
 ) -> HazeTest:
-    """The thresholds of :func:`operating_points` that detect most cloud within a budget.
+    """``base`` with the thresholds of :func:`operating_points` that detect most cloud.
 
-    The budget is the largest share of clear pixels flagged; ties go to fewer false alarms,
+    The other settings of ``base`` (e.g. the dilation) are kept. The budget is the largest share of clear pixels flagged; ties go to fewer false alarms,
     then to higher thresholds.
 
     Raises:
@@ -349,4 +349,4 @@ def select_test(
         within,
         key=lambda p: (p["detection"], -p["false_alarm"], p["blue_rise"], p["red_ratio"]),
     )
-    return HazeTest(best["blue_rise"], best["red_ratio"], dilation_m)
+    return dataclasses.replace(base, blue_rise=best["blue_rise"], red_ratio=best["red_ratio"])

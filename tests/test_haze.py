@@ -117,12 +117,16 @@ def test_operating_points_count_false_alarms_and_detections() -> None:
     assert by[0.02, 1.0]["n_cloud"] == 20 and by[0.02, 1.0]["n_clear"] == n_clear
     wide = haze.operating_points(data, BANDS, clear, cloud, [0.02], [1.0], dilation_px=1)
     assert wide[0]["false_alarm"] == (5 + 10) / n_clear  # the disk, and the cloud's edge row
-    assert haze.select_test(pts, 0.005, 40.0) == haze.HazeTest(0.04, 1.0, 40.0)
-    assert haze.select_test(pts, 0.5, 0.0) == haze.HazeTest(0.04, 1.0, 0.0)  # tie: fewer alarms
+    assert haze.select_test(pts, 0.005, haze.HazeTest(dilation_m=40.0)) == haze.HazeTest(
+        0.04, 1.0, 40.0
+    )
+    assert haze.select_test(pts, 0.5, haze.HazeTest(dilation_m=0.0)) == haze.HazeTest(
+        0.04, 1.0, 0.0
+    )  # tie: fewer alarms
     with pytest.raises(ValueError, match="no thresholds flag at most"):
-        haze.select_test([{**p, "false_alarm": 0.2} for p in pts], 0.1, 40.0)
+        haze.select_test([{**p, "false_alarm": 0.2} for p in pts], 0.1, haze.HazeTest())
     with pytest.raises(ValueError, match="max_false_alarm must be in"):
-        haze.select_test(pts, 0.0, 40.0)
+        haze.select_test(pts, 0.0, haze.HazeTest())
     with pytest.raises(ValueError, match="do not match data"):
         haze.operating_points(data, BANDS, clear[:2], cloud, [0.02], [1.0])
     with pytest.raises(ValueError, match="got 0 clear"):

@@ -92,14 +92,11 @@ def haze_selection(
     points = haze.operating_points(
         data, bands, clear, cloud, grid["blue_rise"], grid["red_ratio"], dilation_px=radius
     )
-
-    def choose(budget: float) -> haze.HazeTest:
-        """The pair chosen under ``budget``, with every other setting of ``test``."""
-        t = haze.select_test(points, budget, test.dilation_m)
-        return dataclasses.replace(test, blue_rise=t.blue_rise, red_ratio=t.red_ratio)
-
-    chosen = choose(max_false_alarm)
-    by_budget = {k * max_false_alarm: choose(k * max_false_alarm) for k in BUDGET_FACTORS}
+    chosen = haze.select_test(points, max_false_alarm, test)
+    by_budget = {
+        k * max_false_alarm: haze.select_test(points, k * max_false_alarm, test)
+        for k in BUDGET_FACTORS
+    }
     frame = pd.DataFrame(points)
     for name, t in (("default", test), ("chosen", chosen)):
         frame[name] = np.isclose(frame["blue_rise"], t.blue_rise) & np.isclose(
