@@ -68,14 +68,29 @@ def scl_mask(scl: np.ndarray, invalid: Sequence[int] = SCL_INVALID) -> np.ndarra
     return np.isin(np.asarray(scl), list(invalid))
 
 
-FMASK_CLOUD_BITS: int = 0b1111
+FMASK_CIRRUS, FMASK_CLOUD, FMASK_ADJACENT, FMASK_SHADOW, FMASK_SNOW = (1 << b for b in range(5))
+"""HLS v2.0 Fmask bits 0–4: cirrus, cloud, adjacent to cloud or shadow, cloud shadow, snow/ice
+(bit 5 is water, bits 6–7 the aerosol level)."""
+
+FMASK_CLOUD_BITS: int = FMASK_CIRRUS | FMASK_CLOUD | FMASK_ADJACENT | FMASK_SHADOW
 """HLS Fmask bits of cirrus, cloud, adjacent to cloud or shadow, and cloud shadow."""
+
+
+def fmask_values(bits: int) -> tuple[int, ...]:
+    """The 8-bit Fmask values with any of ``bits`` set (``mask_values`` of a reader).
+
+    Raises:
+        ValueError: ``bits`` outside 1–255.
+    """
+    if not 0 < bits < 256:
+        raise ValueError(f"bits must be a nonzero 8-bit Fmask mask; got {bits}")
+    return tuple(v for v in range(256) if v & bits)
 
 
 def fmask_cloud(fmask: np.ndarray) -> np.ndarray:
     """Pixels whose HLS Fmask has the cloud bit (bit 1) set; nodata (< 0) is not cloud."""
     fmask = np.asarray(fmask).astype(np.int32)
-    result: np.ndarray = (fmask >= 0) & ((fmask & 0b10) > 0)
+    result: np.ndarray = (fmask >= 0) & ((fmask & FMASK_CLOUD) > 0)
     return result
 
 
@@ -93,7 +108,7 @@ def fmask_clear(fmask: np.ndarray, max_aerosol: int = 1) -> np.ndarray:
     if max_aerosol not in (0, 1, 2, 3):
         raise ValueError(f"max_aerosol is an Fmask aerosol level 0-3; got {max_aerosol}")
     fmask = np.asarray(fmask).astype(np.int32)
-    no_bits = (fmask & (FMASK_CLOUD_BITS | 0b10000)) == 0
+    no_bits = (fmask & (FMASK_CLOUD_BITS | FMASK_SNOW)) == 0
     result: np.ndarray = (fmask >= 0) & no_bits & (((fmask >> 6) & 0b11) <= max_aerosol)
     return result
 
@@ -271,10 +286,16 @@ __all__ = [
     "S2CLOUDLESS_BANDS",
     "CloudMask",
     "apply_mask",
+    "FMASK_ADJACENT",
+    "FMASK_CIRRUS",
+    "FMASK_CLOUD",
     "FMASK_CLOUD_BITS",
+    "FMASK_SHADOW",
+    "FMASK_SNOW",
     "cloud_from_probability",
     "fmask_clear",
     "fmask_cloud",
+    "fmask_values",
     "interpolated_share",
     "l1c_mask",
     "s2cloudless_probability",

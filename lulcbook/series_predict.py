@@ -37,6 +37,7 @@ from rasterio.windows import Window
 from lulcbook import (
     class_style,
     climate_field,
+    cloudmask,
     cog,
     haze,
     io,
@@ -74,7 +75,9 @@ PathLike = str | os.PathLike[str]
 CHANGE_BAND: str = "change"
 """Name of the band of the change layer."""
 
-HLS_FMASK_INVALID: tuple[int, ...] = tuple(v for v in range(256) if v & 0b1110)
+HLS_FMASK_INVALID: tuple[int, ...] = cloudmask.fmask_values(
+    cloudmask.FMASK_CLOUD | cloudmask.FMASK_ADJACENT | cloudmask.FMASK_SHADOW
+)
 """HLS v2 Fmask values with the cloud (bit 1), adjacent-to-cloud/shadow (bit 2) or cloud-shadow
 (bit 3) bit set: pass as ``mask_values`` with ``mask_band="Fmask"``."""
 

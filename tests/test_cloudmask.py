@@ -83,6 +83,19 @@ def test_fmask_bits() -> None:
         cloudmask.fmask_clear(fmask, max_aerosol=4)
 
 
+def test_fmask_values_name_the_bits() -> None:
+    """Bits 0-4 in order; the values with a bit set, as a reader's mask values."""
+    assert [cloudmask.FMASK_CIRRUS, cloudmask.FMASK_CLOUD, cloudmask.FMASK_ADJACENT,
+            cloudmask.FMASK_SHADOW, cloudmask.FMASK_SNOW] == [1, 2, 4, 8, 16]  # fmt: skip
+    assert cloudmask.FMASK_CLOUD_BITS == 0b1111
+    shadow = cloudmask.fmask_values(cloudmask.FMASK_SHADOW)
+    assert len(shadow) == 128 and 8 in shadow and 8 + 64 in shadow and 7 not in shadow
+    assert cloudmask.fmask_values(0xFF) == tuple(range(1, 256))
+    for bad in (0, 256):
+        with pytest.raises(ValueError, match="8-bit Fmask mask"):
+            cloudmask.fmask_values(bad)
+
+
 def test_uniform_and_interpolated_share() -> None:
     codes = np.full((6, 8), 64)
     codes[:, 4:] = 128  # two blocks, as nearest neighbour leaves them

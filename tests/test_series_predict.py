@@ -284,3 +284,11 @@ def test_cli_series_haze_test_masks_and_records(sample_dir, tmp_path, capsys) ->
     assert cli.main(one) == 2
     assert "--haze-test compares dates; the series has 1" in capsys.readouterr().err
     assert not (tmp_path / "one_2024-06.tif").exists()
+
+
+def test_hls_fmask_invalid_are_cloud_adjacency_and_shadow() -> None:
+    """Values with bit 1, 2 or 3 set; cirrus (bit 0), snow, water and aerosol alone are kept."""
+    invalid = set(series_predict.HLS_FMASK_INVALID)
+    assert {2, 4, 8, 2 + 64, 8 + 128} <= invalid
+    assert not {0, 1, 16, 32, 64, 128, 1 + 16 + 32 + 192} & invalid
+    assert len(invalid) == 256 - 32  # the 32 values with none of the three bits
