@@ -137,24 +137,38 @@ def read_brandenburg_reference(sample_dir: PathLike) -> gpd.GeoDataFrame:
     return gdf
 
 
+def _exeter_files(
+    sample_dir: PathLike, sub: str, pattern: str, offset: float, mask_band: str
+) -> list[tuple[xr.DataArray, xr.DataArray]]:
+    """The files of one Exeter series as ``(reflectance, mask band)``, on their own grids, by date.
+
+    The reflectance holds B02, B03, B04 and B08 as DN × 1e-4 + ``offset``, float32, with the
+    file's ``datetime`` and ``source`` in its attributes.
+
+    Raises:
+        FileNotFoundError: no file matches ``pattern`` in ``s2-hls-exeter/sub``.
+    """
+    folder = _folder(sample_dir, "s2-hls-exeter") / sub
+    out = []
+    for f in sorted(folder.glob(pattern)):
+        raw = open_raster(f)
+        da = (raw.sel(band=["B02", "B03", "B04", "B08"]) * 1e-4 + offset).astype("float32")
+        da = da.rio.write_crs(raw.rio.crs)
+        da.attrs = {"datetime": raw.attrs.get("datetime", ""), "source": str(f)}
+        out.append((da, raw.sel(band=mask_band)))
+    if not out:
+        raise FileNotFoundError(f"No {pattern} files in {folder}")
+    out.sort(key=lambda pair: str(pair[0].attrs["datetime"]))
+    return out
+
+
 def _exeter_dates(sample_dir: PathLike) -> list[tuple[xr.DataArray, xr.DataArray]]:
     """The five Exeter dates as ``(reflectance, SCL)``: unmasked, on their own grids, by date.
 
     The reflectance holds B02, B03, B04 and B08 as (DN − 1000)/10000 (processing baseline
     ≥ 04.00), float32.
     """
-    folder = _folder(sample_dir, "s2-hls-exeter") / "s2-data"
-    out = []
-    for f in sorted(folder.glob("exe_*.tif")):
-        raw = open_raster(f)
-        da = (raw.sel(band=["B02", "B03", "B04", "B08"]) * 1e-4 - 0.1).astype("float32")
-        da = da.rio.write_crs(raw.rio.crs)
-        da.attrs = {"datetime": raw.attrs.get("datetime", ""), "source": str(f)}
-        out.append((da, raw.sel(band="SCL")))
-    if not out:
-        raise FileNotFoundError(f"No exe_*.tif files in {folder}")
-    out.sort(key=lambda pair: pair[0].attrs["datetime"])
-    return out
+    return _exeter_files(sample_dir, "s2-data", "exe_*.tif", -0.1, "SCL")
 
 
 def read_exeter_s2(sample_dir: PathLike, align: bool = True) -> list[xr.DataArray]:
@@ -210,25 +224,13 @@ def read_exeter_hls(sample_dir: PathLike) -> tuple[list[xr.DataArray], np.ndarra
         FileNotFoundError: no ``hls_exe_*.tif`` in the sample.
         ValueError: files on different grids (named).
     """
-    folder = _folder(sample_dir, "s2-hls-exeter") / "hls-data"
-    files = sorted(folder.glob("hls_exe_*.tif"))
-    if not files:
-        raise FileNotFoundError(f"No hls_exe_*.tif files in {folder}")
-    refl: list[xr.DataArray] = []
-    fmask: list[np.ndarray] = []
-    for f in files:
-        raw = open_raster(f)
-        if refl and (
-            raw.shape[1:] != refl[0].shape[1:] or raw.rio.transform() != refl[0].rio.transform()
-        ):
-            raise ValueError(f"{f} is not on the grid of {refl[0].attrs['source']}")
-        da = (raw.sel(band=["B02", "B03", "B04", "B08"]) * 1e-4).astype("float32")
-        da = da.rio.write_crs(raw.rio.crs)
-        da.attrs = {"datetime": raw.attrs.get("datetime", ""), "source": str(f)}
-        refl.append(da)
-        fmask.append(np.nan_to_num(raw.sel(band="Fmask").values, nan=-1.0).astype(np.int16))
-    order = np.argsort([str(da.attrs["datetime"]) for da in refl], kind="stable")
-    return [refl[i] for i in order], np.stack([fmask[i] for i in order])
+    dates = _exeter_files(sample_dir, "hls-data", "hls_exe_*.tif", 0.0, "Fmask")
+    first = dates[0][0]
+    for da, _ in dates[1:]:
+        if da.shape[1:] != first.shape[1:] or da.rio.transform() != first.rio.transform():
+            raise ValueError(f"{da.attrs['source']} is not on the grid of {first.attrs['source']}")
+    fmask = [np.nan_to_num(m.values, nan=-1.0).astype(np.int16) for _, m in dates]
+    return [da for da, _ in dates], np.stack(fmask)
 
 
 def read_landsat_chip(sample_dir: PathLike, name: str) -> xr.DataArray:

@@ -72,3 +72,25 @@ def test_read_exeter_hls_unmasked_with_fmask(sample_dir) -> None:
     assert np.isnan(values).any(axis=1)[nodata].all()  # nodata in both
     assert 0.01 < float(np.nanmedian(values[:, 0])) < 0.2  # blue reflectance, scaled
     assert set(np.unique(fmask[~nodata]) >> 6) <= {0, 1, 2, 3}
+
+
+def test_read_exeter_hls_refuses_other_grids_and_no_files(sample_dir, tmp_path) -> None:
+    """A date on another grid is named; a folder without HLS files is refused."""
+    import rasterio
+    from rasterio.windows import Window
+
+    folder = tmp_path / "s2-hls-exeter" / "hls-data"
+    folder.mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="No hls_exe_"):
+        sample.read_exeter_hls(tmp_path)
+    files = sorted((sample_dir / "s2-hls-exeter" / "hls-data").glob("hls_exe_*.tif"))[:2]
+    (folder / files[0].name).write_bytes(files[0].read_bytes())
+    with rasterio.open(files[1]) as src:  # the second date cropped: another grid
+        win = Window(0, 0, src.width - 5, src.height)
+        profile = {**src.profile, "width": win.width, "transform": src.window_transform(win)}
+        with rasterio.open(folder / files[1].name, "w", **profile) as dst:
+            dst.write(src.read(window=win))
+            dst.update_tags(**src.tags())
+            dst.descriptions = src.descriptions
+    with pytest.raises(ValueError, match=f"{files[1].name} is not on the grid of"):
+        sample.read_exeter_hls(tmp_path)
