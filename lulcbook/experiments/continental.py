@@ -211,7 +211,11 @@ def _fit_predict(
     return proba, shuffled, time.process_time() - t0
 
 
-def _subsample(idx: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+def subsample(idx: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    """``n`` of the indices ``idx``, drawn without replacement from ``seed``, sorted.
+
+    All of them (as given) when ``n`` is ``None`` or not smaller than ``idx.size``.
+    """
     if n is None or n >= idx.size:
         return idx
     return np.sort(np.random.default_rng(seed).choice(idx, n, replace=False))
@@ -251,7 +255,7 @@ def cross_predict(
     for s in seeds:
         for g in np.unique(groups):
             te = np.flatnonzero(groups == g)
-            tr = _subsample(np.flatnonzero(groups != g), n_train, s * 1000 + int(g))
+            tr = subsample(np.flatnonzero(groups != g), n_train, s * 1000 + int(g))
             tasks.append((s, te, tr))
     results = Parallel(n_jobs=n_jobs)(
         delayed(_fit_predict)(spec, x[tr], y[tr], climate[tr], x[te], climate[te], s, shuffle_seed)

@@ -33,7 +33,7 @@ import xarray as xr
 from pyproj import Transformer
 
 from lulcbook import bootstrap, legend
-from lulcbook.experiments.continental import _subsample, block_folds, spatial_blocks
+from lulcbook.experiments.continental import block_folds, spatial_blocks, subsample
 from lulcbook.experiments.maps import BAND_SETS, SHIPPED_VARIANT, train_map_model
 from lulcbook.models import spectral
 
@@ -94,7 +94,7 @@ def percentile_states(
 
 def training_points(held_out: np.ndarray, n_train: int | None, seed: int) -> np.ndarray:
     """Indices of the points outside ``held_out``; a seeded subsample of ``n_train`` of them."""
-    return _subsample(np.flatnonzero(~held_out), n_train, seed)
+    return subsample(np.flatnonzero(~held_out), n_train, seed)
 
 
 def _fit_predict(
