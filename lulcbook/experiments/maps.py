@@ -581,6 +581,7 @@ def ship_checks(
     ex_seeds: str = "",
     within_year: str = "",
     climate_sentences: Mapping[str, str] | None = None,
+    confidence: str = "",
 ) -> dict[str, dict[str, Any]]:
     """The checks each shipped card reports, for its own model and both L2A input settings.
 
@@ -598,6 +599,8 @@ def ship_checks(
             (:func:`lulcbook.experiments.within_year.within_year_sentence`), if measured.
         climate_sentences: per band set, the sentence on the climate input
             (:func:`lulcbook.experiments.map_climate.band_set_sentence`), if measured.
+        confidence: the sentence on the Exeter change among the pixels confident on both dates
+            (:func:`lulcbook.experiments.exeter_confidence.confidence_verdict`), if measured.
     """
     climate_sentences = climate_sentences or {}
     l2a = {"as is": "offset none", "with l2a_offset": "offset path"}
@@ -624,6 +627,7 @@ def ship_checks(
                 if f"s2-4/{SHIPPED_VARIANT}, {o}" in ex_clear
             },
             "exeter_seeds": ex_seeds,
+            "exeter_confidence": confidence,
             "within_year": within_year,
             "climate": climate_sentences.get("s2-4", ""),
             "exeter_scene": {

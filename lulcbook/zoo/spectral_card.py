@@ -137,8 +137,9 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
         checks: ``brandenburg`` (per-class recall with ``ci95``), ``bigearthnet`` (per L2A
             input setting, e.g. ``"as is"``, the agreement with ``ci95``), ``exeter`` (per
             setting, the changed share per pair of clear dates), ``exeter_seeds`` (a sentence
-            on the same change over training seeds), ``within_year`` (a sentence on simulated
-            single dates of held-out LUCAS points) and ``exeter_scene``
+            on the same change over training seeds), ``exeter_confidence`` (a sentence on the
+            change among the pixels above the confidence threshold), ``within_year`` (a sentence
+            on simulated single dates of held-out LUCAS points) and ``exeter_scene``
             (``artificial_share`` per date, the LUCAS ``points`` of the scene with their
             mapped classes, from :func:`lulcbook.experiments.exeter.points_mapped`, and
             ``haze_bound`` and ``change_by_ndvi_change`` per clear pair, from
@@ -189,6 +190,8 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
         )
     if checks.get("exeter_seeds"):
         lines.append(f"- {checks['exeter_seeds']}.")
+    if checks.get("exeter_confidence"):
+        lines.append(f"- {checks['exeter_confidence']}.")
     if checks.get("within_year"):
         lines.append(f"- {checks['within_year']}.")
     lines += [

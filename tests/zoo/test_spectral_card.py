@@ -53,6 +53,11 @@ def test_card_reports_the_checks() -> None:
         "m", _model(), {**checks, "within_year": "Simulated single dates: 16.3% change class"}
     )
     assert "- Simulated single dates: 16.3% change class.\n" in simulated
+    assert "confidence >=" not in simulated
+    sure = spectral_card.spectral_card(
+        "m", _model(), {**checks, "exeter_confidence": "Exeter, confidence >= 0.55: 0.109"}
+    )
+    assert "- Exeter, confidence >= 0.55: 0.109.\n" in sure
 
 
 def test_card_states_the_city_check_it_was_given() -> None:
