@@ -330,8 +330,8 @@ def select_test(
 ) -> HazeTest:
     """``base`` with the thresholds of :func:`operating_points` that detect most cloud.
 
-    The other settings of ``base`` (e.g. the dilation) are kept. The budget is the largest share of clear pixels flagged; ties go to fewer false alarms,
-    then to higher thresholds.
+    The other settings of ``base`` (e.g. the dilation) are kept. The budget is the largest
+    share of clear pixels flagged; ties go to fewer false alarms, then to higher thresholds.
 
     Raises:
         ValueError: a budget outside (0, 1), or no pair within it (the lowest false alarm named).

@@ -616,11 +616,39 @@ def add_series_parser(sub: Any) -> argparse.ArgumentParser:
         f"red rising at most {haze.HazeTest.red_ratio} times as much, widened by "
         f"{haze.HazeTest.dilation_m:g} m (lulcbook.haze)",
     )
+    p.add_argument(
+        "--haze-thresholds",
+        type=number_list(float),
+        default=None,
+        metavar="BLUE_RISE,RED_RATIO",
+        help="the haze test with these two thresholds instead of the defaults (implies "
+        "--haze-test; notebook 07-maps reports the pair chosen on the sample's HLS series)",
+    )
     p.add_argument("--blocksize", type=int, default=512, help="COG internal tile size")
     p.add_argument("--bbox", type=number_list(float), default=None, help="'stac': lon/lat bbox")
     p.add_argument("--datetime", default=None, help="'stac': date range, e.g. 2024-05/2024-09")
     add_stac_search_options(p, collection="sentinel-2-l2a", max_cloud=20.0)
     return p
+
+
+def _haze_test(args: argparse.Namespace) -> haze.HazeTest | None:
+    """The haze test the command line asks for (``None``: none).
+
+    Raises:
+        SeriesUsageError: ``--haze-thresholds`` that are not two positive numbers.
+    """
+    if args.haze_thresholds is None:
+        return haze.HazeTest() if args.haze_test else None
+    if len(args.haze_thresholds) != 2:
+        raise SeriesUsageError(
+            f"--haze-thresholds takes BLUE_RISE,RED_RATIO; got {len(args.haze_thresholds)} "
+            f"numbers {args.haze_thresholds}"
+        )
+    blue_rise, red_ratio = args.haze_thresholds
+    try:
+        return haze.HazeTest(blue_rise=blue_rise, red_ratio=red_ratio)
+    except ValueError as err:
+        raise SeriesUsageError(f"--haze-thresholds: {err}") from None
 
 
 def series_command(args: argparse.Namespace) -> int:
@@ -640,6 +668,7 @@ def series_command(args: argparse.Namespace) -> int:
 
     if not 0.0 < args.change_prior < 1.0:
         raise SeriesUsageError(f"--change-prior must lie in (0, 1), got {args.change_prior}")
+    haze_test = _haze_test(args)
     if args.out.suffix.lower() not in (".tif", ".tiff") or not args.out.parent.is_dir():
         raise SeriesUsageError(f"--out {args.out} must be a .tif file in an existing folder")
     stac = args.inputs == ["stac"]
@@ -701,7 +730,7 @@ def series_command(args: argparse.Namespace) -> int:
             inputs = list(series_inputs(args.inputs))
         except (FileNotFoundError, ValueError) as err:
             raise SeriesUsageError(str(err)) from None
-    if args.haze_test:
+    if haze_test is not None:
         if len(inputs) < 2:
             raise SeriesUsageError(f"--haze-test compares dates; the series has {len(inputs)}")
         missing = [b for b in (haze.BLUE, haze.RED) if b not in model.bands]
@@ -723,7 +752,7 @@ def series_command(args: argparse.Namespace) -> int:
         extra_inputs=[choice.weights],
         segments=args.segments,
         properties=properties,
-        haze_test=haze.HazeTest() if args.haze_test else None,
+        haze_test=haze_test,
         **kw,
     )
     shares = ", ".join(

@@ -284,6 +284,19 @@ def test_cli_series_haze_test_masks_and_records(sample_dir, tmp_path, capsys) ->
     assert cli.main(one) == 2
     assert "--haze-test compares dates; the series has 1" in capsys.readouterr().err
     assert not (tmp_path / "one_2024-06.tif").exists()
+    # other thresholds: a lower blue rise flags more, and the items record the pair used
+    lower = tmp_path / "lower.tif"
+    assert cli.main([*argv, "--out", str(lower), "--haze-thresholds", "0.01,1.5"]) == 0
+    rec = json.loads((tmp_path / "lower_2024-08-01.json").read_text())["properties"]
+    rec = rec["lulcbook:haze_test"]
+    assert (rec["blue_rise"], rec["red_ratio"]) == (0.01, 1.5)
+    assert rec["flagged_share"]["2024-08-01"] > shares["2024-08-01"]
+    for bad, why in (("0.02", "takes BLUE_RISE,RED_RATIO; got 1"), ("0.02,-1", "red_ratio must")):
+        capsys.readouterr()
+        out = tmp_path / "bad.tif"
+        assert cli.main([*argv, "--out", str(out), "--haze-thresholds", bad]) == 2
+        assert why in capsys.readouterr().err
+        assert not list(tmp_path.glob("bad*"))
 
 
 def test_hls_fmask_invalid_are_cloud_adjacency_and_shadow() -> None:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from lulcbook import legend, mapcheck, predict, series_predict, temporal
+from lulcbook import clear_series, legend, mapcheck, predict, temporal
 
 THRESHOLDS: tuple[float, ...] = tuple(round(0.3 + 0.05 * k, 2) for k in range(13))
 """Confidence thresholds tried (0.30–0.90): a pixel is kept when both dates reach it."""
@@ -182,15 +182,10 @@ def series_pairs(
     Returns:
         ``{"d1→d2": PairMaps}`` for consecutive clear dates.
     """
-    s = series_predict.read_series(files, list(model.bands), **read_kw)
-    pixel_m = abs(s.transform.a) * predict.check_projected(s.crs, s.names[0])
-    scaled = series_predict.for_resolution(model, pixel_m, model_res)
-    masked = [float(np.isnan(d).any(axis=0).mean()) for d in s.data]
-    clear = [i for i, m in enumerate(masked) if m <= clear_max_masked]
-    maps = {i: _date_map(scaled, s.data[i], mc_samples) for i in clear}
+    cs = clear_series.read_clear(files, read_kw, model, model_res, clear_max_masked)
+    maps = {i: _date_map(cs.model, cs.series.data[i], mc_samples) for i in cs.clear}
     return {
-        f"{s.dates[i]}→{s.dates[j]}": (maps[i][0], maps[j][0], maps[i][1], maps[j][1])
-        for i, j in zip(clear[:-1], clear[1:], strict=True)
+        cs.pair_label(i, j): (maps[i][0], maps[j][0], maps[i][1], maps[j][1]) for i, j in cs.pairs
     }
 
 

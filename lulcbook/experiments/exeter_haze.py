@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lulcbook import haze, mapcheck, predict, viz
+from lulcbook import haze, mapcheck, viz
 from lulcbook.experiments.exeter import (
     ExeterStability,
     hazed_scenes,
@@ -192,23 +192,17 @@ def haze_other_series(
         ``{"dates", "masked_share", "flagged_share", "change": {"own mask"|"own mask + haze
         test": {"d1→d2": changed share}}}``.
     """
-    from lulcbook import series_predict, temporal
+    from lulcbook import clear_series, series_predict, temporal
 
-    s = series_predict.read_series(files, list(model.bands), **read_kw)
-    pixel_m = abs(s.transform.a) * predict.check_projected(s.crs, s.names[0])
-    scaled = series_predict.for_resolution(model, pixel_m, model_res)
-    flags = test.flags(s.data, s.bands, pixel_m)
-    masked = {d: float(np.isnan(s.data[i]).any(axis=0).mean()) for i, d in enumerate(s.dates)}
-    clear = [i for i, d in enumerate(s.dates) if masked[d] <= clear_max_masked]
-    pairs = list(zip(clear[:-1], clear[1:], strict=True))
+    cs = clear_series.read_clear(files, read_kw, model, model_res, clear_max_masked, haze_test=test)
     change = {}
-    for name, data in (("own mask", s.data), ("own mask + haze test", haze.apply(s.data, flags))):
-        proba = series_predict.series_probabilities(scaled, dataclasses.replace(s, data=data))
-        change[name] = pair_changes(list(temporal.raw_classes(proba)), s.dates, pairs)
+    for name, s in (("own mask", cs.series), ("own mask + haze test", cs.hazed())):
+        proba = series_predict.series_probabilities(cs.model, s)
+        change[name] = pair_changes(list(temporal.raw_classes(proba)), s.dates, cs.pairs)
     return {
-        "dates": s.dates,
-        "masked_share": masked,
-        "flagged_share": {d: float(f.mean()) for d, f in zip(s.dates, flags, strict=True)},
+        "dates": cs.series.dates,
+        "masked_share": cs.masked,
+        "flagged_share": cs.flagged_share(),
         "change": change,
     }
 

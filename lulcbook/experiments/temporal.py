@@ -28,7 +28,7 @@ import xarray as xr
 from scipy import ndimage
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from lulcbook import evaluate, haze, legend, predict, series_predict, temporal, zoo
+from lulcbook import clear_series, evaluate, haze, legend, predict, series_predict, temporal, zoo
 from lulcbook.models.temporal import fit_temporal
 from lulcbook.params import TemporalSlovenia
 
@@ -614,30 +614,18 @@ def series_consistency(
     """
     kw = dict(read_kw)
     test: haze.HazeTest | None = kw.pop("haze_test", None)
-    s = series_predict.read_series(files, list(map_model.bands), **kw)
-    crop = cfg["crop"]
-    metres = predict.check_projected(s.crs, s.names[0])
-    flags = None if test is None else test.flags(s.data, s.bands, abs(s.transform.a) * metres)
-    data = s.data[..., :crop, :crop] if crop else s.data
-    masked = {d: float(np.isnan(data[i]).any(axis=0).mean()) for i, d in enumerate(s.dates)}
-    clear = [i for i, d in enumerate(s.dates) if masked[d] <= cfg["clear_max_masked"]]
-    flagged: dict[str, float] = {}
-    if flags is not None:
-        flags = flags[..., :crop, :crop] if crop else flags
-        data = haze.apply(data, flags)
-        flagged = {d: float(f.mean()) for d, f in zip(s.dates, flags, strict=True)}
-    model = series_predict.for_resolution(map_model, abs(s.transform.a) * metres, model_res)
-    series = series_predict.Series(data, s.dates, s.bands, s.crs, s.transform, s.names)
+    cs = clear_series.read_clear(
+        files, kw, map_model, model_res, cfg["clear_max_masked"], crop=cfg["crop"], haze_test=test
+    )
+    s, clear, masked, flagged = cs.hazed(), cs.clear, cs.masked, cs.flagged_share()
     by_segments = {
-        seg: series_predict.series_probabilities(model, series, seg)
+        seg: series_predict.series_probabilities(cs.model, s, seg)
         for seg in series_predict.SEGMENTS
     }
     proba = by_segments[series_predict.DEFAULT_SEGMENTS]
     per_date = {seg: temporal.raw_classes(p) for seg, p in by_segments.items()}
     block, n_boot = cfg["map_block"], cfg["n_boot"]
-    pairs = {
-        f"{s.dates[i]}→{s.dates[j]}": (i, j) for i, j in zip(clear[:-1], clear[1:], strict=True)
-    }
+    pairs = {cs.pair_label(i, j): (i, j) for i, j in cs.pairs}
     segments: dict[str, Any] = {
         seg: {k: temporal.change_share(c[i], c[j], block, n_boot) for k, (i, j) in pairs.items()}
         for seg, c in per_date.items()
@@ -652,7 +640,7 @@ def series_consistency(
         s.dates,
         period=cfg["period"],
         change_prior=cfg["change_prior"],
-        pairs=list(zip(clear[:-1], clear[1:], strict=True)),
+        pairs=cs.pairs,
         block=cfg["map_block"],
         n_boot=cfg["n_boot"],
         priors=cfg["prior_sweep"],
@@ -662,7 +650,7 @@ def series_consistency(
         "dates": s.dates,
         "masked_share": masked,
         "clear_dates": [s.dates[i] for i in clear],
-        **({"haze_flagged": flagged} if flags is not None else {}),
+        **({"haze_flagged": flagged} if test is not None else {}),
         **res,
         "segments": segments,
     }
