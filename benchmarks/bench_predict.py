@@ -80,7 +80,8 @@ def _one_run(args: argparse.Namespace) -> dict:
         t0 = time.perf_counter()
         with predict.local_worker_environ():
             cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)  # fmt: skip
+                                   dashboard_address=":0",  # a free port, not 8787
+                                   scheduler_kwargs={"dashboard": False})  # fmt: skip
         with Client(cluster) as client:
             client.run(lambda: __import__("lulcbook.models.gnn"))
         startup = time.perf_counter() - t0

@@ -131,7 +131,9 @@ def local_client(workers: int, processes: bool = True) -> Iterator[Any]:
     """Yield the client of a local cluster of ``workers`` one-thread workers, even of one.
 
     The workers start without dask's memory trimming and profiler (:func:`local_worker_environ`)
-    and without a dashboard.
+    and without a dashboard. The scheduler's HTTP server (dask's health checks) listens on a
+    free port, not on dask's default 8787, so a second cluster, or anything else holding 8787,
+    neither disturbs it nor draws a warning.
     """
     from distributed import Client, LocalCluster
 
@@ -141,7 +143,8 @@ def local_client(workers: int, processes: bool = True) -> Iterator[Any]:
             n_workers=workers,
             threads_per_worker=1,
             processes=processes,
-            dashboard_address=None,
+            dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False},
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,  # type: ignore[no-untyped-call]

@@ -18,7 +18,9 @@ def test_existing_dask_scheduler(
 
     src, _ = scene
     local = predict.predict_scene(src, model, tmp_path / "a.tif", tile_size=96, progress=False)
-    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=1, processes=False, dashboard_address=":0", scheduler_kwargs={"dashboard": False}
+    ) as cluster:
         remote = predict.predict_scene(
             src, model, tmp_path / "b.tif", tile_size=96, scheduler=cluster.scheduler_address,
             progress=False,
@@ -89,3 +91,28 @@ def test_local_workers_reuse_their_heap() -> None:
         (got,) = client.run(environ).values()
     assert got == WORKER_MALLOC_ENV
     assert int(WORKER_MALLOC_ENV["MALLOC_TRIM_THRESHOLD_"]) > 65536  # not dask's eager trimming
+
+
+def test_local_cluster_leaves_dask_port_8787_alone() -> None:
+    """With 8787 taken (here or by another program) the cluster starts without a port warning."""
+    import socket
+    import warnings
+
+    from lulcbook.predict.cluster import local_client
+
+    holder = socket.socket()
+    try:
+        holder.bind(("", 8787))
+        holder.listen()
+    except OSError:
+        pass  # already held elsewhere: the same situation
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with local_client(1, processes=False) as client:
+                assert client.submit(sum, [1, 2]).result() == 3
+                port = client.cluster.scheduler.http_server.port
+    finally:
+        holder.close()
+    assert port != 8787
+    assert not [w for w in caught if "8787" in str(w.message)]

@@ -348,7 +348,12 @@ def test_mc_dropout_is_reproducible_across_runs_and_worker_counts(
     first = _mc_map(src, tmp_path / "a.tif")
     np.testing.assert_array_equal(first, _mc_map(src, tmp_path / "b.tif"))
     for n in (1, 2):
-        with LocalCluster(n_workers=n, processes=False, dashboard_address=None) as cluster:
+        with LocalCluster(
+            n_workers=n,
+            processes=False,
+            dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False},
+        ) as cluster:
             on_cluster = _mc_map(src, tmp_path / f"c{n}.tif", scheduler=cluster.scheduler_address)
         np.testing.assert_array_equal(first, on_cluster)
     np.testing.assert_array_equal(first, _mc_map(src, tmp_path / "p.tif", workers=2))
