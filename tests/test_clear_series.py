@@ -60,3 +60,22 @@ def test_refuses_a_threshold_outside_zero_one(hls) -> None:
     files, kw, model, res = hls
     with pytest.raises(ValueError, match="clear_max_masked must be in"):
         clear_series.read_clear(files, kw, model, res, 1.5)
+
+
+def test_refuses_a_series_in_degrees_naming_its_file(hls, tmp_path) -> None:
+    """Superpixel sizes and the haze test's widening are metric: a geographic series is named."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    _, _, model, res = hls
+    files = []
+    for day in ("2024-06-02", "2024-08-01"):
+        path = tmp_path / f"lonlat_{day}.tif"
+        profile = {"driver": "GTiff", "width": 8, "height": 8, "count": 4, "dtype": "float32",
+                   "crs": "EPSG:4326", "transform": from_origin(-3.5, 50.7, 1e-4, 1e-4)}  # fmt: skip
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(np.full((4, 8, 8), 0.05, dtype=np.float32))
+        files.append(path)
+    kw = {"band_names": list(model.bands), "dates": ["2024-06-02", "2024-08-01"]}
+    with pytest.raises(ValueError, match=r"lonlat_2024-06-02\.tif is in a geographic CRS"):
+        clear_series.read_clear(files, kw, model, res, 0.3)
