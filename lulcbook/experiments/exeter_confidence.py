@@ -285,11 +285,9 @@ def confidence_sentence(study: ConfidenceStudy) -> str:
     )
     if study.threshold is None:
         return f"{head}; no threshold brings {SELECT_SERIES} to {study.target:.0%}"
-    select = study.frames[SELECT_SERIES]
     sel = "; ".join(
         f"{p} {r['changed_share']:.1%} on {r['kept_share']:.0%} of the pixels"
-        for p, f in select.items()
-        for _, r in f[np.isclose(f["threshold"], study.threshold)].iterrows()
+        for p, r in study.at_threshold(SELECT_SERIES).items()
     )
     judged = "; ".join(
         f"{p}: {r['changed_share']:.1%} [{r['ci_low']:.1%}, {r['ci_high']:.1%}] of the "
