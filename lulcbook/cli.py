@@ -150,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("output and STAC search")
     g.add_argument("--stac-out", type=Path, default=None, help="STAC item path (default OUT.json)")
     g.add_argument(
+        "--min-confidence",
+        type=float,
+        default=None,
+        metavar="P",
+        help="leave pixels whose confidence is below P (0-1] without a class (class no data, "
+        "confidence and uncertainty kept); notebook 07 chooses a P on another series "
+        "(maps.json: exeter.confidence.threshold). Default: every pixel keeps its class",
+    )
+    g.add_argument(
         "--datetime",
         default=None,
         help="acquisition time for the item; with INPUT 'stac': the search range",
@@ -336,6 +345,11 @@ def check_predict_args(args: argparse.Namespace) -> tuple[Path, Path, Path]:
         raise UsageError("--band-names is empty")
     if args.scale is not None and not (np.isfinite(args.scale) and args.scale > 0):
         raise UsageError(f"--scale must be a positive number, got {args.scale}")
+    if args.min_confidence is not None:
+        try:
+            predict.check_min_confidence(args.min_confidence)
+        except ValueError as err:
+            raise UsageError(f"--min-confidence: {err}") from None
     if args.l2a_offset:
         stac = args.input == "stac"
         try:
@@ -448,6 +462,7 @@ def predict_command(args: argparse.Namespace) -> int:
         allow_implausible=args.allow_implausible,
         extra_inputs=[args.model],
         properties=properties,
+        min_confidence=args.min_confidence,
         **run_options(args),
         **source_kw,
     )
@@ -456,6 +471,12 @@ def predict_command(args: argparse.Namespace) -> int:
         f"{result.stac_path}: "
         f"{result.width}x{result.height} px, {result.area_km2:.1f} km², {result.n_tiles} tiles "
         f"in {result.seconds:.1f} s"
+        + (
+            f"; {result.unconfident_pixels} px below --min-confidence {args.min_confidence:g} "
+            "left without a class"
+            if args.min_confidence is not None
+            else ""
+        )
     )
     return 0
 

@@ -194,6 +194,9 @@ def test_out_equal_to_the_input_is_refused(
         (("--bbox", "12,52,13,53"), "m.tif", r"--bbox only apply to INPUT 'stac'"),
         (("--mask-values", "8,9"), "m.tif", r"--mask-values \(mask_values\) needs --mask-band"),
         (("--tile-size", "0"), "m.tif", r"--tile-size must be >= 1, got 0"),
+        (("--min-confidence", "0"), "m.tif", r"--min-confidence: .* must lie in \(0, 1\], got 0"),
+        (("--min-confidence", "1.2"), "m.tif", r"--min-confidence: .*got 1\.2"),
+        (("--min-confidence", "nan"), "m.tif", r"--min-confidence: .*got nan"),
     ],
 )  # fmt: skip
 def test_wrong_command_lines_exit_2_before_any_work(

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from lulcbook import clear_series, legend, mapcheck, predict, temporal
+from lulcbook import clear_series, legend, predict, temporal
 
 THRESHOLDS: tuple[float, ...] = tuple(round(0.3 + 0.05 * k, 2) for k in range(13))
 """Confidence thresholds tried (0.30–0.90): a pixel is kept when both dates reach it."""
@@ -153,11 +153,17 @@ def product_pair(before: Path, after: Path) -> PairMaps:
 
 
 def _date_map(model: Any, tile: np.ndarray, mc_samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """Class and confidence of one date on its own superpixels (as ``lulcbook predict``)."""
+    """Class and confidence of one date on its own superpixels, as ``lulcbook predict`` stores them.
+
+    The probabilities go through :func:`lulcbook.predict.encode` (legend indices of the model's
+    classes, confidence in the product's steps of 1/250) and back through
+    :func:`lulcbook.predict.decode`, so the dates of the series a threshold is chosen on carry
+    the confidence the judged products carry.
+    """
     proba = model.predict_proba(tile, mc_samples=mc_samples)
-    valid = np.isfinite(proba).all(axis=0)
-    conf = np.where(valid, np.nan_to_num(proba, nan=0.0).max(axis=0), np.nan)
-    return mapcheck.classes_from_proba(proba), conf.astype(np.float32)
+    invalid = np.zeros(proba.shape[1:], dtype=bool)  # no data is NaN in the probabilities
+    data, _ = predict.encode(proba, invalid, predict.class_values(model.classes))
+    return predict.decode(data)
 
 
 def series_pairs(

@@ -67,7 +67,15 @@ from lulcbook.predict.cluster import (
     local_worker_environ,
 )
 from lulcbook.predict.crs import check_projected
-from lulcbook.predict.encoding import class_values, encode, encode_segments, no_data
+from lulcbook.predict.encoding import (
+    blank_unconfident,
+    check_min_confidence,
+    class_values,
+    decode,
+    encode,
+    encode_segments,
+    no_data,
+)
 from lulcbook.predict.inputs import (
     APPLICABLE_OPTIONS,
     OPTION_NAMES,
@@ -115,7 +123,9 @@ __all__: list[str] = [
     "TileResult",
     "agreement_with_polygons",
     "band_files",
+    "blank_unconfident",
     "canonical_band",
+    "check_min_confidence",
     "check_options",
     "check_projected",
     "check_reflectance",
@@ -125,6 +135,7 @@ __all__: list[str] = [
     "context_overlap",
     "dask_client",
     "date_from",
+    "decode",
     "encode",
     "encode_segments",
     "input_files",

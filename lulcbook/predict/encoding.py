@@ -37,6 +37,59 @@ def encode(
     return out, unc
 
 
+def decode(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The class and confidence of the map bands :func:`encode` returns (or a product holds).
+
+    Args:
+        data: uint8 ``(2, y, x)``: legend index and confidence in steps of ``CONFIDENCE_SCALE``,
+            each :data:`lulcbook.legend.NODATA` where it has no value.
+
+    Returns:
+        ``(class uint8, confidence float32)``; the class keeps :data:`lulcbook.legend.NODATA`,
+        the confidence is NaN where its own band has no value (where :func:`encode` found no
+        data; not where :func:`blank_unconfident` took the class away).
+    """
+    cls = np.asarray(data[0])
+    dn = np.asarray(data[1])
+    conf = np.where(dn == legend.NODATA, np.nan, dn * CONFIDENCE_SCALE).astype(np.float32)
+    return cls, conf
+
+
+def check_min_confidence(value: float) -> float:
+    """``value`` as a confidence threshold of :func:`blank_unconfident`.
+
+    Raises:
+        ValueError: a value that is not a number in (0, 1] (no threshold keeps fewer pixels
+            than 1 or all of them at 0).
+    """
+    v = float(value)
+    if not (np.isfinite(v) and 0.0 < v <= 1.0):
+        raise ValueError(f"a minimum confidence must lie in (0, 1], got {value}")
+    return v
+
+
+def blank_unconfident(data: np.ndarray, min_confidence: float) -> int:
+    """Take the class off the pixels whose confidence is below ``min_confidence``, in place.
+
+    The class of such a pixel becomes :data:`lulcbook.legend.NODATA`; its confidence is kept,
+    so a pixel left without a class for its confidence (confidence present) is told from one
+    without data (confidence no data too). A pixel is kept when its stored confidence, read
+    back as :func:`decode` reads it, reaches ``min_confidence``: the threshold a user applies
+    to the product's confidence band gives the same pixels.
+
+    Args:
+        data: uint8 ``(2, y, x)`` map bands of :func:`encode`, changed in place.
+        min_confidence: the threshold (:func:`check_min_confidence`).
+
+    Returns:
+        The number of pixels that lost their class.
+    """
+    _, conf = decode(data)
+    low = (data[0] != legend.NODATA) & (conf < np.float32(min_confidence) - 1e-6)
+    data[0][low] = legend.NODATA
+    return int(low.sum())
+
+
 def no_data(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """What :func:`encode` returns where every pixel is no data."""
     return (
@@ -93,4 +146,12 @@ def class_values(classes: Sequence[str | int]) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-__all__ = ["class_values", "encode", "encode_segments", "no_data"]
+__all__ = [
+    "blank_unconfident",
+    "check_min_confidence",
+    "class_values",
+    "decode",
+    "encode",
+    "encode_segments",
+    "no_data",
+]

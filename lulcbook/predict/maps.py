@@ -9,7 +9,8 @@ import numpy as np
 import rasterio
 
 from lulcbook import legend
-from lulcbook.cog import CONFIDENCE_SCALE, confidence_path, uncertainty_path
+from lulcbook.cog import confidence_path, uncertainty_path
+from lulcbook.predict.encoding import decode
 
 PathLike = str | os.PathLike[str]
 
@@ -18,8 +19,10 @@ def read_map(path: PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read a map back as ``(class uint8, confidence float32, uncertainty float32)``.
 
     ``path`` is the class COG; confidence and uncertainty come from its ``_confidence`` and
-    ``_uncertainty`` companions. Class
-    nodata stays 255; confidence and uncertainty are NaN there.
+    ``_uncertainty`` companions. Class nodata stays 255; confidence and uncertainty are NaN
+    where they have no data. A map written with a minimum confidence
+    (:func:`~lulcbook.predict.encoding.blank_unconfident`) has no class but a confidence and
+    an uncertainty at the pixels below it.
     """
     with rasterio.open(path) as src:
         cls = src.read(1)
@@ -27,9 +30,8 @@ def read_map(path: PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         conf_dn = src.read(1)
     with rasterio.open(uncertainty_path(path)) as src:
         unc = src.read(1)
-    bad = cls == legend.NODATA
-    conf = np.where(bad, np.nan, conf_dn * CONFIDENCE_SCALE).astype(np.float32)
-    return cls, conf, np.where(bad, np.nan, unc).astype(np.float32)
+    cls, conf = decode(np.stack([cls, conf_dn]))
+    return cls, conf, np.where(np.isnan(conf), np.nan, unc).astype(np.float32)
 
 
 def open_map(path: PathLike) -> Any:

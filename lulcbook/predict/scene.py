@@ -18,7 +18,7 @@ from lulcbook.climate_field import STAC_PROPERTY as CLIMATE_PROPERTY
 from lulcbook.predict.classifier import TileClassifier
 from lulcbook.predict.cluster import check_scheduler, dask_client, iter_dask, iter_local
 from lulcbook.predict.crs import check_projected
-from lulcbook.predict.encoding import class_values
+from lulcbook.predict.encoding import blank_unconfident, check_min_confidence, class_values
 from lulcbook.predict.inputs import check_options, input_files, input_kind, open_source
 from lulcbook.predict.outputs import output_paths
 from lulcbook.predict.reflectance import SAMPLE_WHOLE_PIXELS, check_reflectance
@@ -34,8 +34,10 @@ PathLike = str | os.PathLike[str]
 class MapResult:
     """What :func:`predict_scene` wrote and measured.
 
-    ``seconds`` is the wall time of the whole call; ``task_seconds`` and ``task_cpu_seconds``
-    sum the wall and CPU time of the tile tasks (see :class:`TileResult`).
+    ``class_pixels`` counts the pixels of each class in the map; ``unconfident_pixels`` those
+    left without a class for a confidence below the run's ``min_confidence``. ``seconds`` is
+    the wall time of the whole call; ``task_seconds`` and ``task_cpu_seconds`` sum the wall
+    and CPU time of the tile tasks (see :class:`TileResult`).
     """
 
     path: Path
@@ -50,6 +52,7 @@ class MapResult:
     seconds: float
     task_seconds: float = 0.0
     task_cpu_seconds: float = 0.0
+    unconfident_pixels: int = 0
 
     @property
     def area_km2(self) -> float:
@@ -102,6 +105,7 @@ def predict_scene(
     extra_inputs: Sequence[PathLike] = (),
     derived_from: Sequence[str] = (),
     properties: dict[str, Any] | None = None,
+    min_confidence: float | None = None,
     **source_kw: Any,
 ) -> MapResult:
     """Predict a whole scene tile by tile and write the map COGs + STAC item.
@@ -141,6 +145,12 @@ def predict_scene(
         extra_inputs: further files the run reads (e.g. the model), which no output may replace.
         derived_from: hrefs of the STAC items the map is made from (``derived_from`` links,
             relative to the item when local); a STAC item input is used when empty.
+        min_confidence: leave pixels whose confidence is below it without a class (class no
+            data; confidence and uncertainty kept;
+            :func:`~lulcbook.predict.encoding.blank_unconfident`).
+            The item records it (``lulcbook:min_confidence``) with the share of the pixels
+            with a class it took away (``lulcbook:unconfident_share``). ``None``: every
+            pixel with data keeps its class.
         properties: further STAC item properties. A model with climate input also records its
             raster (``lulcbook:climate``, :meth:`lulcbook.climate_field.ClimateField.stac_record`).
         **source_kw: passed to :func:`open_source` (band_names, preset, scale, offset, ...).
@@ -158,6 +168,8 @@ def predict_scene(
     t0 = time.perf_counter()
     if blocksize % 16 or blocksize < 128:
         raise ValueError(f"blocksize must be a multiple of 16 and >= 128 (COG), got {blocksize}")
+    if min_confidence is not None:
+        min_confidence = check_min_confidence(min_confidence)
     check_options(input, **source_kw)
     out, unc_out, stac_path = output_paths(
         out, stac_path, [*input_files(input), *map(Path, extra_inputs)]
@@ -178,6 +190,7 @@ def predict_scene(
         source = MemorySource.of(source)  # one read serves the check and every tile
     check_reflectance(source, allow=allow_implausible)
     counts = np.zeros(legend.N_CLASSES, dtype=np.int64)
+    unconfident = 0
     task_s = task_cpu = 0.0
     grid = (source.crs, source.affine, source.width, source.height, blocksize)
     tags = cog.map_tags(
@@ -229,10 +242,16 @@ def predict_scene(
                 for b, d in dst.items():
                     cog.describe(d, b, tags)
                 for res in results:
-                    dst[cog.CLASS_BAND].write(res.data[0], 1, window=res.window)
-                    dst[cog.CONFIDENCE_BAND].write(res.data[1], 1, window=res.window)
+                    data, tile_counts = res.data, res.counts
+                    if min_confidence is not None:
+                        data = data.copy()
+                        unconfident += blank_unconfident(data, min_confidence)
+                        mapped = data[0][data[0] != legend.NODATA]
+                        tile_counts = np.bincount(mapped, minlength=legend.N_CLASSES)
+                    dst[cog.CLASS_BAND].write(data[0], 1, window=res.window)
+                    dst[cog.CONFIDENCE_BAND].write(data[1], 1, window=res.window)
                     dst[cog.UNCERTAINTY_BAND].write(res.uncertainty, 1, window=res.window)
-                    counts += res.counts
+                    counts += tile_counts[: legend.N_CLASSES]
                     task_s += res.seconds
                     task_cpu += res.cpu_seconds
                     bar.update(1)
@@ -250,6 +269,15 @@ def predict_scene(
                 "lulcbook:mc_samples": mc_samples,
                 "lulcbook:seed": seed,
                 **({CLIMATE_PROPERTY: climate.stac_record()} if climate is not None else {}),
+                **(
+                    {
+                        "lulcbook:min_confidence": min_confidence,
+                        "lulcbook:unconfident_share": unconfident
+                        / max(unconfident + int(counts.sum()), 1),
+                    }
+                    if min_confidence is not None
+                    else {}
+                ),
                 **(properties or {}),
             },
             derived_from=links,
@@ -269,6 +297,7 @@ def predict_scene(
         seconds=time.perf_counter() - t0,
         task_seconds=task_s,
         task_cpu_seconds=task_cpu,
+        unconfident_pixels=unconfident,
     )
 
 

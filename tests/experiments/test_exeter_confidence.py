@@ -105,6 +105,29 @@ def test_study_sentence_verdict_and_figure(tmp_path) -> None:
     assert path.stat().st_size > 1000
 
 
+class _Reversed:
+    """A classifier whose classes are the legend's in reverse order (a test double)."""
+
+    classes = tuple(reversed(legend.KEYS))
+
+    def predict_proba(self, tile: np.ndarray, mc_samples: int = 0) -> np.ndarray:
+        p = np.zeros((len(self.classes), *tile.shape[1:]), np.float32)
+        p[0], p[1] = 0.7123, 0.2877  # model class 0 is the legend's last class
+        p[:, ~np.isfinite(tile).all(axis=0)] = np.nan
+        return p
+
+
+def test_date_map_gives_legend_classes_and_the_products_confidence() -> None:
+    """A date is encoded as ``lulcbook predict`` encodes it, whatever the model's class order."""
+    tile = np.ones((4, 3, 3), np.float32)
+    tile[:, 0, 0] = np.nan
+    cls, conf = EC._date_map(_Reversed(), tile, mc_samples=0)
+    last = legend.N_CLASSES - 1
+    assert cls[0, 0] == legend.NODATA and np.isnan(conf[0, 0])
+    assert (cls.ravel()[1:] == last).all()  # the legend index, not the model's index 0
+    assert conf.ravel()[1:] == pytest.approx(178 / 250)  # the product's 1/250 steps, not 0.7123
+
+
 def test_series_pairs_on_the_real_hls_series(trained, sample_dir, tmp_path) -> None:
     """The HLS dates mapped one by one: class and confidence of each clear pair, on one grid."""
     files, kw = TE.exeter_series(sample_dir / "s2-hls-exeter")[TE.SELECT_SERIES]

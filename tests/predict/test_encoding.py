@@ -24,6 +24,18 @@ def test_encode_class_confidence_entropy_and_nodata() -> None:
     assert unc[0, 2] == pytest.approx(ent, abs=1e-4) and np.isnan(unc[0, 3])
 
 
+def test_decode_reads_back_what_encode_wrote() -> None:
+    p = np.zeros((3, 1, 3), np.float32)
+    p[:, 0, 0] = [0.2, 0.5, 0.3]
+    p[:, 0, 1] = [0.6, 0.3, 0.1]
+    p[:, 0, 2] = np.nan
+    m, _ = predict.encode(p, np.zeros((1, 3), bool), np.array([4, 0, 2]))
+    cls, conf = predict.decode(m)
+    assert cls.tolist() == [[0, 4, legend.NODATA]]
+    assert conf.dtype == np.float32 and conf[0, :2].tolist() == pytest.approx([0.5, 0.6])
+    assert np.isnan(conf[0, 2])
+
+
 def test_class_values_accepts_keys_names_indices() -> None:
     assert predict.class_values(["water", "Woodland", 1]).tolist() == [6, 2, 1]
     with pytest.raises(ValueError, match="'forest' is not in the legend"):

@@ -14,6 +14,7 @@ from predict_helpers import (
     TYPICAL_SPECTRA,
     SpectralCentroid,
     leftovers,
+    noisy_centroid,
     random_spectral_model,
     scene_dn,
     simulate_scene,
@@ -111,6 +112,39 @@ def test_predict_scene_writes_cog_uncertainty_and_stac(
     assert conf_band["scale"] == pytest.approx(cog.CONFIDENCE_SCALE)
     assert item["assets"]["uncertainty"]["href"] == "map_uncertainty.tif"
     assert item["assets"]["style"]["href"] == "map.qml"
+
+
+def test_min_confidence_takes_the_class_of_unsure_pixels_only(
+    scene: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    """Pixels below the threshold lose their class, keep confidence and uncertainty, and are
+    counted; the item records the threshold and the share; the rest is the full map's."""
+    src, _ = scene
+    model = noisy_centroid()
+    kw = {"tile_size": 64, "overlap": 8, "blocksize": 128, "progress": False, "mc_samples": 4}
+    full = predict.predict_scene(src, model, tmp_path / "full.tif", **kw)
+    cls, conf, unc = predict.read_map(full.path)
+    t = float(np.nanquantile(conf, 0.3))  # about 30 % of the mapped pixels below it
+    part = predict.predict_scene(src, model, tmp_path / "part.tif", min_confidence=t, **kw)
+    cls_p, conf_p, unc_p = predict.read_map(part.path)
+    low = (cls != legend.NODATA) & (conf < t - 1e-6)
+    assert 0.1 < low.sum() / (cls != legend.NODATA).sum() < 0.5
+    assert (cls_p[low] == legend.NODATA).all()
+    assert (cls_p[~low] == cls[~low]).all()  # nodata stays nodata, the rest keeps its class
+    np.testing.assert_array_equal(conf_p, conf)  # confidence kept where the class was taken
+    np.testing.assert_array_equal(unc_p, unc)
+    assert part.unconfident_pixels == int(low.sum())
+    counts = np.bincount(cls_p[cls_p != legend.NODATA], minlength=legend.N_CLASSES)
+    assert part.class_pixels == {k: int(counts[i]) for i, k in enumerate(legend.KEYS)}
+    props = json.loads(part.stac_path.read_text())["properties"]
+    assert props["lulcbook:min_confidence"] == t
+    assert props["lulcbook:unconfident_share"] == pytest.approx(
+        low.sum() / (cls != legend.NODATA).sum()
+    )
+    assert "lulcbook:min_confidence" not in json.loads(full.stac_path.read_text())["properties"]
+    with pytest.raises(ValueError, match=r"must lie in \(0, 1\], got -0.5"):
+        predict.predict_scene(src, model, tmp_path / "bad.tif", min_confidence=-0.5, **kw)
+    assert not (tmp_path / "bad.tif").exists()
 
 
 @pytest.mark.parametrize(("tile", "overlap", "workers"), [(48, 0, 1), (40, 12, 1), (64, 8, 2)])
