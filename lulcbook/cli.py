@@ -42,10 +42,12 @@ from lulcbook.cli_options import (
     add_climate_option,
     add_command,
     add_l2a_offset_option,
+    add_min_confidence_option,
     add_model_options,
     add_run_options,
     add_stac_search_options,
     choose_model,
+    min_confidence_option,
     name_list,
     number_list,
     run_options,
@@ -149,15 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--threads", action="store_true", help="local workers as threads, not processes")
     g = p.add_argument_group("output and STAC search")
     g.add_argument("--stac-out", type=Path, default=None, help="STAC item path (default OUT.json)")
-    g.add_argument(
-        "--min-confidence",
-        type=float,
-        default=None,
-        metavar="P",
-        help="leave pixels whose confidence is below P (0-1] without a class (class no data, "
-        "confidence and uncertainty kept); notebook 07 chooses a P on another series "
-        "(maps.json: exeter.confidence.threshold). Default: every pixel keeps its class",
-    )
+    add_min_confidence_option(g)
     g.add_argument(
         "--datetime",
         default=None,
@@ -345,11 +339,10 @@ def check_predict_args(args: argparse.Namespace) -> tuple[Path, Path, Path]:
         raise UsageError("--band-names is empty")
     if args.scale is not None and not (np.isfinite(args.scale) and args.scale > 0):
         raise UsageError(f"--scale must be a positive number, got {args.scale}")
-    if args.min_confidence is not None:
-        try:
-            predict.check_min_confidence(args.min_confidence)
-        except ValueError as err:
-            raise UsageError(f"--min-confidence: {err}") from None
+    try:
+        min_confidence_option(args)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     if args.l2a_offset:
         stac = args.input == "stac"
         try:

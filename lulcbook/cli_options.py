@@ -179,6 +179,40 @@ def add_climate_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     )
 
 
+def add_min_confidence_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--min-confidence``: leave pixels below a confidence without a class.
+
+    Args:
+        p: the parser or argument group.
+    """
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        default=None,
+        metavar="P",
+        help="leave pixels whose confidence is below P (0-1] without a class (class no data, "
+        "confidence and uncertainty kept; the STAC items record P and the share it took); "
+        "notebook 07 chooses a P on another series (maps.json: exeter.confidence.threshold). "
+        "Default: every pixel with data keeps its class",
+    )
+
+
+def min_confidence_option(args: argparse.Namespace) -> float | None:
+    """The value of ``--min-confidence`` (:func:`add_min_confidence_option`), checked.
+
+    Raises:
+        ValueError: ``--min-confidence`` outside (0, 1], naming the option.
+    """
+    from lulcbook.predict.encoding import check_min_confidence
+
+    if args.min_confidence is None:
+        return None
+    try:
+        return check_min_confidence(args.min_confidence)
+    except ValueError as err:
+        raise ValueError(f"--min-confidence: {err}") from None
+
+
 def add_run_options(
     p: argparse.ArgumentParser | argparse._ArgumentGroup, tile_size: int, workers: int
 ) -> None:

@@ -55,7 +55,8 @@ def kept_change(
 
     Args:
         pair: the two class maps and their confidences (:data:`PairMaps`), on one grid.
-        thresholds: confidence thresholds; a pixel is kept when both confidences reach it.
+        thresholds: confidence thresholds; a pixel is kept when both confidences reach it
+            (:func:`lulcbook.predict.reaches`, the rule of ``--min-confidence``).
         block: block size (pixels) of the bootstrap interval.
         n_boot: bootstrap resamples.
         seed: random seed of the bootstrap.
@@ -82,7 +83,7 @@ def kept_change(
     conf = np.fmin(np.where(valid, conf_b, np.nan), np.where(valid, conf_a, np.nan))
     rows = []
     for t in thresholds:
-        keep = valid & (conf >= t)
+        keep = valid & predict.reaches(conf, t)  # as `lulcbook predict --min-confidence t`
         res = temporal.change_share(
             np.where(keep, before, legend.NODATA), np.where(keep, after, legend.NODATA),
             block, n_boot, seed,

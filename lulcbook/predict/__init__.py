@@ -75,6 +75,7 @@ from lulcbook.predict.encoding import (
     encode,
     encode_segments,
     no_data,
+    reaches,
 )
 from lulcbook.predict.inputs import (
     APPLICABLE_OPTIONS,
@@ -151,6 +152,7 @@ __all__: list[str] = [
     "check_climate",
     "predict_scene",
     "predict_tile",
+    "reaches",
     "read_map",
     "resolve_scaling",
     "search_items",

@@ -37,6 +37,13 @@ def encode(
     return out, unc
 
 
+MIN_CONFIDENCE_PROPERTY = "lulcbook:min_confidence"
+"""STAC item property of a map made with a minimum confidence (:func:`blank_unconfident`)."""
+
+UNCONFIDENT_SHARE_PROPERTY = "lulcbook:unconfident_share"
+"""STAC item property: the share of the pixels with a class that the minimum confidence took."""
+
+
 def decode(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The class and confidence of the map bands :func:`encode` returns (or a product holds).
 
@@ -68,14 +75,35 @@ def check_min_confidence(value: float) -> float:
     return v
 
 
+def reaches(confidence: np.ndarray, threshold: float) -> np.ndarray:
+    """Whether each confidence reaches ``threshold`` at the product's precision.
+
+    Both are compared in the stored steps of ``CONFIDENCE_SCALE`` (1/250): a confidence
+    stored as 0.7 reaches 0.7 whatever its float32 rounding, and one of 0.548 does not reach
+    0.55. NaN (no data) never reaches a threshold. The one rule of :func:`blank_unconfident`
+    and of the studies that choose a threshold.
+
+    Args:
+        confidence: confidences in [0, 1] (e.g. from :func:`decode`), any shape.
+        threshold: the threshold.
+
+    Returns:
+        A boolean array of ``confidence``'s shape.
+    """
+    steps = np.rint(np.asarray(confidence, dtype=np.float64) / CONFIDENCE_SCALE)
+    with np.errstate(invalid="ignore"):
+        result: np.ndarray = steps >= math.ceil(float(threshold) / CONFIDENCE_SCALE - 1e-6)
+    return result
+
+
 def blank_unconfident(data: np.ndarray, min_confidence: float) -> int:
     """Take the class off the pixels whose confidence is below ``min_confidence``, in place.
 
     The class of such a pixel becomes :data:`lulcbook.legend.NODATA`; its confidence is kept,
     so a pixel left without a class for its confidence (confidence present) is told from one
-    without data (confidence no data too). A pixel is kept when its stored confidence, read
-    back as :func:`decode` reads it, reaches ``min_confidence``: the threshold a user applies
-    to the product's confidence band gives the same pixels.
+    without data (confidence no data too). A pixel keeps its class when its stored confidence
+    :func:`reaches` ``min_confidence``: the threshold a user applies to the product's
+    confidence band gives the same pixels.
 
     Args:
         data: uint8 ``(2, y, x)`` map bands of :func:`encode`, changed in place.
@@ -85,7 +113,7 @@ def blank_unconfident(data: np.ndarray, min_confidence: float) -> int:
         The number of pixels that lost their class.
     """
     _, conf = decode(data)
-    low = (data[0] != legend.NODATA) & (conf < np.float32(min_confidence) - 1e-6)
+    low = (data[0] != legend.NODATA) & ~reaches(conf, min_confidence)
     data[0][low] = legend.NODATA
     return int(low.sum())
 
@@ -147,6 +175,8 @@ def class_values(classes: Sequence[str | int]) -> np.ndarray:
 
 
 __all__ = [
+    "MIN_CONFIDENCE_PROPERTY",
+    "UNCONFIDENT_SHARE_PROPERTY",
     "blank_unconfident",
     "check_min_confidence",
     "class_values",
@@ -154,4 +184,5 @@ __all__ = [
     "encode",
     "encode_segments",
     "no_data",
+    "reaches",
 ]

@@ -18,7 +18,13 @@ from lulcbook.climate_field import STAC_PROPERTY as CLIMATE_PROPERTY
 from lulcbook.predict.classifier import TileClassifier
 from lulcbook.predict.cluster import check_scheduler, dask_client, iter_dask, iter_local
 from lulcbook.predict.crs import check_projected
-from lulcbook.predict.encoding import blank_unconfident, check_min_confidence, class_values
+from lulcbook.predict.encoding import (
+    MIN_CONFIDENCE_PROPERTY,
+    UNCONFIDENT_SHARE_PROPERTY,
+    blank_unconfident,
+    check_min_confidence,
+    class_values,
+)
 from lulcbook.predict.inputs import check_options, input_files, input_kind, open_source
 from lulcbook.predict.outputs import output_paths
 from lulcbook.predict.reflectance import SAMPLE_WHOLE_PIXELS, check_reflectance
@@ -271,8 +277,8 @@ def predict_scene(
                 **({CLIMATE_PROPERTY: climate.stac_record()} if climate is not None else {}),
                 **(
                     {
-                        "lulcbook:min_confidence": min_confidence,
-                        "lulcbook:unconfident_share": unconfident
+                        MIN_CONFIDENCE_PROPERTY: min_confidence,
+                        UNCONFIDENT_SHARE_PROPERTY: unconfident
                         / max(unconfident + int(counts.sum()), 1),
                     }
                     if min_confidence is not None

@@ -33,6 +33,7 @@ from rasterio.windows import Window
 
 from lulcbook import l2a_offset, product_stac
 from lulcbook.predict import BandRef, RasterSource, TileClassifier, canonical_band, load_classifier
+from lulcbook.predict.encoding import MIN_CONFIDENCE_PROPERTY
 from lulcbook.produce.grid import GridCell
 
 PathLike = str | os.PathLike[str]
@@ -278,17 +279,21 @@ def cell_paths(out: PathLike, cell: GridCell) -> tuple[Path, Path]:
     return folder / f"{cell.id}.tif", folder / f"{cell.id}.json"
 
 
-def check_same_model(out: PathLike, cell: GridCell, model: ModelSpec) -> None:
-    """Refuse to resume a finished cell that another model, input offset or climate made.
+def check_same_model(
+    out: PathLike, cell: GridCell, model: ModelSpec, min_confidence: float | None = None
+) -> None:
+    """Refuse to resume a finished cell made with another model, offset, climate or threshold.
 
     A resumed run skips finished cells; a mosaic of cells made by two models (with and
-    without ``--l2a-offset``, or with two climate rasters) would not say so anywhere. The
-    cell's STAC item records all three (the climate raster by its fingerprint).
+    without ``--l2a-offset``, or with two climate rasters), or with two minimum confidences,
+    would not say so anywhere. The cell's STAC item records all four (the climate raster by its
+    fingerprint).
 
     Args:
         out: the run folder.
         cell: a finished cell (:func:`is_finished`).
         model: the model of this run.
+        min_confidence: the minimum confidence of this run (``None``: none).
 
     Raises:
         ValueError: naming the cell, what made it and what this run uses.
@@ -303,6 +308,7 @@ def check_same_model(out: PathLike, cell: GridCell, model: ModelSpec) -> None:
         "model": dict(props.get("lulcbook:model", {})),
         "input_offset": dict(props.get(l2a_offset.STAC_PROPERTY, {})),
         "climate_sha256": str(dict(props.get(CLIMATE_PROPERTY, {})).get("sha256", "")),
+        "min_confidence": props.get(MIN_CONFIDENCE_PROPERTY),
     }
     wanted = {  # as predict_scene records them
         "model": product_stac.ModelRef(
@@ -310,6 +316,7 @@ def check_same_model(out: PathLike, cell: GridCell, model: ModelSpec) -> None:
         ).to_dict(),
         "input_offset": dict(model.offset),
         "climate_sha256": model.climate_sha256,
+        "min_confidence": min_confidence,
     }
     if made != wanted:
         raise ValueError(
@@ -350,6 +357,7 @@ def run_cell(
     overlap: int = 32,
     blocksize: int = 512,
     resampling: str = "nearest",
+    min_confidence: float | None = None,
 ) -> CellResult:
     """Composite, predict and write one cell; errors become a ``failed`` result, never raise.
 
@@ -364,6 +372,8 @@ def run_cell(
         blocksize: internal COG tile size.
         resampling: reprojection of the bands onto the cell grid (``"nearest"``,
             ``"bilinear"``).
+        min_confidence: pixels below it get no class
+            (:func:`~lulcbook.predict.encoding.blank_unconfident`); ``None``: none.
 
     Returns:
         The cell's result.
@@ -409,6 +419,7 @@ def run_cell(
                 **extra,
             },
             allow_implausible=False,
+            min_confidence=min_confidence,
         )
         result.status, result.item = "done", str(item_path)
     except Exception as err:  # one bad cell is reported, never fatal for the run

@@ -17,10 +17,12 @@ from lulcbook.cli_options import (
     add_climate_option,
     add_command,
     add_l2a_offset_option,
+    add_min_confidence_option,
     add_model_options,
     add_run_options,
     add_stac_search_options,
     choose_model,
+    min_confidence_option,
     run_options,
 )
 
@@ -89,6 +91,7 @@ def add_produce_parser(sub: Any) -> argparse.ArgumentParser:
     )
     add_l2a_offset_option(p)
     add_climate_option(p)
+    add_min_confidence_option(p)
     add_stac_search_options(p, collection="sentinel-2-l2a", max_cloud=50.0, api=False)
     add_run_options(p, tile_size=1024, workers=1)
     p.add_argument(
@@ -120,6 +123,7 @@ def produce_command(args: argparse.Namespace) -> int:
         else:
             cells = cells_for_region(args.region, args.cell_km, args.resolution)
         catalog = open_catalog(args.catalog, args.collection, args.max_cloud)
+        min_confidence = min_confidence_option(args)
     except (ValueError, FileNotFoundError) as err:
         raise UsageError(str(err)) from None
     if args.workers < 1:
@@ -138,6 +142,7 @@ def produce_command(args: argparse.Namespace) -> int:
             args.out,
             collection_id=args.collection_id,
             resampling=args.resampling,
+            min_confidence=min_confidence,
             **run_options(args),
         )
     except ValueError as err:  # refused before any cell (e.g. resuming with another model)

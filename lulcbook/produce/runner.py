@@ -26,7 +26,7 @@ from typing import Any
 
 from lulcbook import cog
 from lulcbook.io import clean_stale_scratch, write_json
-from lulcbook.predict import check_scheduler, dask_client
+from lulcbook.predict import check_min_confidence, check_scheduler, dask_client
 from lulcbook.produce.catalog import ApiCatalog, StaticCatalog
 from lulcbook.produce.cell import (
     CellResult,
@@ -133,6 +133,7 @@ def produce(
     overlap: int = 32,
     blocksize: int = 512,
     resampling: str = "nearest",
+    min_confidence: float | None = None,
     collection_id: str = "lulcbook-landcover",
     progress: bool = True,
 ) -> RunReport:
@@ -154,6 +155,8 @@ def produce(
         resampling: reprojection of the scenes' bands onto the cell grid: ``"nearest"`` (each
             pixel keeps a measured spectrum; odc-stac's and stackstac's default) or
             ``"bilinear"``.
+        min_confidence: pixels below it get no class (their confidence and uncertainty are
+            kept; :func:`~lulcbook.predict.encoding.blank_unconfident`); ``None``: none.
         collection_id: the id of the STAC Collection.
         progress: show a progress bar over the cells.
 
@@ -161,8 +164,9 @@ def produce(
         The run report.
 
     Raises:
-        ValueError: if there are no cells, two cells share an id, or a finished cell of ``out``
-            was made with another model, input offset or climate raster
+        ValueError: if there are no cells, two cells share an id, ``min_confidence`` is not in
+            (0, 1], or a finished cell of ``out`` was made with another model, input offset,
+            climate raster or minimum confidence
             (:func:`~lulcbook.produce.cell.check_same_model`).
         ConnectionError: for an unreachable scheduler.
     """
@@ -174,13 +178,15 @@ def produce(
         raise ValueError("Grid cells with the same id; give cells of one size")
     if resampling not in ("nearest", "bilinear"):
         raise ValueError(f"resampling must be 'nearest' or 'bilinear'; got {resampling!r}")
+    if min_confidence is not None:
+        min_confidence = check_min_confidence(min_confidence)
     if scheduler is not None:
         check_scheduler(scheduler)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for cell in cells:  # before any work: a resumed run keeps one model, offset and climate
+    for cell in cells:  # before any work: a resumed run keeps one model, offset, climate, P
         if is_finished(out, cell):
-            check_same_model(out, cell, model)
+            check_same_model(out, cell, model, min_confidence)
     results: dict[str, CellResult] = {}
     jobs: dict[str, dict[str, Any]] = {}
     for cell in cells:
@@ -211,6 +217,7 @@ def produce(
             "overlap": overlap,
             "blocksize": blocksize,
             "resampling": resampling,
+            "min_confidence": min_confidence,
         }
     n_workers = 1 if scheduler is None and workers <= 1 else workers
     with tqdm(total=len(cells), desc="produce", unit="cell", disable=not progress) as bar:
@@ -245,7 +252,8 @@ def produce(
             "seconds": report.seconds,
             "model": {"name": model.name, "version": model.version}
             | ({"input_offset": dict(model.offset)} if model.offset else {})
-            | ({"climate_sha256": model.climate_sha256} if model.climate_sha256 else {}),
+            | ({"climate_sha256": model.climate_sha256} if model.climate_sha256 else {})
+            | ({"min_confidence": min_confidence} if min_confidence is not None else {}),
             "period": [period[0].isoformat(), period[1].isoformat()],
             "catalog": str(catalog.name),
             "cells": [asdict(c) for c in ordered],

@@ -24,13 +24,13 @@ def _pair(n: int = 40) -> EC.PairMaps:
     after[:, n // 2 :] = CROP
     after[:, -1] = legend.NODATA
     conf = np.full((n, n), 0.9, np.float32)
-    conf[:, n // 2 :] = 0.45
+    conf[:, n // 2 :] = 0.452  # a confidence the products can store (113/250)
     conf_after = np.where(after == legend.NODATA, np.nan, conf).astype(np.float32)
     return before, after, conf, conf_after
 
 
 def test_kept_change_drops_the_unsure_half() -> None:
-    """Below 0.45 every pixel is kept and half change; above it only the stable half is left."""
+    """Below 0.452 every pixel is kept and half change; above it only the stable half is left."""
     f = EC.kept_change(_pair(), thresholds=(0.3, 0.5), block=10, n_boot=50)
     low, high = f.iloc[0], f.iloc[1]
     valid = 40 * 39
@@ -86,7 +86,7 @@ def test_study_sentence_verdict_and_figure(tmp_path) -> None:
 
     pair = _pair()
     st = EC.confidence_study({"j": pair}, {"s": pair}, n_boot=50)
-    assert st.threshold == 0.5  # the lowest threshold above the unsure half's 0.45
+    assert st.threshold == 0.5  # the lowest threshold above the unsure half's 0.452
     row = st.at_threshold()["j"]
     assert row["changed_share"] == 0.0 and row["threshold"] == 0.5
     text, met = EC.confidence_verdict(st)

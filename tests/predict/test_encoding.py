@@ -36,6 +36,25 @@ def test_decode_reads_back_what_encode_wrote() -> None:
     assert np.isnan(conf[0, 2])
 
 
+def test_reaches_compares_at_the_stored_precision() -> None:
+    stored = np.array([[174, 175, 137, 138, legend.NODATA]], np.uint8)  # 0.696 ... 0.552
+    _, conf = predict.decode(np.stack([np.zeros_like(stored), stored]))
+    assert predict.reaches(conf, 0.7).tolist() == [[False, True, False, False, False]]
+    assert predict.reaches(conf, 0.55).tolist() == [[True, True, False, True, False]]
+    # unstored confidences are compared as they would be stored (steps of 1/250)
+    assert predict.reaches(np.array([0.5495, 0.5505, 0.699]), 0.55).tolist() == [False, True, True]
+
+
+def test_blank_unconfident_keeps_confidence_and_counts() -> None:
+    data = np.array([[[1, 2, 3, legend.NODATA]], [[175, 174, 250, legend.NODATA]]], np.uint8)
+    assert predict.blank_unconfident(data, 0.7) == 1
+    assert data[0].tolist() == [[1, legend.NODATA, 3, legend.NODATA]]
+    assert data[1].tolist() == [[175, 174, 250, legend.NODATA]]  # confidence untouched
+    for bad in (0.0, -0.1, 1.01, float("nan")):
+        with pytest.raises(ValueError, match="must lie in"):
+            predict.check_min_confidence(bad)
+
+
 def test_class_values_accepts_keys_names_indices() -> None:
     assert predict.class_values(["water", "Woodland", 1]).tolist() == [6, 2, 1]
     with pytest.raises(ValueError, match="'forest' is not in the legend"):

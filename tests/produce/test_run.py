@@ -182,6 +182,50 @@ def test_a_run_is_not_resumed_with_another_model_or_offset(
     assert again.count("skipped") == len(setup["cells"])
 
 
+def test_min_confidence_blanks_unsure_pixels_in_every_cell_and_is_kept_on_resume(
+    setup: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lulcbook import predict
+
+    period, spec, cells = parse_period(PERIOD), setup["model"], setup["cells"]
+    ref_maps = sorted((setup["ref"] / "cells").glob("*/*[0-9].tif"))
+    conf = np.concatenate([predict.read_map(p)[1].ravel() for p in ref_maps])
+    t = round(float(np.nanquantile(conf, 0.25)), 3)  # about a quarter of the pixels below
+    out = tmp_path / "run"
+    report = produce(cells, setup["cat"], period, spec, out, min_confidence=t, progress=False)
+    assert report.count("done") == len(cells)
+    assert json.loads((out / "run.json").read_text())["model"]["min_confidence"] == t
+    taken = 0
+    for ref_map in ref_maps:
+        cls_r, conf_r, _ = predict.read_map(ref_map)
+        tif = out / ref_map.relative_to(setup["ref"])
+        cls, conf_p, _ = predict.read_map(tif)
+        low = (cls_r != legend.NODATA) & ~predict.reaches(conf_r, t)
+        assert (cls[low] == legend.NODATA).all() and (cls[~low] == cls_r[~low]).all()
+        np.testing.assert_array_equal(conf_p, conf_r)
+        props = json.loads(tif.with_suffix(".json").read_text())["properties"]
+        assert props["lulcbook:min_confidence"] == t
+        assert props["lulcbook:unconfident_share"] == pytest.approx(
+            low.sum() / max((cls_r != legend.NODATA).sum(), 1)
+        )
+        taken += int(low.sum())
+    assert taken > 0
+    # a resumed run keeps the threshold: the other one, or none, is refused before any work
+    for other in (None, t / 2):
+        with pytest.raises(ValueError, match=f"min_confidence': {t}}}, this run uses"):
+            produce(cells, setup["cat"], period, spec, out, min_confidence=other, progress=False)
+    with pytest.raises(ValueError, match="min_confidence': None}, this run uses"):
+        produce(cells, setup["cat"], period, spec, setup["ref"], min_confidence=t, progress=False)
+    again = produce(cells, setup["cat"], period, spec, out, min_confidence=t, progress=False)
+    assert again.count("skipped") == len(cells)
+    base = ["produce", "--catalog", str(setup["catalog"]), "--bbox", "12,52,13,53",
+            "--datetime", PERIOD, "--out", str(tmp_path / "o")]  # fmt: skip
+    capsys.readouterr()
+    assert cli.main([*base, "--min-confidence", "1.5"]) == 2
+    assert "--min-confidence: a minimum confidence must lie in (0, 1]" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_scratch_of_a_dead_run_in_a_finished_cell_is_removed_on_rerun(
     setup: dict[str, Any], tmp_path: Path
 ) -> None:
