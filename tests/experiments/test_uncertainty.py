@@ -47,6 +47,28 @@ def test_calibration_study_fixes_overconfidence() -> None:
     assert np.all(res["mutual_information"]["ensemble"] >= 0)
 
 
+def test_member_spread_scores_each_member_as_the_single_network() -> None:
+    rng = np.random.default_rng(1)
+    folds = [_overconfident_fold(rng, 400, "a"), _overconfident_fold(rng, 300, "b")]
+    res = X.calibration_study(folds, level=0.9, conformal_method="lac", n_bins=15, n_boot=20)
+    spread = X.member_spread(folds, n_bins=15)
+    single = res["metrics"]["single"]
+    assert spread["members"] == 2 and len(spread["ece_after"]) == 2
+    # member 0 is the single network: the same scores as the study's single rows
+    assert spread["ece_before"][0] == pytest.approx(single["before_calibration"]["ece"])
+    assert spread["ece_after"][0] == pytest.approx(single["after_calibration"]["ece"])
+    assert spread["accuracy"][0] == pytest.approx(single["before_calibration"]["accuracy"])
+    assert spread["ece_before"][1] != spread["ece_before"][0]  # the noisier member differs
+    assert spread["n_ece_lowered"] == 2  # both members are too sharp; scaling helps both
+    text = X.member_spread_sentence(spread)
+    assert "the 2 members" in text and "of 2 of 2 members" in text
+    short = dict(
+        folds[1], logits={"ensemble": {k: v[:1] for k, v in folds[1]["logits"]["ensemble"].items()}}
+    )
+    with pytest.raises(ValueError, match=r"different sizes: \[1, 2\]"):
+        X.member_spread([folds[0], short])
+
+
 def test_paired_change() -> None:
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 300)
