@@ -155,8 +155,9 @@ def predict_scene(
             data; confidence and uncertainty kept;
             :func:`~lulcbook.predict.encoding.blank_unconfident`).
             The item records it (``lulcbook:min_confidence``) with the share of the pixels
-            with a class it took away (``lulcbook:unconfident_share``). ``None``: every
-            pixel with data keeps its class.
+            with a class it took away (``lulcbook:unconfident_share``), and so do the COGs'
+            metadata (``MIN_CONFIDENCE``, for GDAL and QGIS). ``None``: every pixel with data
+            keeps its class.
         properties: further STAC item properties. A model with climate input also records its
             raster (``lulcbook:climate``, :meth:`lulcbook.climate_field.ClimateField.stac_record`).
         **source_kw: passed to :func:`open_source` (band_names, preset, scale, offset, ...).
@@ -208,6 +209,7 @@ def predict_scene(
         overlap=overlap,
         mc_samples=mc_samples,
         seed=seed,
+        **({"min_confidence": min_confidence} if min_confidence is not None else {}),
     )
     paths = cog.product_paths(out, stac_path)
     model_ref = product_stac.ModelRef(product_stac.public_name(model_name), model_version)

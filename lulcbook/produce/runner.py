@@ -252,8 +252,8 @@ def produce(
             "seconds": report.seconds,
             "model": {"name": model.name, "version": model.version}
             | ({"input_offset": dict(model.offset)} if model.offset else {})
-            | ({"climate_sha256": model.climate_sha256} if model.climate_sha256 else {})
-            | ({"min_confidence": min_confidence} if min_confidence is not None else {}),
+            | ({"climate_sha256": model.climate_sha256} if model.climate_sha256 else {}),
+            "min_confidence": min_confidence,
             "period": [period[0].isoformat(), period[1].isoformat()],
             "catalog": str(catalog.name),
             "cells": [asdict(c) for c in ordered],

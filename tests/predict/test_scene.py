@@ -142,6 +142,10 @@ def test_min_confidence_takes_the_class_of_unsure_pixels_only(
         low.sum() / (cls != legend.NODATA).sum()
     )
     assert "lulcbook:min_confidence" not in json.loads(full.stac_path.read_text())["properties"]
+    with rasterio.open(part.path) as ds:  # what gdalinfo shows
+        assert float(ds.tags()["MIN_CONFIDENCE"]) == t
+    with rasterio.open(full.path) as ds:
+        assert "MIN_CONFIDENCE" not in ds.tags()
     with pytest.raises(ValueError, match=r"must lie in \(0, 1\], got -0.5"):
         predict.predict_scene(src, model, tmp_path / "bad.tif", min_confidence=-0.5, **kw)
     assert not (tmp_path / "bad.tif").exists()

@@ -194,7 +194,8 @@ def test_min_confidence_blanks_unsure_pixels_in_every_cell_and_is_kept_on_resume
     out = tmp_path / "run"
     report = produce(cells, setup["cat"], period, spec, out, min_confidence=t, progress=False)
     assert report.count("done") == len(cells)
-    assert json.loads((out / "run.json").read_text())["model"]["min_confidence"] == t
+    assert json.loads((out / "run.json").read_text())["min_confidence"] == t
+    assert json.loads((setup["ref"] / "run.json").read_text())["min_confidence"] is None
     taken = 0
     for ref_map in ref_maps:
         cls_r, conf_r, _ = predict.read_map(ref_map)
