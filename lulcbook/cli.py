@@ -186,6 +186,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", default=None, help="shipped model name or weights path (default lucas-points)"
     )
     c.add_argument("--climate", type=Path, default=None, help="WorldClim 2.1 BIO folder")
+    a = add_command(
+        sub,
+        "assess",
+        help="accuracy of a map at labelled reference points, with intervals",
+        description="Compare a map (the class COG of `lulcbook predict` or `produce`) with "
+        "labelled reference points: overall accuracy, recall and precision of each class with "
+        "Wilson 95 % intervals (points taken as independent), macro-F1 and the confusion; "
+        "points outside the map or on pixels without a class are counted and left out, "
+        "duplicate points kept once. Prints a summary; --out writes the whole report (JSON).",
+    )
+    a.add_argument("map", type=Path, help="the map's class COG (.tif)")
+    a.add_argument(
+        "points",
+        type=Path,
+        help="reference points: vector file with a CRS (GPKG, GeoJSON, shapefile) or CSV "
+        "with WGS84 longitude/latitude",
+    )
+    a.add_argument("--label-column", required=True, help="the column of the points' labels")
+    a.add_argument(
+        "--scheme",
+        choices=("legend", "lucas", "corine"),
+        default="legend",
+        help="labels as legend keys/names/indices, LUCAS LC1 codes (C21) or CORINE level-3 "
+        "codes (311)",
+    )
+    a.add_argument("--lon-column", default="lon", help="longitude column of a CSV")
+    a.add_argument("--lat-column", default="lat", help="latitude column of a CSV")
+    a.add_argument("--out", type=Path, default=None, help="report JSON; its folder must exist")
     la = add_command(
         sub,
         "lai",
@@ -511,6 +539,29 @@ def classify_points_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def assess_command(args: argparse.Namespace) -> int:
+    """``lulcbook assess``: a map's accuracy at labelled reference points."""
+    from lulcbook import io, point_check
+
+    for name, path in (("MAP", args.map), ("POINTS", args.points)):
+        if not path.is_file():
+            raise UsageError(f"{name} {path} does not exist")
+    if args.out is not None:
+        try:
+            io.check_output_paths([args.out], [args.map, args.points], names=["--out"])
+        except (ValueError, OSError) as err:
+            raise UsageError(str(err)) from None
+    points = point_check.read_points(
+        args.points, args.label_column, args.scheme, args.lon_column, args.lat_column
+    )
+    report = point_check.assess(args.map, points)
+    print(point_check.summary(report))
+    if args.out is not None:
+        io.write_json(args.out, report)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def lai_command(args: argparse.Namespace) -> int:
     """``lulcbook lai``: LAI COG, flags COG and STAC item for a scene."""
     from lulcbook.lai_product import write_lai_product
@@ -562,6 +613,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return classify_points_command(args)
             if args.command == "lai":
                 return lai_command(args)
+            if args.command == "assess":
+                return assess_command(args)
             if args.command == "series":
                 return series_command(args)
             if args.command == "produce":
