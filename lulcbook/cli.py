@@ -192,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="accuracy of a map at labelled reference points, with intervals",
         description="Compare a map (the class COG of `lulcbook predict` or `produce`) with "
         "labelled reference points: overall accuracy, recall and precision of each class with "
-        "Wilson 95 % intervals (points taken as independent), macro-F1 and the confusion; "
+        "95 % intervals (Wilson, or a bootstrap of whole groups with --cluster-column), "
+        "macro-F1 and the confusion; "
         "points outside the map or on pixels without a class are counted and left out, "
         "duplicate points kept once. Prints a summary; --out writes the whole report (JSON).",
     )
@@ -210,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="legend",
         help="labels as legend keys/names/indices, LUCAS LC1 codes (C21) or CORINE level-3 "
         "codes (311)",
+    )
+    a.add_argument(
+        "--cluster-column",
+        default=None,
+        help="column grouping the points (field, survey cluster, tile): intervals from a "
+        "bootstrap of whole groups instead of Wilson intervals",
     )
     a.add_argument("--lon-column", default="lon", help="longitude column of a CSV")
     a.add_argument("--lat-column", default="lat", help="latitude column of a CSV")
@@ -554,7 +561,7 @@ def assess_command(args: argparse.Namespace) -> int:
     points = point_check.read_points(
         args.points, args.label_column, args.scheme, args.lon_column, args.lat_column
     )
-    report = point_check.assess(args.map, points)
+    report = point_check.assess(args.map, points, args.cluster_column)
     print(point_check.summary(report))
     if args.out is not None:
         io.write_json(args.out, report)

@@ -4,9 +4,10 @@ The check a user runs on their own reference (``lulcbook assess MAP.tif POINTS``
 point is located in the map's grid, points outside the map or on a pixel without a class
 (masked, or below the map's minimum confidence) are counted and left out, and the class
 mapped at each remaining point is compared with its label. Overall accuracy and every
-per-class recall (producer's accuracy) and precision (user's accuracy) come with Wilson 95 %
-intervals, which treat the points as independent draws; points that cluster (several per
-field or per survey cluster) make the true uncertainty larger than these intervals.
+per-class recall (producer's accuracy) and precision (user's accuracy) come with 95 %
+intervals: Wilson intervals, which treat the points as independent draws, or, given a column
+that groups the points (a field, a survey cluster, a tile), a bootstrap that resamples those
+groups whole (:func:`lulcbook.bootstrap.resample`), since points of one group share their errors.
 
 Labels are legend keys, names or indices (``legend``), LUCAS LC1 codes (``lucas``, e.g.
 ``C21``) or CORINE level-3 codes (``corine``, e.g. ``311``), mapped to the legend as
@@ -25,6 +26,7 @@ import pandas as pd
 import rasterio
 
 from lulcbook import legend
+from lulcbook.bootstrap import resample
 from lulcbook.mapcheck import wilson_interval
 
 PathLike = str | os.PathLike[str]
@@ -146,24 +148,60 @@ def mapped_at(map_path: PathLike, points: Any) -> tuple[np.ndarray, np.ndarray]:
     return classes, outside
 
 
-def _share(k: int, n: int) -> dict[str, Any]:
-    lo, hi = wilson_interval(k, n)
+def _share(
+    hit: np.ndarray, among: np.ndarray, groups: np.ndarray | None, n_boot: int, seed: int
+) -> dict[str, Any]:
+    """The share of ``among`` that ``hit``, with its 95 % interval (Wilson, or by group)."""
+    k, n = int((hit & among).sum()), int(among.sum())
+    if groups is None:
+        lo, hi = wilson_interval(k, n)
+    elif n == 0:
+        lo, hi = float("nan"), float("nan")
+    else:
+
+        def stat(idx: np.ndarray, _rng: np.random.Generator | None) -> float:
+            m = int(among[idx].sum())
+            return float((hit[idx] & among[idx]).sum() / m) if m else float("nan")
+
+        lo, hi = resample(stat, len(hit), clusters=groups, n_boot=n_boot, seed=seed).ci95
     return {"estimate": k / n if n else float("nan"), "ci95": [lo, hi], "n": n}
 
 
-def assess(map_path: PathLike, points: Any) -> dict[str, Any]:
+def assess(
+    map_path: PathLike,
+    points: Any,
+    cluster_column: str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Compare a map with labelled points (:func:`read_points`).
+
+    Args:
+        map_path: the map's class COG.
+        points: the reference points.
+        cluster_column: a column grouping the points (e.g. a field or survey cluster id); the
+            intervals then come from a bootstrap that resamples the groups whole. ``None``:
+            Wilson intervals (points independent).
+        n_boot: bootstrap resamples (with ``cluster_column``).
+        seed: seed of the bootstrap.
 
     Returns:
         JSON-able: ``map``; ``n_points``, ``n_duplicates``, ``n_outside``, ``n_no_class``
-        (inside, but the pixel has no class) and ``n_assessed``; ``overall_accuracy`` and, per
-        reference class present, ``recall`` and, per mapped class, ``precision`` (each
-        ``estimate``, Wilson ``ci95`` and ``n``); ``macro_f1`` over the reference classes;
-        ``confusion`` (reference key → mapped key → points).
+        (inside, but the pixel has no class) and ``n_assessed``; ``interval`` (how the
+        intervals were made, with ``n_clusters``); ``overall_accuracy`` and, per reference
+        class present, ``recall`` and, per mapped class, ``precision`` (each ``estimate``,
+        ``ci95`` and ``n``); ``macro_f1`` over the reference classes; ``confusion``
+        (reference key → mapped key → points).
 
     Raises:
-        ValueError: no point with a mapped class (the counts are named).
+        ValueError: no point with a mapped class (the counts are named), or a
+            ``cluster_column`` the points lack.
     """
+    if cluster_column is not None and cluster_column not in points.columns:
+        raise ValueError(
+            f"the points lack the cluster column {cluster_column!r}; they have "
+            f"{[c for c in points.columns if c != 'geometry']}"
+        )
     mapped, outside = mapped_at(map_path, points)
     ref = points["label_index"].to_numpy().astype(int)
     ok = ~outside & (mapped != legend.NODATA)
@@ -174,14 +212,16 @@ def assess(map_path: PathLike, points: Any) -> dict[str, Any]:
             f"{len(ref)} outside the map, the rest on pixels without a class"
         )
     r, m = ref[ok], mapped[ok].astype(int)
-    recall = {
-        legend.KEYS[k]: _share(int(((r == k) & (m == k)).sum()), int((r == k).sum()))
-        for k in np.unique(r)
-    }
-    precision = {
-        legend.KEYS[k]: _share(int(((r == k) & (m == k)).sum()), int((m == k).sum()))
-        for k in np.unique(m)
-    }
+    groups = None
+    if cluster_column is not None:
+        groups = pd.factorize(points[cluster_column].astype(str).to_numpy()[ok])[0]
+    right, every = r == m, np.ones(n, dtype=bool)
+
+    def share(hit: np.ndarray, among: np.ndarray) -> dict[str, Any]:
+        return _share(hit, among, groups, n_boot, seed)
+
+    recall = {legend.KEYS[k]: share(right, r == k) for k in np.unique(r)}
+    precision = {legend.KEYS[k]: share(right, m == k) for k in np.unique(m)}
     f1 = []
     for key, rec in recall.items():
         p = precision.get(key, {"estimate": 0.0})["estimate"]
@@ -198,7 +238,13 @@ def assess(map_path: PathLike, points: Any) -> dict[str, Any]:
         "n_outside": int(outside.sum()),
         "n_no_class": int((~outside & (mapped == legend.NODATA)).sum()),
         "n_assessed": n,
-        "overall_accuracy": _share(int((r == m).sum()), n),
+        "interval": {
+            "method": "Wilson (points independent)"
+            if groups is None
+            else f"bootstrap of the {cluster_column} groups ({n_boot} resamples)",
+            "n_clusters": None if groups is None else int(groups.max() + 1),
+        },
+        "overall_accuracy": share(right, every),
         "recall": recall,
         "precision": precision,
         "macro_f1": float(np.mean(f1)),
@@ -212,7 +258,8 @@ def summary(report: Mapping[str, Any]) -> str:
     lines = [
         f"{report['n_assessed']} of {report['n_points']} points assessed "
         f"({report['n_outside']} outside the map, {report['n_no_class']} on pixels without a "
-        f"class, {report['n_duplicates']} duplicates dropped)",
+        f"class, {report['n_duplicates']} duplicates dropped); 95 % intervals: "
+        f"{report['interval']['method']}",
         f"overall accuracy {oa['estimate']:.3f} [{oa['ci95'][0]:.3f}, {oa['ci95'][1]:.3f}], "
         f"macro-F1 {report['macro_f1']:.3f}",
     ]

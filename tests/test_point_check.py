@@ -75,6 +75,26 @@ def test_assess_counts_and_scores_every_point(tmp_path: Path) -> None:
     assert "grassland: recall 0.000" in text
 
 
+def test_cluster_intervals_resample_whole_groups(tmp_path: Path) -> None:
+    points = point_check.read_points(_points(tmp_path), "cls")
+    m = _map(tmp_path)
+    one = point_check.assess(m, points.assign(field="all"), "field", n_boot=200)
+    assert (
+        one["interval"]["n_clusters"] == 1
+        and "bootstrap of the field groups" in (one["interval"]["method"])
+    )
+    # one group resampled whole is always the same points: no spread at all
+    assert one["overall_accuracy"]["ci95"] == pytest.approx([5 / 6, 5 / 6])
+    halves = points.assign(field=["w", "w", "w", "w", "c", "c", "c", "x"])
+    two = point_check.assess(m, halves, "field", n_boot=200)
+    wilson = point_check.assess(m, points)
+    assert two["interval"]["n_clusters"] == 2 and wilson["interval"]["n_clusters"] is None
+    assert two["overall_accuracy"]["estimate"] == wilson["overall_accuracy"]["estimate"]
+    assert two["overall_accuracy"]["ci95"] != wilson["overall_accuracy"]["ci95"]
+    with pytest.raises(ValueError, match=r"lack the cluster column 'plot'; they have \['cls'"):
+        point_check.assess(m, points, "plot")
+
+
 def test_lucas_codes_from_a_csv(tmp_path: Path) -> None:
     gdf = gpd.GeoSeries([_at(1, 1), _at(2, 8)], crs="EPSG:32633").to_crs("EPSG:4326")
     csv = tmp_path / "p.csv"
@@ -109,6 +129,9 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert cli.main(["assess", str(m), str(p), "--label-column", "cls", "--out", str(out)]) == 0
     assert "overall accuracy 0.833" in capsys.readouterr().out
     assert json.loads(out.read_text())["n_assessed"] == 6
+    by = ["assess", str(m), str(p), "--label-column", "cls", "--cluster-column", "cls"]
+    assert cli.main(by) == 0
+    assert "95 % intervals: bootstrap of the cls groups" in capsys.readouterr().out
     assert cli.main(["assess", str(tmp_path / "no.tif"), str(p), "--label-column", "cls"]) == 2
     assert "MAP " in capsys.readouterr().err
     assert cli.main(["assess", str(m), str(p), "--label-column", "cls", "--out", str(p)]) == 2
