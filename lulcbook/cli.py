@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="accuracy of a map at labelled reference points, with intervals",
         description="Compare a map (the class COG of `lulcbook predict` or `produce`) with "
         "labelled reference points: overall accuracy, recall and precision of each class with "
-        "95 % intervals (Wilson, or a bootstrap of whole groups with --cluster-column), "
+        "95% intervals (Wilson, or a bootstrap of whole groups with --cluster-column), "
         "macro-F1 and the confusion; "
         "points outside the map or on pixels without a class are counted and left out, "
         "duplicate points kept once. Prints a summary; --out writes the whole report (JSON).",
