@@ -25,23 +25,18 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from lulcbook import legend
+from lulcbook import evaluate, legend
 from lulcbook.bootstrap import resample
 from lulcbook.mapcheck import wilson_interval
+from lulcbook.predict.encoding import class_values
 
 PathLike = str | os.PathLike[str]
 
 
 def _legend_key(value: Any) -> str:
-    """A legend key from a key, a class name or an index."""
+    """A legend key from a key, a class name or an index (as a model's classes are read)."""
     text = str(value).strip()
-    if text in legend.KEYS:
-        return text
-    if text in legend.NAMES:
-        return legend.KEYS[legend.NAMES.index(text)]
-    if text.isdigit() and int(text) < legend.N_CLASSES:
-        return legend.KEYS[int(text)]
-    raise ValueError(f"{value!r} is not a legend class; expected one of {legend.KEYS}")
+    return legend.KEYS[int(class_values([int(text) if text.isdigit() else text])[0])]
 
 
 SCHEMES: dict[str, Callable[[Any], str]] = {
@@ -142,9 +137,11 @@ def mapped_at(map_path: PathLike, points: Any) -> tuple[np.ndarray, np.ndarray]:
         rows, cols = rasterio.transform.rowcol(src.transform, xy.x.to_numpy(), xy.y.to_numpy())
         rows, cols = np.asarray(rows), np.asarray(cols)
         outside = (rows < 0) | (cols < 0) | (rows >= src.height) | (cols >= src.width)
-        data = src.read(1)
-    classes = np.full(len(rows), legend.NODATA, dtype=np.uint8)
-    classes[~outside] = data[rows[~outside], cols[~outside]]
+        classes = np.full(len(rows), legend.NODATA, dtype=np.uint8)
+        inside = np.flatnonzero(~outside)
+        if inside.size:  # only the points' pixels are read, not the whole (continental) map
+            x, y = xy.x.to_numpy()[inside], xy.y.to_numpy()[inside]
+            classes[inside] = [v[0] for v in src.sample(zip(x, y, strict=True), indexes=1)]
     return classes, outside
 
 
@@ -222,15 +219,11 @@ def assess(
 
     recall = {legend.KEYS[k]: share(right, r == k) for k in np.unique(r)}
     precision = {legend.KEYS[k]: share(right, m == k) for k in np.unique(m)}
-    f1 = []
-    for key, rec in recall.items():
-        p = precision.get(key, {"estimate": 0.0})["estimate"]
-        tot = rec["estimate"] + p
-        f1.append(2 * rec["estimate"] * p / tot if tot > 0 else 0.0)
-    confusion: dict[str, dict[str, int]] = {}
-    for k in np.unique(r):
-        row = np.bincount(m[r == k], minlength=legend.N_CLASSES)
-        confusion[legend.KEYS[k]] = {legend.KEYS[j]: int(v) for j, v in enumerate(row) if v}
+    counts = evaluate.confusion(r, m, range(legend.N_CLASSES))
+    confusion = {
+        legend.KEYS[k]: {legend.KEYS[j]: int(v) for j, v in enumerate(counts[k]) if v}
+        for k in np.unique(r)
+    }
     return {
         "map": str(map_path),
         "n_points": int(len(ref)),
@@ -247,7 +240,7 @@ def assess(
         "overall_accuracy": share(right, every),
         "recall": recall,
         "precision": precision,
-        "macro_f1": float(np.mean(f1)),
+        "macro_f1": evaluate.macro_f1(r, m),  # over the reference classes
         "confusion": confusion,
     }
 
