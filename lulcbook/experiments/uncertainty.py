@@ -232,14 +232,15 @@ def member_spread(folds: Sequence[Mapping[str, Any]], n_bins: int = 15) -> dict[
             t = fit_temperature(zv, np.asarray(f["val_y"]))
             before.append(calibrated_probs(zt, 1.0))
             after.append(calibrated_probs(zt, t))
-        b, a = np.concatenate(before), np.concatenate(after)
+        pb = probabilistic_metrics(np.concatenate(before), y, n_bins)
+        pa = probabilistic_metrics(np.concatenate(after), y, n_bins)
         rows.append(
             {
-                "ece_before": ev.expected_calibration_error(b, y, n_bins),
-                "ece_after": ev.expected_calibration_error(a, y, n_bins),
-                "nll_before": ev.negative_log_likelihood(b, y),
-                "nll_after": ev.negative_log_likelihood(a, y),
-                "accuracy": float(np.mean(b.argmax(axis=1) == y)),
+                "ece_before": pb["ece"],
+                "ece_after": pa["ece"],
+                "nll_before": pb["nll"],
+                "nll_after": pa["nll"],
+                "accuracy": pb["accuracy"],
             }
         )
     for key in rows[0]:
