@@ -194,6 +194,53 @@ def calibration_study(
     }
 
 
+def change_word(ci95: Sequence[float]) -> str:
+    """What a paired interval of ``after − before`` says: ``lowers``, ``raises`` or neither.
+
+    Returns:
+        ``"lowers"`` when the whole interval is below 0, ``"raises"`` when it is above 0,
+        ``"does not detectably change"`` when it holds 0.
+    """
+    lo, hi = ci95
+    if hi < 0:
+        return "lowers"
+    if lo > 0:
+        return "raises"
+    return "does not detectably change"
+
+
+def calibration_verdicts(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """The verdict of temperature scaling on ECE and NLL per method, read from the intervals.
+
+    A point estimate that falls says little on a few hundred test points: the verdict is
+    ``lowers`` or ``raises`` only where the paired bootstrap interval of the change (test
+    points resampled within their held-out region) excludes 0.
+
+    Args:
+        metrics: ``calibration_study(...)["metrics"]``.
+
+    Returns:
+        Per method ``ece`` and ``nll`` (a :func:`change_word`) and ``text``, one sentence with
+        the estimates and intervals.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for m, res in metrics.items():
+        words: dict[str, str] = {}
+        parts = []
+        for key, name, digits in (("ece", "ECE", 3), ("nll", "NLL", 3)):
+            before = float(res["before_calibration"][key])
+            after = float(res["after_calibration"][key])
+            lo, hi = res[f"{key}_change_ci95"]
+            words[key] = change_word((lo, hi))
+            parts.append(
+                f"{words[key]} {name} ({before:.{digits}f} → {after:.{digits}f}, change 95 % CI "
+                f"{lo:+.{digits}f} to {hi:+.{digits}f})"
+            )
+        words["text"] = f"{m}: temperature scaling {parts[0]} and {parts[1]}."
+        out[m] = words
+    return out
+
+
 def member_spread(folds: Sequence[Mapping[str, Any]], n_bins: int = 15) -> dict[str, Any]:
     """The single-network scores of every ensemble member: how much they hang on one network.
 

@@ -47,6 +47,36 @@ def test_calibration_study_fixes_overconfidence() -> None:
     assert np.all(res["mutual_information"]["ensemble"] >= 0)
 
 
+def test_calibration_verdicts_follow_the_intervals() -> None:
+    rng = np.random.default_rng(0)
+    folds = [_overconfident_fold(rng, 800, "a"), _overconfident_fold(rng, 600, "b")]
+    res = X.calibration_study(folds, level=0.9, conformal_method="lac", n_bins=15, n_boot=100)
+    v = X.calibration_verdicts(res["metrics"])
+    assert set(v) == {"single", "ensemble"}
+    assert v["single"]["ece"] == "lowers" and v["single"]["nll"] == "lowers"
+    assert v["single"]["text"].startswith("single: temperature scaling lowers ECE (")
+
+    def entry(ece: tuple[float, float], ece_ci: list[float], nll_ci: list[float]) -> dict:
+        return {
+            "before_calibration": {"ece": ece[0], "nll": 1.0},
+            "after_calibration": {"ece": ece[1], "nll": 0.9},
+            "ece_change_ci95": ece_ci,
+            "nll_change_ci95": nll_ci,
+        }
+
+    # a lower point estimate whose interval holds 0 is not a gain; an interval above 0 a rise
+    w = X.calibration_verdicts(
+        {
+            "a": entry((0.12, 0.10), [-0.05, 0.01], [-0.2, -0.05]),
+            "b": entry((0.1, 0.2), [0.02, 0.2], [0.0, 0.1]),
+        }
+    )
+    assert w["a"]["ece"] == "does not detectably change" and w["a"]["nll"] == "lowers"
+    assert "ECE (0.120 → 0.100, change 95 % CI -0.050 to +0.010)" in w["a"]["text"]
+    assert w["b"]["ece"] == "raises" and w["b"]["nll"] == "does not detectably change"
+    assert X.change_word([-0.0, 0.0]) == "does not detectably change"
+
+
 def test_member_spread_scores_each_member_as_the_single_network() -> None:
     rng = np.random.default_rng(1)
     folds = [_overconfident_fold(rng, 400, "a"), _overconfident_fold(rng, 300, "b")]
