@@ -101,12 +101,18 @@ def test_tables_from_runs() -> None:
 
 
 def test_map_verdicts_follow_the_numbers() -> None:
-    ref = {"per_class": {"woodland": {"recall": 0.85}, "water": {"recall": 0.9}}}
+    ref = {"per_class": {"woodland": {"recall": 0.85, "ci95": [0.7, 0.95], "n_polygons": 4},
+                         "water": {"recall": 0.9}}}  # fmt: skip
     ben = {"s2-9/climate, offset path": {"majority_agreement": 0.6, "ci95": [0.3, 0.8]}}
     verdicts = X.map_verdicts(ref, {"d1→d2": 0.2, "d2→d3": 0.05}, "best", ben,
                               {"offset none": {"woodland": 0.0}, "offset path": {"woodland": 0.2}})  # fmt: skip
     assert [ok for _, ok in verdicts] == [True, False, False, None, True]
     assert "0.200 (MISSES the target <= 0.1)" in verdicts[2][0]
+    assert (
+        "0.850 [0.700, 0.950], 4 polygons (meets the target >= 0.8; the interval holds"
+        in (verdicts[0][0])
+    )
+    assert verdicts[1][0].endswith("0.900 (MISSES the target >= 0.95)")  # no interval given
     assert "previous default nan" in verdicts[3][0]
     lines = X.verdict_lines(verdicts).splitlines()
     assert lines[0].startswith("✔ ") and lines[1].startswith("✘ ") and lines[3].startswith("  ")
@@ -231,3 +237,20 @@ def test_verdict_never_prints_a_miss_as_the_target() -> None:
     text, ok = X.verdict(0.94984, 0.95, ">=", "water recall")
     assert not ok and "0.9498 (MISSES" in text
     assert X.verdict(0.8117, 0.8, ">=", "forest")[0].startswith("forest: 0.812 (meets")
+
+
+def test_verdict_says_where_the_interval_lies() -> None:
+    text, ok = X.verdict(0.814, 0.8, ">=", "forest", [0.537, 0.968], "10 polygons")
+    assert ok and text == (
+        "forest: 0.814 [0.537, 0.968], 10 polygons (meets the target >= 0.8; "
+        "the interval holds the target)"
+    )
+    assert X.verdict(1.0, 0.95, ">=", "water", [1.0, 1.0])[0].endswith(
+        "(meets the target >= 0.95; the whole interval is on that side)"
+    )
+    miss, ok = X.verdict(0.19, 0.1, "<=", "change", [0.17, 0.21])
+    assert not ok and miss.endswith(
+        "(MISSES the target <= 0.1; the whole interval is on that side)"
+    )
+    near, ok = X.verdict(0.09, 0.1, "<=", "change", [0.07, 0.12])
+    assert ok and near.endswith("the interval holds the target)")
