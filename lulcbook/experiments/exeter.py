@@ -13,7 +13,7 @@ remove (:func:`haze_bound`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,7 +22,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lulcbook import cells, composite, haze, legend, mapcheck, predict, scales, texture, viz
+from lulcbook import (
+    cells,
+    composite,
+    haze,
+    legend,
+    mapcheck,
+    predict,
+    scales,
+    temporal,
+    texture,
+    viz,
+)
 from lulcbook.experiments.maps import (
     HAZE,
     L2A_OFFSETS,
@@ -54,6 +65,9 @@ class ExeterStability:
         table: the same as a table, with the mean over clear pairs.
         series: the maps of the shipped setting on series superpixels, by date.
         haze_flagged: share of each date's pixels that the haze test flags (empty without it).
+        clear_intervals: ``{model: {"d1→d2": lulcbook.temporal.change_share(...)}}`` for the
+            clear pairs: the changed share with its block-bootstrap 95 % interval (neighbouring
+            pixels share their errors, so blocks of pixels are resampled).
     """
 
     dates: list[str]
@@ -64,6 +78,7 @@ class ExeterStability:
     table: pd.DataFrame
     series: dict[str, np.ndarray]
     haze_flagged: dict[str, float]
+    clear_intervals: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 def pixel_metres(scene: xr.DataArray) -> float:
@@ -168,14 +183,19 @@ def exeter_stability(
         haze_flagged = {d: float(f.mean()) for d, f in zip(dates, flags, strict=True)}
     if gnn:
         compared[PREVIOUS] = [classify(gnn, a.values) for a in exeter]
+    intervals: dict[str, dict[str, dict[str, Any]]] = {}
     for name, maps in compared.items():
         for kind, ps in pairs.items():
             runs[kind][name] = pair_changes(maps, dates, ps)
+        intervals[name] = {
+            f"{dates[i]}→{dates[j]}": temporal.change_share(maps[i], maps[j])
+            for i, j in pairs["clear"]
+        }
     table = pd.concat({k: pd.DataFrame(v).T for k, v in runs.items()}, axis=1)
     table[("clear", "mean of clear pairs")] = pd.DataFrame(runs["clear"]).T.mean(axis=1)
     series = dict(zip(dates, compared[series_row], strict=True))
     return ExeterStability(
-        dates, masked_share, clear, candidates, runs, table, series, haze_flagged
+        dates, masked_share, clear, candidates, runs, table, series, haze_flagged, intervals
     )
 
 

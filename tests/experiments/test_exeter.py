@@ -34,6 +34,10 @@ def test_exeter_stability_identical_dates_do_not_change(trained) -> None:
     assert list(stab.series) == stab.dates and stab.series["2024-06-02"].shape == (12, 16)
     for changes in stab.runs["clear"].values():
         assert changes == {"2024-06-02→2024-08-01": 0.0}
+    assert set(stab.clear_intervals) == set(stab.runs["clear"])
+    for iv in stab.clear_intervals.values():
+        assert list(iv) == ["2024-06-02→2024-08-01"]
+        assert iv["2024-06-02→2024-08-01"]["ci95"] == [0.0, 0.0]
     assert len(next(iter(stab.runs["all"].values()))) == 2
     assert EX.product_setting("s2-4") == "s2-4/augmented, offset none"
     assert EX.product_setting("s2-4") in stab.candidates
@@ -86,6 +90,9 @@ def test_seed_spread_first_seed_is_the_shipped_training(sample_dir, spectral_par
     per_date = spread["segments"]["per-date"][pair]
     series = spread["segments"]["series"][pair]
     assert per_date["changed_share"][0] == pytest.approx(stab.runs["clear"][product][pair])
+    iv = stab.clear_intervals[product][pair]  # the same share, with its block interval
+    assert iv["changed_share"] == pytest.approx(stab.runs["clear"][product][pair])
+    assert iv["ci95"][0] <= iv["changed_share"] <= iv["ci95"][1] and iv["n_blocks"] >= 1
     assert series["changed_share"][0] == pytest.approx(
         stab.runs["clear"][product + EX.SERIES_SEGMENTS][pair]
     )

@@ -239,6 +239,18 @@ def test_verdict_never_prints_a_miss_as_the_target() -> None:
     assert X.verdict(0.8117, 0.8, ">=", "forest")[0].startswith("forest: 0.812 (meets")
 
 
+def test_exeter_verdict_judges_the_worst_clear_pair() -> None:
+    changes = {"a→b": 0.08, "b→c": 0.12}
+    text, ok = X.exeter_verdict(changes, "s", {"b→c": {"ci95": [0.09, 0.15], "n_blocks": 40}})
+    assert not ok and text == (
+        "Exeter change between consecutive clear dates, worst pair (s): 0.120 [0.090, 0.150], "
+        "40 blocks (MISSES the target <= 0.1; the interval holds the target)"
+    )
+    assert X.exeter_verdict(changes, "s")[0].endswith("0.120 (MISSES the target <= 0.1)")
+    assert X.exeter_verdict({"a→b": 0.05}, "s", {})[1] is True
+    assert "nan" in X.exeter_verdict({}, "s")[0]
+
+
 def test_verdict_says_where_the_interval_lies() -> None:
     text, ok = X.verdict(0.814, 0.8, ">=", "forest", [0.537, 0.968], "10 polygons")
     assert ok and text == (
