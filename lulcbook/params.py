@@ -283,6 +283,12 @@ class MapsClimateTransfer(Strict):
     n_train: PositiveInt | None = None
 
 
+class MapsBaseline(Strict):
+    """The shipped nine-band map model against plain gradient boosting on the band medians."""
+
+    seeds: PositiveInt
+
+
 class MapsSection(Strict):
     """``maps``: notebooks/07-maps.ipynb."""
 
@@ -306,6 +312,7 @@ class MapsSection(Strict):
     seed: int = 0
     ship: str
     climate_transfer: MapsClimateTransfer
+    baseline: MapsBaseline
 
 
 class Gbm(Strict):

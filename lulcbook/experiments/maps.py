@@ -582,6 +582,7 @@ def ship_checks(
     within_year: str = "",
     climate_sentences: Mapping[str, str] | None = None,
     confidence: str = "",
+    baseline: str = "",
 ) -> dict[str, dict[str, Any]]:
     """The checks each shipped card reports, for its own model and both L2A input settings.
 
@@ -601,6 +602,8 @@ def ship_checks(
             (:func:`lulcbook.experiments.map_climate.band_set_sentence`), if measured.
         confidence: the sentence on the Exeter change among the pixels confident on both dates
             (:func:`lulcbook.experiments.exeter_confidence.confidence_verdict`), if measured.
+        baseline: the sentence on the nine-band model against plain gradient boosting on the
+            band medians (:func:`lulcbook.experiments.baseline.baseline_sentence`), if measured.
     """
     climate_sentences = climate_sentences or {}
     l2a = {"as is": "offset none", "with l2a_offset": "offset path"}
@@ -617,6 +620,7 @@ def ship_checks(
             "brandenburg": dict(bb_ref),
             "bigearthnet": {k: ben_runs[f"s2-9/{SHIPPED['s2-9']}, {o}"] for k, o in l2a.items()},
             "climate": climate_sentences.get("s2-9", ""),
+            "baseline": baseline,
         },
         f"{ship}-10m": {
             "brandenburg": bb_runs[f"s2-4/{SHIPPED_VARIANT}"],

@@ -139,7 +139,9 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
             setting, the changed share per pair of clear dates), ``exeter_seeds`` (a sentence
             on the same change over training seeds), ``exeter_confidence`` (a sentence on the
             change among the pixels above the confidence threshold), ``within_year`` (a sentence
-            on simulated single dates of held-out LUCAS points) and ``exeter_scene``
+            on simulated single dates of held-out LUCAS points), ``baseline`` (a sentence on
+            plain gradient boosting on the band medians against the model, held-out LUCAS
+            points) and ``exeter_scene``
             (``artificial_share`` per date, the LUCAS ``points`` of the scene with their
             mapped classes, from :func:`lulcbook.experiments.exeter.points_mapped`, and
             ``haze_bound`` and ``change_by_ndvi_change`` per clear pair, from
@@ -194,6 +196,8 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
         lines.append(f"- {checks['exeter_confidence']}.")
     if checks.get("within_year"):
         lines.append(f"- {checks['within_year']}.")
+    if checks.get("baseline"):
+        lines.append(f"- {checks['baseline'].rstrip('.')}.")
     lines += [
         "",
         "## Known limits",

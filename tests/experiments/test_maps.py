@@ -64,6 +64,9 @@ def test_ship_checks_report_both_l2a_settings_for_each_card() -> None:
     assert seeded["m-10m"]["exeter_confidence"] == "" and "exeter_confidence" not in seeded["m"]
     sure = X.ship_checks("m", {}, {"s2-4/augmented": {}}, ben, ex, city, confidence="confident")
     assert sure["m-10m"]["exeter_confidence"] == "confident"
+    assert sure["m"]["baseline"] == "" and "baseline" not in sure["m-10m"]
+    based = X.ship_checks("m", {}, {"s2-4/augmented": {}}, ben, ex, city, baseline="plain GB")
+    assert based["m"]["baseline"] == "plain GB"  # the nine-band card's comparison
     ex["s2-4/augmented, offset none" + X.SERIES_SEGMENTS] = {"p": 0.15}
     series = X.ship_checks("m", {"r": 1}, {"s2-4/augmented": {"r": 2}}, ben, ex, city)
     assert series["m-10m"]["exeter"]["as is, series superpixels of `lulcbook series`"] == {

@@ -58,6 +58,11 @@ def test_card_reports_the_checks() -> None:
         "m", _model(), {**checks, "exeter_confidence": "Exeter, confidence >= 0.55: 0.109"}
     )
     assert "- Exeter, confidence >= 0.55: 0.109.\n" in sure
+    assert "gradient boosting" not in sure
+    based = spectral_card.spectral_card(
+        "m", _model(), {**checks, "baseline": "Against plain gradient boosting: 0.83 vs 0.81."}
+    )
+    assert "- Against plain gradient boosting: 0.83 vs 0.81.\n" in based
 
 
 def test_card_states_the_city_check_it_was_given() -> None:
