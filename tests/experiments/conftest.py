@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -30,3 +32,16 @@ def trained(sample_dir: Path) -> tuple[dict, dict]:
     field = climate_field.ClimateField.read(sample_dir / climate_field.WORLDCLIM_SUBDIR)
     climate = MC.points_climate(field.bio, lucas["lon"], lucas["lat"])
     return X.train_map_models(lucas, SP, climate, field)
+
+
+@pytest.fixture(scope="module")
+def lucas(sample_dir: Path) -> pd.DataFrame:
+    """1,200 real LUCAS rows drawn across Europe."""
+    table = elc10.read_elc10(sample_dir / elc10.SAMPLE_SUBDIR, s1=False)
+    return table.sample(1200, random_state=1).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def climate(sample_dir: Path, lucas: pd.DataFrame) -> np.ndarray:
+    """Real WorldClim 2.1 BIO1-19 at those points."""
+    return MC.points_climate(MC.read_climate(sample_dir), lucas["lon"], lucas["lat"])

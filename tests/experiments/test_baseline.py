@@ -10,20 +10,6 @@ import pytest
 
 from lulcbook import legend, viz
 from lulcbook.experiments import baseline as B
-from lulcbook.experiments import map_climate as MC
-from lulcbook.sources import elc10
-
-
-@pytest.fixture(scope="module")
-def lucas(sample_dir: Path) -> pd.DataFrame:
-    """900 real LUCAS rows drawn across Europe."""
-    table = elc10.read_elc10(sample_dir / elc10.SAMPLE_SUBDIR, s1=False)
-    return table.sample(900, random_state=1).reset_index(drop=True)
-
-
-@pytest.fixture(scope="module")
-def climate(sample_dir: Path, lucas: pd.DataFrame) -> np.ndarray:
-    return MC.points_climate(MC.read_climate(sample_dir), lucas["lon"], lucas["lat"])
 
 
 def test_gradient_boosting_classes_are_held_out_and_follow_the_inputs() -> None:
@@ -74,7 +60,7 @@ def test_baseline_comparison_on_real_points(
 def test_baseline_comparison_refuses_what_it_cannot_use(
     lucas: pd.DataFrame, climate: np.ndarray, spectral_params: dict
 ) -> None:
-    with pytest.raises(ValueError, match="900 LUCAS points but 10 climate rows"):
+    with pytest.raises(ValueError, match="1200 LUCAS points but 10 climate rows"):
         B.baseline_comparison(lucas, climate[:10], spectral_params, n_boot=5)
     no_ndvi = lucas.assign(ndvi_p5=np.nan)
     with pytest.raises(ValueError, match="no LUCAS point has every NDVI percentile"):

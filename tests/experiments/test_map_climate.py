@@ -12,20 +12,7 @@ import pytest
 from lulcbook import legend, viz
 from lulcbook.experiments import map_climate as MC
 from lulcbook.experiments import within_year as WY
-from lulcbook.sources import elc10, sample
-
-
-@pytest.fixture(scope="module")
-def lucas(sample_dir: Path) -> pd.DataFrame:
-    """1,200 real LUCAS rows drawn across Europe."""
-    table = elc10.read_elc10(sample_dir / elc10.SAMPLE_SUBDIR, s1=False)
-    return table.sample(1200, random_state=1).reset_index(drop=True)
-
-
-@pytest.fixture(scope="module")
-def climate(sample_dir: Path, lucas: pd.DataFrame) -> np.ndarray:
-    """Real WorldClim 2.1 BIO1-19 at those points."""
-    return MC.points_climate(MC.read_climate(sample_dir), lucas["lon"], lucas["lat"])
+from lulcbook.sources import sample
 
 
 def test_points_climate_reads_worldclim_at_the_points(climate: np.ndarray, lucas) -> None:
