@@ -1,9 +1,10 @@
-"""The plain baseline of the maps issue against the shipped map model (held-out LUCAS points).
+"""Plain gradient boosting on the LUCAS band medians against the shipped map model (held out).
 
 A plain gradient-boosting classifier trained on the continental LUCAS band medians, without
-tuning, is the baseline the maps were measured against on an independent single-date scene.
-This module puts it and the shipped nine-band map model side by side where the project can
-measure both: on LUCAS points of spatial blocks that neither saw in training
+tuning, is the baseline of the independent single-date check of the maps. This module puts it
+(as given, with the climate vector, and with the climate vector and the shipped model's
+augmented training copies) and the shipped nine-band map model side by side where the project
+can measure all of them: on LUCAS points of spatial blocks that none saw in training
 (:func:`lulcbook.experiments.within_year.held_out_design`), classified
 
 * from their annual band medians, the input both models learn from, and
@@ -56,7 +57,12 @@ GB = "gradient boosting"
 GB_CLIMATE = "gradient boosting + climate"
 """The baseline with the WorldClim BIO1–19 vector as further columns (as the shipped model)."""
 
-MODELS: tuple[str, ...] = (SHIPPED, GB, GB_CLIMATE)
+GB_AUGMENTED = "gradient boosting + climate, augmented"
+"""The baseline with climate, trained on the shipped model's augmented copies: what is left of
+the difference to the shipped model is the network's, the rest is the augmentation's."""
+
+MODELS: tuple[str, ...] = (SHIPPED, GB, GB_CLIMATE, GB_AUGMENTED)
+BASELINES: tuple[str, ...] = MODELS[1:]
 
 STATES: tuple[str, ...] = ("annual", *PERCENTILES)
 """Inputs classified: the annual medians, then the simulated single dates (NDVI percentiles)."""
@@ -71,31 +77,49 @@ def gradient_boosting_classes(
     folds: np.ndarray,
     seeds: Sequence[int],
     climate: np.ndarray | None = None,
+    augment: tuple[Sequence[str], np.ndarray, int] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Held-out classes of plain gradient boosting trained on the annual medians.
+    """Held-out classes of gradient boosting (default settings) trained on the annual medians.
 
     Args:
         inputs: state → ``(n, n_bands)`` reflectance; ``"annual"`` is what it learns from.
         y: legend index of every point.
         folds: fold of every point; each fold is classified by a model trained on the others.
-        seeds: training seeds (the seed of the early-stopping split).
+        seeds: training seeds (of the early-stopping split and of the augmented copies).
         climate: ``(n, 19)`` BIO1–19 appended as columns (NaN allowed), or ``None``.
+        augment: ``(bands, seasonal NDVI (n, k), copies)``: train on the medians and
+            ``copies`` augmented copies of them, drawn as the map models' are
+            (:func:`lulcbook.models.spectral.augment_reflectance`); ``None``: the medians only.
 
     Returns:
         ``{state: (n_seeds, n) legend indices}``.
     """
 
-    def columns(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return x[rows] if climate is None else np.hstack([x[rows], climate[rows]])
+    def columns(x: np.ndarray, c: np.ndarray | None) -> np.ndarray:
+        return x if c is None else np.hstack([x, c])
 
     out = {s: np.zeros((len(seeds), len(y)), np.int64) for s in inputs}
     for k, seed in enumerate(seeds):
         for f in np.unique(folds):
             test = folds == f
+            x, c = inputs["annual"][~test], None if climate is None else climate[~test]
+            parts = [x]
+            if augment is not None:
+                bands, seasons, copies = augment
+                rng = np.random.default_rng(seed)
+                parts += [
+                    spectral.augment_reflectance(x, bands, rng, seasons=seasons[~test])
+                    for _ in range(copies)
+                ]
             model = HistGradientBoostingClassifier(random_state=seed)
-            model.fit(columns(inputs["annual"], ~test), y[~test])
-            for s, x in inputs.items():
-                out[s][k, test] = model.predict(columns(x, test))
+            model.fit(
+                columns(np.concatenate(parts), None if c is None else np.tile(c, (len(parts), 1))),
+                np.tile(y[~test], len(parts)),
+            )
+            for s, xs in inputs.items():
+                out[s][k, test] = model.predict(
+                    columns(xs[test], None if climate is None else climate[test])
+                )
     return out
 
 
@@ -146,9 +170,10 @@ def baseline_comparison(
     blocks, folds, seed_list = held_out_design(df, int(sp["seed"]), seeds, n_folds, block_km)
     y = df["label_index"].to_numpy()
     bands = BAND_SETS[band_set]
-    inputs = {"annual": spectral.lucas_arrays(df, bands)[0]}
-    inputs |= percentile_states(df, bands, PERCENTILES)
-    with progress(total=3, desc="baseline comparison") as bar:
+    refl, _, seasons = spectral.lucas_arrays(df, bands)
+    inputs = {"annual": refl} | percentile_states(df, bands, PERCENTILES)
+    augment = (bands, seasons, int(sp["copies"]))
+    with progress(total=len(MODELS), desc="baseline comparison") as bar:
         classes = {
             SHIPPED: out_of_fold_classes(
                 df, sp, folds, seed_list, band_sets=(band_set,), states=STATES,
@@ -156,8 +181,9 @@ def baseline_comparison(
             )[band_set, SHIPPED]
         }  # fmt: skip
         bar.update(1)
-        for name, c in ((GB, None), (GB_CLIMATE, clim)):
-            classes[name] = gradient_boosting_classes(inputs, y, folds, seed_list, c)
+        for name, c, aug in ((GB, None, None), (GB_CLIMATE, clim, None),
+                             (GB_AUGMENTED, clim, augment)):  # fmt: skip
+            classes[name] = gradient_boosting_classes(inputs, y, folds, seed_list, c, aug)
             bar.update(1)
     n_clusters = np.unique(blocks).size
     weights = bootstrap_weights(len(seed_list), n_clusters, n_boot, int(sp["seed"]))
@@ -178,7 +204,7 @@ def baseline_comparison(
                 "estimate": float(ship["point"]["oa"] - res[m]["point"]["oa"]),
                 "ci95": ci95(ship["reps"]["oa"] - res[m]["reps"]["oa"]),
             }
-            for m in (GB, GB_CLIMATE)
+            for m in BASELINES
         }
     a, b = FLIP_PAIR
     flips = {m: flip_share(classes[m][a], classes[m][b], blocks, n_boot) for m in MODELS}
@@ -200,6 +226,11 @@ def _fmt(e: Mapping[str, Any], pct: bool = False) -> str:
     if pct:
         return f"{e['estimate']:.1%} [{lo:.1%}, {hi:.1%}]"
     return f"{e['estimate']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _signed(e: Mapping[str, Any]) -> str:
+    lo, hi = e["ci95"]
+    return f"{e['estimate']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
 def baseline_table(result: Mapping[str, Any]) -> pd.DataFrame:
@@ -237,14 +268,15 @@ def baseline_figure(result: Mapping[str, Any]) -> Any:
 def baseline_sentence(result: Mapping[str, Any]) -> str:
     """What the comparison says, computed from its numbers."""
     oa, diff = result["oa"], result["difference"]
+    n = len(result["seeds"])
 
     def says(e: Mapping[str, Any]) -> str:
         lo, hi = e["ci95"]
         if lo > 0:
-            return "higher"
+            return "shipped higher"
         if hi < 0:
-            return "lower"
-        return "not distinguishable"
+            return "shipped lower"
+        return "not distinguishable from the shipped model"
 
     sims = [s for s in STATES if s != "annual"]
 
@@ -255,11 +287,13 @@ def baseline_sentence(result: Mapping[str, Any]) -> str:
     a, b = FLIP_PAIR
     flips = ", ".join(f"{m} {_fmt(result['flips'][m], True)}" for m in MODELS)
     parts = [
-        f"On held-out LUCAS points ({result['block_km']:g} km blocks, {len(result['seeds'])} "
-        f"seeds, {result['band_set']}): from the annual medians the shipped map model reaches "
+        f"On held-out LUCAS points ({result['block_km']:g} km blocks, {n} "
+        f"seed{'s' if n != 1 else ''}, {result['band_set']}): from the annual medians the shipped map model reaches "
         f"{_fmt(oa['annual'][SHIPPED])}, plain gradient boosting {_fmt(oa['annual'][GB])} "
-        f"(shipped {says(diff['annual'][GB])}: {_fmt(diff['annual'][GB])}), with climate "
-        f"{_fmt(oa['annual'][GB_CLIMATE])} (shipped {says(diff['annual'][GB_CLIMATE])})",
+        f"(shipped − baseline {_signed(diff['annual'][GB])}: {says(diff['annual'][GB])}), with "
+        f"climate {_fmt(oa['annual'][GB_CLIMATE])} ({says(diff['annual'][GB_CLIMATE])}), with "
+        f"climate and the shipped model's augmentation {_fmt(oa['annual'][GB_AUGMENTED])} "
+        f"({says(diff['annual'][GB_AUGMENTED])})",
         "on SIMULATED single dates the lowest accuracy over the NDVI percentiles is "
         + ", ".join(f"{m} {oa[worst[m]][m]['estimate']:.3f} ({worst[m]})" for m in MODELS),
         f"between the {a} and {b} states the class changes for {flips} of the points",
@@ -268,8 +302,10 @@ def baseline_sentence(result: Mapping[str, Any]) -> str:
 
 
 __all__ = [
+    "BASELINES",
     "FLIP_PAIR",
     "GB",
+    "GB_AUGMENTED",
     "GB_CLIMATE",
     "MODELS",
     "SHIPPED",

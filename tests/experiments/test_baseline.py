@@ -30,6 +30,12 @@ def test_gradient_boosting_classes_are_held_out_and_follow_the_inputs() -> None:
     clim = np.where(rng.random((120, 2)) < 0.3, np.nan, rng.normal(size=(120, 2)))
     with_climate = B.gradient_boosting_classes({"annual": x}, y, folds, [0], climate=clim)
     assert (with_climate["annual"] == y).mean() > 0.95  # missing climate values are allowed
+    seasons = np.full((120, 4), 500.0)
+    bands = ("B02", "B04", "B08")
+    aug = B.gradient_boosting_classes({"annual": x}, y, folds, [0, 1], clim, (bands, seasons, 2))
+    again = B.gradient_boosting_classes({"annual": x}, y, folds, [0, 1], clim, (bands, seasons, 2))
+    assert np.array_equal(aug["annual"], again["annual"])  # the copies are drawn from the seed
+    assert aug["annual"].shape == (2, 120)
 
 
 def test_baseline_comparison_on_real_points(
@@ -44,6 +50,7 @@ def test_baseline_comparison_on_real_points(
             e = r["oa"][s][m]
             assert 1 / legend.N_CLASSES * 0.5 < e["estimate"] <= 1
             assert e["ci95"][0] <= e["estimate"] <= e["ci95"][1]
+        assert list(r["difference"][s]) == list(B.BASELINES)
         for m, d in r["difference"][s].items():
             # the difference is of the same resamples: its estimate is the difference of OAs
             want = r["oa"][s][B.SHIPPED]["estimate"] - r["oa"][s][m]["estimate"]
