@@ -22,7 +22,7 @@ scored 0 (which would bias the interval downwards). Every result has one shape,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -66,6 +66,16 @@ class Estimate:
             "n_clusters": self.n_clusters,
             "p_positive": self.p_positive,
         }
+
+
+def interval_side(ci95: Sequence[float]) -> int:
+    """Which side of zero a 95 % interval lies on: ``1`` above, ``-1`` below, ``0`` holding 0.
+
+    The one reading of a paired difference's interval behind the verdict words of the studies
+    (a NaN bound gives ``0``).
+    """
+    lo, hi = (float(v) for v in ci95)
+    return 1 if lo > 0 else -1 if hi < 0 else 0
 
 
 def macro_f1_present(y_true: IntArray, y_pred: IntArray, labels: IntArray) -> float:

@@ -149,6 +149,12 @@ def index_of(key: str) -> int:
         raise ValueError(f"Unknown legend class {key!r}; expected one of {KEYS}") from None
 
 
+def class_counts(classes: np.ndarray) -> np.ndarray:
+    """Pixels of each legend class in a class map: ``(N_CLASSES,)`` int64; NODATA not counted."""
+    cls = np.asarray(classes)
+    return np.bincount(cls[cls != NODATA].ravel(), minlength=N_CLASSES)[:N_CLASSES]
+
+
 K = TypeVar("K")
 
 

@@ -42,7 +42,7 @@ def class_shares(cls: np.ndarray) -> dict[str, float]:
     cls = np.asarray(cls)
     valid = cls != legend.NODATA
     n = max(int(valid.sum()), 1)
-    counts = np.bincount(cls[valid].ravel(), minlength=legend.N_CLASSES)[: legend.N_CLASSES]
+    counts = legend.class_counts(cls)
     out = {k: float(counts[i] / n) for i, k in enumerate(legend.KEYS)}
     out["nodata"] = float((~valid).sum() / max(cls.size, 1))
     return out

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lulcbook.bootstrap import macro_f1_present, seeded_bootstrap
+from lulcbook.bootstrap import interval_side, macro_f1_present, seeded_bootstrap
 
 
 def _data(n: int = 300, seeds: int = 5, acc: float = 0.8, rng_seed: int = 0):
@@ -89,3 +89,11 @@ def test_macro_f1_counts_predictions_of_other_classes() -> None:
     assert macro_f1_present(y[:4], p[:4], labels) == pytest.approx(
         f1_score(y[:4], p[:4], labels=[0, 1], average="macro")
     )
+
+
+def test_interval_side_reads_which_side_of_zero_an_interval_lies() -> None:
+    assert interval_side([0.01, 0.2]) == 1
+    assert interval_side((-0.3, -0.001)) == -1
+    assert interval_side([-0.1, 0.1]) == 0
+    assert interval_side([0.0, 0.2]) == 0  # an interval reaching 0 holds it
+    assert interval_side([float("nan"), 0.2]) == 0

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from lulcbook import legend
@@ -48,3 +49,11 @@ def test_free_text_is_never_mapped_by_its_first_letter(text: str) -> None:
 )
 def test_well_formed_lc1_codes_are_mapped(code: str, key: str) -> None:
     assert legend.lc1_to_key(code) == key
+
+
+def test_class_counts_count_each_class_and_skip_no_data() -> None:
+    cls = np.array([[0, 0, legend.NODATA], [7, 3, 0]], dtype=np.uint8)
+    counts = legend.class_counts(cls)
+    assert counts.shape == (legend.N_CLASSES,) and counts.sum() == 5
+    assert counts[0] == 3 and counts[3] == 1 and counts[7] == 1
+    assert legend.class_counts(np.full((2, 2), legend.NODATA, np.uint8)).sum() == 0

@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from lulcbook import viz
+from lulcbook.bootstrap import interval_side
 from lulcbook.experiments.continental import (
     bootstrap_weights,
     ci95,
@@ -271,12 +272,8 @@ def baseline_sentence(result: Mapping[str, Any]) -> str:
     n = len(result["seeds"])
 
     def says(e: Mapping[str, Any]) -> str:
-        lo, hi = e["ci95"]
-        if lo > 0:
-            return "shipped higher"
-        if hi < 0:
-            return "shipped lower"
-        return "not distinguishable from the shipped model"
+        words = {1: "shipped higher", -1: "shipped lower"}
+        return words.get(interval_side(e["ci95"]), "not distinguishable from the shipped model")
 
     sims = [s for s in STATES if s != "annual"]
 

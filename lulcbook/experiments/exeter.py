@@ -185,12 +185,12 @@ def exeter_stability(
         compared[PREVIOUS] = [classify(gnn, a.values) for a in exeter]
     intervals: dict[str, dict[str, dict[str, Any]]] = {}
     for name, maps in compared.items():
-        for kind, ps in pairs.items():
-            runs[kind][name] = pair_changes(maps, dates, ps)
-        intervals[name] = {
+        runs["all"][name] = pair_changes(maps, dates, pairs["all"])
+        intervals[name] = {  # the clear pairs' shares come with their interval
             f"{dates[i]}→{dates[j]}": temporal.change_share(maps[i], maps[j])
             for i, j in pairs["clear"]
         }
+        runs["clear"][name] = {k: v["changed_share"] for k, v in intervals[name].items()}
     table = pd.concat({k: pd.DataFrame(v).T for k, v in runs.items()}, axis=1)
     table[("clear", "mean of clear pairs")] = pd.DataFrame(runs["clear"]).T.mean(axis=1)
     series = dict(zip(dates, compared[series_row], strict=True))

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from lulcbook import evaluate as ev
 from lulcbook import graphs, legend, splits, train, viz
-from lulcbook.bootstrap import Estimate, resample
+from lulcbook.bootstrap import Estimate, interval_side, resample
 from lulcbook.models.gnn import SegmentClassifier
 from lulcbook.progress import progress
 from lulcbook.uncertainty import (
@@ -201,12 +201,7 @@ def change_word(ci95: Sequence[float]) -> str:
         ``"lowers"`` when the whole interval is below 0, ``"raises"`` when it is above 0,
         ``"does not detectably change"`` when it holds 0.
     """
-    lo, hi = ci95
-    if hi < 0:
-        return "lowers"
-    if lo > 0:
-        return "raises"
-    return "does not detectably change"
+    return {1: "raises", -1: "lowers", 0: "does not detectably change"}[interval_side(ci95)]
 
 
 def calibration_verdicts(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:

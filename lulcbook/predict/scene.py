@@ -254,12 +254,11 @@ def predict_scene(
                     if min_confidence is not None:
                         data = data.copy()
                         unconfident += blank_unconfident(data, min_confidence)
-                        mapped = data[0][data[0] != legend.NODATA]
-                        tile_counts = np.bincount(mapped, minlength=legend.N_CLASSES)
+                        tile_counts = legend.class_counts(data[0])
                     dst[cog.CLASS_BAND].write(data[0], 1, window=res.window)
                     dst[cog.CONFIDENCE_BAND].write(data[1], 1, window=res.window)
                     dst[cog.UNCERTAINTY_BAND].write(res.uncertainty, 1, window=res.window)
-                    counts += tile_counts[: legend.N_CLASSES]
+                    counts += tile_counts
                     task_s += res.seconds
                     task_cpu += res.cpu_seconds
                     bar.update(1)

@@ -129,9 +129,8 @@ def predict_tile(
                     f"{(len(values), *image.shape[1:])} for a tile of {image.shape}"
                 )
             data, unc = encode(proba[(slice(None), *core)], invalid[core], values)
-    counts = np.bincount(data[0][data[0] != legend.NODATA].ravel(), minlength=legend.N_CLASSES)
     return TileResult(
-        tile.core, data, unc, counts[: legend.N_CLASSES], time.perf_counter() - t0,
+        tile.core, data, unc, legend.class_counts(data[0]), time.perf_counter() - t0,
         time.thread_time() - c0,
     )  # fmt: skip
 
