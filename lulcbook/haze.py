@@ -46,6 +46,10 @@ BLUE, RED = "B02", "B04"
 class HazeTest:
     """Thresholds of the multi-temporal haze test (module docstring).
 
+    The defaults are the thresholds first set by hand on the sample's Sentinel-2 L2A Exeter
+    series, where notebook 07-maps also judges them; ``lulcbook series`` runs
+    :data:`SERIES_DEFAULT` instead, chosen on another series.
+
     Attributes:
         blue_rise: smallest rise of blue reflectance (B02) against the reference date that is
             flagged.
@@ -119,6 +123,17 @@ class HazeTest:
             **dataclasses.asdict(self),
             "flagged_share": {d: float(f.mean()) for d, f in zip(dates, flags, strict=True)},
         }
+
+
+SERIES_DEFAULT: HazeTest = HazeTest(blue_rise=0.02, red_ratio=1.5)
+"""The haze test ``lulcbook series`` runs unless told otherwise (``--no-haze-test``).
+
+Its thresholds are those chosen on the sample's HLS S30 2021 Exeter series against its Fmask
+(:func:`select_test`: the pair of the grid that flags the most Fmask cloud while flagging at most
+1 % of the Fmask-clear pixels; ``maps.json`` → ``exeter.haze.selection.chosen``), not on the
+Sentinel-2 L2A series the maps are judged on. Notebook 10-temporal repeats the choice and says
+whether it still gives this pair.
+"""
 
 
 def _blue_red(data: np.ndarray, bands: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

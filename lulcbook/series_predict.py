@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,8 @@ class SeriesResult:
             per-period argmax without the rule.
         change_share: the same after the rule (smoothed classes).
         seconds: wall time.
+        nodata_share: share of the pixels without a class in each period's map (masked, or
+            flagged by the haze test, on every date of the period).
     """
 
     periods: list[str]
@@ -152,6 +155,7 @@ class SeriesResult:
     raw_change_share: dict[str, float]
     change_share: dict[str, float]
     seconds: float
+    nodata_share: dict[str, float]
 
 
 def series_inputs(inputs: Sequence[PathLike]) -> list[Path]:
@@ -379,7 +383,7 @@ def predict_series(
     out: PathLike,
     *,
     period: str = "month",
-    change_prior: float = 0.01,
+    change_prior: float = temporal.SERIES_CHANGE_PRIOR,
     dates: Sequence[str] | None = None,
     blocksize: int = 512,
     model_resolution_m: float | None = None,
@@ -399,7 +403,9 @@ def predict_series(
         out: base output path ``OUT.tif``; files are named ``OUT_<period>.tif`` etc.
         period: ``"date"``, ``"month"``, ``"season"`` or ``"year"``.
         change_prior: prior probability of a class change between consecutive periods
-            (:func:`lulcbook.temporal.viterbi_smooth`).
+            (:func:`lulcbook.temporal.viterbi_smooth`); below ``(K − 1)/K`` for ``K`` classes
+            (:func:`lulcbook.temporal.check_sticky`). Default: the operating point of notebook
+            10-temporal (:data:`lulcbook.temporal.SERIES_CHANGE_PRIOR`).
         dates: ISO date per input (default: from the inputs).
         blocksize: internal COG tile size.
         model_resolution_m: the resolution the model's segment size refers to; given, the
@@ -412,13 +418,15 @@ def predict_series(
             A model with climate input also records its raster (``lulcbook:climate``).
         haze_test: a multi-temporal haze test (:class:`lulcbook.haze.HazeTest`) that sets the
             pixels it flags to nodata before classifying, on top of the inputs' own mask; the
-            items record it (``lulcbook:haze_test``).
+            items record it (``lulcbook:haze_test``). ``None`` (the default here): none; the
+            command line runs :data:`lulcbook.haze.SERIES_DEFAULT` unless told otherwise.
         **source_kw: passed to :func:`lulcbook.predict.open_source` (preset, mask_band, ...).
 
     Raises:
-        ValueError: an unknown period, a missing output folder, outputs that would replace an
-            input, inputs that do not form a series (named in the message), or a haze test on
-            a single date or without B02 and B04.
+        ValueError: an unknown period, a change prior that favours change for the model's
+            classes, a missing output folder, outputs that would replace an input, inputs that
+            do not form a series (named in the message), or a haze test on a single date or
+            without B02 and B04.
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -430,6 +438,7 @@ def predict_series(
         raise ValueError(f"Unknown period {period!r}; expected one of {temporal.PERIODS}")
     if segments not in SEGMENTS:
         raise ValueError(f"Unknown segments {segments!r}; expected one of {SEGMENTS}")
+    temporal.check_sticky(change_prior, len(model.classes))
     reads = [p for i in inputs if isinstance(i, str | os.PathLike) for p in input_files(i)]
     reads += [Path(e) for e in extra_inputs]
     stem = out.with_suffix("")
@@ -551,6 +560,9 @@ def predict_series(
         raw_change_share=consecutive_change(raw, labels),
         change_share=consecutive_change(smooth, labels),
         seconds=time.perf_counter() - t0,
+        nodata_share={
+            lab: float((c == legend.NODATA).mean()) for lab, c in zip(labels, smooth, strict=True)
+        },
     )
 
 
@@ -599,7 +611,12 @@ def add_series_parser(sub: Any) -> argparse.ArgumentParser:
         help="superpixels: one segmentation of the series for every date, or one per date",
     )
     p.add_argument(
-        "--change-prior", type=float, default=0.01, help="prior probability of change per period"
+        "--change-prior",
+        type=float,
+        default=temporal.SERIES_CHANGE_PRIOR,
+        help="prior probability of a class change per period, below (K-1)/K for K classes "
+        f"(default {temporal.SERIES_CHANGE_PRIOR:g}: the operating point notebook 10-temporal "
+        "chooses on the sample's HLS Exeter series; smaller keeps fewer changes)",
     )
     p.add_argument("--dates", type=name_list, default=None, help="ISO date per input")
     p.add_argument("--preset", choices=sorted(SCALING), default=None, help="DN scaling preset")
@@ -608,21 +625,25 @@ def add_series_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--mask-values", type=number_list(int), default=None, help="mask values to drop")
     add_l2a_offset_option(p)
     add_climate_option(p)
+    default = haze.SERIES_DEFAULT
     p.add_argument(
         "--haze-test",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="also mask haze and thin cloud that the mask band misses: a rise of blue (B02) "
-        f"by more than {haze.HazeTest.blue_rise} against the pixel's clearest other date, with "
-        f"red rising at most {haze.HazeTest.red_ratio} times as much, widened by "
-        f"{haze.HazeTest.dilation_m:g} m (lulcbook.haze)",
+        f"by more than {default.blue_rise:g} against the pixel's clearest other date, with "
+        f"red rising at most {default.red_ratio:g} times as much, widened by "
+        f"{default.dilation_m:g} m (lulcbook.haze; thresholds chosen on the sample's HLS "
+        "series against its Fmask). Default: on where the series allows it (two dates or "
+        "more, a model reading B02 and B04)",
     )
     p.add_argument(
         "--haze-thresholds",
         type=number_list(float),
         default=None,
         metavar="BLUE_RISE,RED_RATIO",
-        help="the haze test with these two thresholds instead of the defaults (implies "
-        "--haze-test; notebook 07-maps reports the pair chosen on the sample's HLS series)",
+        help=f"the haze test with these two thresholds instead of {default.blue_rise:g},"
+        f"{default.red_ratio:g} (notebook 07-maps compares pairs on both Exeter series)",
     )
     p.add_argument("--blocksize", type=int, default=512, help="COG internal tile size")
     p.add_argument("--bbox", type=number_list(float), default=None, help="'stac': lon/lat bbox")
@@ -631,14 +652,22 @@ def add_series_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _haze_test(args: argparse.Namespace) -> haze.HazeTest | None:
-    """The haze test the command line asks for (``None``: none).
+def _haze_test(args: argparse.Namespace) -> tuple[haze.HazeTest | None, bool]:
+    """The haze test of the command line (``None``: none) and whether it was asked for.
+
+    Without ``--haze-test``, ``--no-haze-test`` or ``--haze-thresholds`` the test is
+    :data:`lulcbook.haze.SERIES_DEFAULT`, not asked for: a series it cannot run on goes without.
 
     Raises:
-        SeriesUsageError: ``--haze-thresholds`` that are not two positive numbers.
+        SeriesUsageError: ``--haze-thresholds`` that are not two positive numbers, or given
+            with ``--no-haze-test``.
     """
     if args.haze_thresholds is None:
-        return haze.HazeTest() if args.haze_test else None
+        if args.haze_test is False:
+            return None, False
+        return haze.SERIES_DEFAULT, bool(args.haze_test)
+    if args.haze_test is False:
+        raise SeriesUsageError("--haze-thresholds sets the haze test that --no-haze-test turns off")
     if len(args.haze_thresholds) != 2:
         raise SeriesUsageError(
             f"--haze-thresholds takes BLUE_RISE,RED_RATIO; got {len(args.haze_thresholds)} "
@@ -646,9 +675,34 @@ def _haze_test(args: argparse.Namespace) -> haze.HazeTest | None:
         )
     blue_rise, red_ratio = args.haze_thresholds
     try:
-        return haze.HazeTest(blue_rise=blue_rise, red_ratio=red_ratio)
+        return haze.HazeTest(blue_rise=blue_rise, red_ratio=red_ratio), True
     except ValueError as err:
         raise SeriesUsageError(f"--haze-thresholds: {err}") from None
+
+
+def _runnable_haze_test(
+    test: haze.HazeTest | None, asked: bool, n_dates: int, bands: Sequence[str]
+) -> haze.HazeTest | None:
+    """``test`` if the series allows it; else ``None`` with a warning, or an error if asked for.
+
+    Raises:
+        SeriesUsageError: a haze test asked for on one date, or with a model without B02/B04.
+    """
+    if test is None:
+        return None
+    missing = [b for b in (haze.BLUE, haze.RED) if b not in bands]
+    if n_dates < 2:
+        problem = f"compares dates; the series has {n_dates}"
+    elif missing:
+        problem = (
+            f"reads {haze.BLUE} and {haze.RED}; the model's bands {list(bands)} lack {missing}"
+        )
+    else:
+        return test
+    if asked:
+        raise SeriesUsageError(f"--haze-test {problem}")
+    warnings.warn(f"no haze test: it {problem}", UserWarning, stacklevel=2)
+    return None
 
 
 def series_command(args: argparse.Namespace) -> int:
@@ -668,7 +722,7 @@ def series_command(args: argparse.Namespace) -> int:
 
     if not 0.0 < args.change_prior < 1.0:
         raise SeriesUsageError(f"--change-prior must lie in (0, 1), got {args.change_prior}")
-    haze_test = _haze_test(args)
+    haze_test, haze_asked = _haze_test(args)
     if args.out.suffix.lower() not in (".tif", ".tiff") or not args.out.parent.is_dir():
         raise SeriesUsageError(f"--out {args.out} must be a .tif file in an existing folder")
     stac = args.inputs == ["stac"]
@@ -730,15 +784,11 @@ def series_command(args: argparse.Namespace) -> int:
             inputs = list(series_inputs(args.inputs))
         except (FileNotFoundError, ValueError) as err:
             raise SeriesUsageError(str(err)) from None
-    if haze_test is not None:
-        if len(inputs) < 2:
-            raise SeriesUsageError(f"--haze-test compares dates; the series has {len(inputs)}")
-        missing = [b for b in (haze.BLUE, haze.RED) if b not in model.bands]
-        if missing:
-            raise SeriesUsageError(
-                f"--haze-test reads {haze.BLUE} and {haze.RED}; the model's bands "
-                f"{list(model.bands)} lack {missing}"
-            )
+    try:
+        temporal.check_sticky(args.change_prior, len(model.classes))
+    except ValueError as err:
+        raise SeriesUsageError(f"--change-prior: {err}") from None
+    haze_test = _runnable_haze_test(haze_test, haze_asked, len(inputs), list(model.bands))
     r = predict_series(
         inputs,
         model,
@@ -758,9 +808,11 @@ def series_command(args: argparse.Namespace) -> int:
     shares = ", ".join(
         f"{k}: {r.change_share[k]:.1%} (raw {r.raw_change_share[k]:.1%})" for k in r.change_share
     )
+    empty = ", ".join(f"{k}: {v:.1%}" for k, v in r.nodata_share.items())
     print(
         f"wrote {len(r.maps)} period maps ({', '.join(r.periods)}) and {r.change} from "
-        f"{len(r.dates)} dates in {r.seconds:.1f} s; changed: {shares or 'one period only'}"
+        f"{len(r.dates)} dates in {r.seconds:.1f} s; changed: {shares or 'one period only'}; "
+        f"no class: {empty}"
     )
     return 0
 

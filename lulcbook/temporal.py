@@ -180,6 +180,36 @@ def _split_periods(
     return list(groups), proba, parts, n_obs
 
 
+SERIES_CHANGE_PRIOR: float = 0.85
+"""The change prior ``lulcbook series`` uses unless told otherwise (``--change-prior``).
+
+The operating point of notebook 10-temporal: the largest prior of its sweep whose changes
+between periods and between consecutive clear dates stay at or below 10 % on the sample's HLS
+S30 2021 Exeter series (:func:`lulcbook.experiments.temporal.operating_point`); the Sentinel-2
+L2A 2024 series is the check. The notebook repeats the choice and says whether it still gives
+this value. With the eight classes of the legend, 7/8 would make every transition equally
+likely (the raw maps), so this is a light stickiness: a threshold on the evidence a change
+needs, not a rate of land-cover change.
+"""
+
+
+def check_sticky(change_prior: float, n_classes: int) -> None:
+    """Refuse a change prior that does not make staying the most likely transition.
+
+    With ``K`` classes a prior of ``(K − 1)/K`` makes every transition equally likely and a
+    larger one favours change, which the rule is not meant to do.
+
+    Raises:
+        ValueError: ``change_prior`` outside ``(0, (K − 1)/K)``, with the bound for ``K``.
+    """
+    bound = (n_classes - 1) / n_classes
+    if not 0.0 < change_prior < bound:
+        raise ValueError(
+            f"change_prior {change_prior:g} must lie in (0, {bound:.4g}) for a model of "
+            f"{n_classes} classes: at {bound:.4g} every transition is equally likely"
+        )
+
+
 def transition_log_matrix(n_classes: int, change_prior: float) -> np.ndarray:
     """Log transition matrix of the sticky model: stay ``1 − p``, each other class ``p/(K−1)``.
 
@@ -414,12 +444,14 @@ def change_share_difference(
 
 __all__ = [
     "PERIODS",
+    "SERIES_CHANGE_PRIOR",
     "block_bootstrap_ci",
     "block_ids",
     "change_layer",
     "change_share_difference",
     "change_share",
     "changed_pixels",
+    "check_sticky",
     "day_of_year",
     "group_periods",
     "parse_date",

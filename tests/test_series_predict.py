@@ -9,7 +9,7 @@ import rasterio
 import xarray as xr
 from rasterio.windows import Window
 
-from lulcbook import cli, legend, predict, series_predict, zoo
+from lulcbook import cli, haze, legend, predict, series_predict, temporal, zoo
 
 MODEL = "lucas-s2-segments-10m"
 HLS_KW = {"preset": "hls", "mask_band": "Fmask", "mask_values": series_predict.HLS_FMASK_INVALID}
@@ -65,6 +65,7 @@ def test_predict_series_writes_maps_change_and_items(model, hls_series, tmp_path
             assert src.shape == (48, 48) and src.crs is not None
         assert set(np.unique(cls)) <= set(range(legend.N_CLASSES)) | {legend.NODATA}
         assert (cls != legend.NODATA).mean() > 0.5
+        assert r.nodata_share[lab] == pytest.approx((cls == legend.NODATA).mean())
         item = json.loads(r.stac_items[lab].read_text())
         assert item["properties"]["lulcbook:period"] == lab
         assert item["properties"]["start_datetime"].startswith(lab)
@@ -188,13 +189,22 @@ def test_cli_series(hls_series, tmp_path, capsys) -> None:
     argv = ["series", *map(str, hls_series), "--out", str(out), "--model", MODEL]
     argv += ["--preset", "hls", "--mask-band", "Fmask", "--mask-values", values]
     assert cli.main(argv) == 0
-    assert "wrote 2 period maps (2021-06, 2021-07)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "wrote 2 period maps (2021-06, 2021-07)" in printed
+    assert "; no class: 2021-06: " in printed and "%, 2021-07: " in printed
     assert (tmp_path / "cli_change.tif").exists() and (tmp_path / "cli_2021-07.json").exists()
     assert cli.main(["series", str(tmp_path / "missing"), "--out", str(out)]) == 2
     assert "missing does not exist" in capsys.readouterr().err
     assert cli.main(["series", "stac", "--out", str(out)]) == 2
     assert cli.main([*argv, "--change-prior", "1.5"]) == 2
     capsys.readouterr()
+    props = json.loads((tmp_path / "cli_2021-07.json").read_text())["properties"]
+    assert props["lulcbook:change_prior"] == temporal.SERIES_CHANGE_PRIOR  # the default
+    assert props["lulcbook:haze_test"]["blue_rise"] == haze.SERIES_DEFAULT.blue_rise
+    # eight classes: at 7/8 every transition is as likely as staying
+    assert cli.main([*argv, "--change-prior", "0.9", "--out", str(tmp_path / "p.tif")]) == 2
+    assert "--change-prior: change_prior 0.9 must lie in (0, 0.875)" in capsys.readouterr().err
+    assert not list(tmp_path.glob("p_*"))
     per_date = tmp_path / "per-date.tif"
     assert cli.main([*argv, "--segments", "per-date", "--out", str(per_date)]) == 0
     assert (tmp_path / "per-date_change.tif").exists()
@@ -256,11 +266,20 @@ def test_cli_series_haze_test_masks_and_records(sample_dir, tmp_path, capsys) ->
     argv = ["series", *map(str, crops), "--model", MODEL, "--preset", "s2-l2a-n0400",
             "--mask-band", "SCL", "--period", "date"]  # fmt: skip
     plain, hazed = tmp_path / "plain.tif", tmp_path / "hazed.tif"
-    assert cli.main([*argv, "--out", str(plain)]) == 0
+    assert cli.main([*argv, "--out", str(plain), "--no-haze-test"]) == 0
     assert cli.main([*argv, "--out", str(hazed), "--haze-test"]) == 0
     props = json.loads((tmp_path / "hazed_2024-08-01.json").read_text())["properties"]
     record = props["lulcbook:haze_test"]
-    assert (record["blue_rise"], record["red_ratio"], record["dilation_m"]) == (0.03, 1.5, 40.0)
+    assert (record["blue_rise"], record["red_ratio"], record["dilation_m"]) == (0.02, 1.5, 40.0)
+    default = tmp_path / "default.tif"  # without a flag the test runs, with the same thresholds
+    assert cli.main([*argv, "--out", str(default)]) == 0
+    props = json.loads((tmp_path / "default_2024-08-01.json").read_text())["properties"]
+    assert props["lulcbook:haze_test"] == record
+    with (
+        rasterio.open(tmp_path / "default_2024-08-01.tif") as a,
+        rasterio.open(tmp_path / "hazed_2024-08-01.tif") as b,
+    ):
+        assert np.array_equal(a.read(1), b.read(1))
     shares = record["flagged_share"]
     assert shares["2024-08-01"] > shares["2024-06-02"] and shares["2024-08-01"] > 0.01
     assert (
@@ -284,6 +303,16 @@ def test_cli_series_haze_test_masks_and_records(sample_dir, tmp_path, capsys) ->
     assert cli.main(one) == 2
     assert "--haze-test compares dates; the series has 1" in capsys.readouterr().err
     assert not (tmp_path / "one_2024-06.tif").exists()
+    assert cli.main(one[:-1]) == 0  # not asked for: one date goes without, with a warning
+    assert "warning: no haze test: it compares dates; the series has 1" in capsys.readouterr().err
+    props = json.loads((tmp_path / "one_2024-06.json").read_text())["properties"]
+    assert "lulcbook:haze_test" not in props
+    both = [*argv, "--out", str(tmp_path / "both.tif"), "--no-haze-test", "--haze-thresholds", "0.02,1.5"]  # fmt: skip
+    assert cli.main(both) == 2
+    assert (
+        "--haze-thresholds sets the haze test that --no-haze-test turns off"
+        in capsys.readouterr().err
+    )
     # other thresholds: a lower blue rise flags more, and the items record the pair used
     lower = tmp_path / "lower.tif"
     assert cli.main([*argv, "--out", str(lower), "--haze-thresholds", "0.01,1.5"]) == 0

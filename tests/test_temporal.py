@@ -77,6 +77,18 @@ def test_viterbi_without_observations_and_bad_prior() -> None:
         temporal.viterbi_smooth(log_e, n, change_prior=1.0)
 
 
+def test_check_sticky_bounds_the_prior_by_the_number_of_classes() -> None:
+    """Below (K − 1)/K staying is the likeliest transition; the product default is such a prior."""
+    temporal.check_sticky(temporal.SERIES_CHANGE_PRIOR, len(legend.KEYS))
+    temporal.check_sticky(0.74, 4)
+    for prior, k in ((0.75, 4), (0.85, 5), (0.0, 8), (-0.1, 8)):
+        with pytest.raises(ValueError, match=f"for a model of {k} classes"):
+            temporal.check_sticky(prior, k)
+    # at the bound the transitions are uniform: the rule is the per-period argmax
+    m = np.exp(temporal.transition_log_matrix(4, 0.75))
+    assert np.allclose(m, 0.25)
+
+
 def test_change_share_with_block_interval() -> None:
     rng = np.random.default_rng(0)
     a = rng.integers(0, 3, (100, 100)).astype(np.uint8)

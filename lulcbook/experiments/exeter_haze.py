@@ -32,9 +32,10 @@ from lulcbook.experiments.exeter import (
     series_maps,
 )
 from lulcbook.experiments.haze_select import HazeSelection, haze_selection
-from lulcbook.experiments.maps import HAZE, SERIES_SEGMENTS, classify, verdict
+from lulcbook.experiments.maps import HAZE, SERIES_SEGMENTS, classify
 from lulcbook.models import spectral
 from lulcbook.sources import sample
+from lulcbook.targets import verdict
 
 SCL_CLOUDS: dict[str, tuple[int, ...]] = {
     "cloud, medium probability (8)": (8,),

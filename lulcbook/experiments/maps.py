@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lulcbook import cloudmask, evaluate, legend, mapcheck, predict, viz, zoo
+from lulcbook import cloudmask, evaluate, haze, legend, mapcheck, predict, viz, zoo
 from lulcbook.models import spectral
 from lulcbook.models.gnn import SegmentClassifier
 from lulcbook.sources import elc10
+from lulcbook.targets import verdict
 from lulcbook.zoo import spectral_card
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ SERIES_SEGMENTS = ", series superpixels"
 
 HAZE = ", haze test"
 """Suffix of the Exeter rows whose dates also lose what the haze test flags (:mod:`lulcbook.haze`,
-``lulcbook series --haze-test``)."""
+at the thresholds notebook 07 passes)."""
 
 SHIPPED_VARIANT = "augmented"
 """The variant of the four-band and Landsat models that ships (random gain, path offset and
@@ -608,12 +609,12 @@ def ship_checks(
     climate_sentences = climate_sentences or {}
     l2a = {"as is": "offset none", "with l2a_offset": "offset path"}
     series = f"offset none{SERIES_SEGMENTS}"  # the dates of a series on one segmentation
+    hand = haze.HazeTest()  # the thresholds the notebook's haze rows use
     exeter_rows = {
         **l2a,
         "as is, series superpixels of `lulcbook series`": series,
-        "as is, series superpixels of `lulcbook series --haze-test` (thresholds set on this scene)": (
-            series + HAZE
-        ),
+        "as is, series superpixels of `lulcbook series`, haze test with thresholds set on this "
+        f"scene (`--haze-thresholds {hand.blue_rise:g},{hand.red_ratio:g}`)": series + HAZE,
     }
     return {
         ship: {
@@ -679,44 +680,6 @@ def ship_models(
         meta = spectral_card.spectral_metadata(model, checks[name], version="1")
         shipped[name] = zoo.shipped_path(zoo.export_model(weights, name, card, meta))
     return shipped
-
-
-def verdict(
-    value: float,
-    target: float,
-    op: str,
-    what: str,
-    ci95: Sequence[float] | None = None,
-    support: str = "",
-) -> tuple[str, bool]:
-    """A sentence saying whether ``value`` meets ``target`` (``op`` is ``">="`` or ``"<="``).
-
-    The target is judged on the estimate, as it is stated. With ``ci95`` the sentence also
-    shows the interval and says whether all of it lies on the side of the target the estimate
-    is on, so an estimate that meets the target on a few polygons is not read as a sure pass.
-
-    Args:
-        value: the estimate.
-        target: the threshold.
-        op: ``">="`` or ``"<="``.
-        what: what the estimate is, the start of the sentence.
-        ci95: the estimate's 95 % interval, if it has one.
-        support: what the interval rests on (e.g. ``"10 polygons"``), shown with it.
-    """
-    ok = value >= target if op == ">=" else value <= target
-    shown = f"{value:.3f}"
-    if float(shown) == target and value != target:  # 0.9498 would print as the target
-        shown = f"{value:.4f}"
-    tail = f"{'meets' if ok else 'MISSES'} the target {op} {target}"
-    if ci95 is not None:
-        lo, hi = (float(v) for v in ci95)
-        shown += f" [{lo:.3f}, {hi:.3f}]" + (f", {support}" if support else "")
-        above, below = lo >= target, hi <= target
-        sure = (above if op == ">=" else below) if ok else (below if op == ">=" else above)
-        tail += (
-            "; the whole interval is on that side" if sure else "; the interval holds the target"
-        )
-    return f"{what}: {shown} ({tail})", bool(ok)
 
 
 def exeter_verdict(

@@ -28,7 +28,18 @@ import xarray as xr
 from scipy import ndimage
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from lulcbook import clear_series, evaluate, haze, legend, predict, series_predict, temporal, zoo
+from lulcbook import (
+    bootstrap,
+    clear_series,
+    evaluate,
+    haze,
+    legend,
+    predict,
+    series_predict,
+    targets,
+    temporal,
+    zoo,
+)
 from lulcbook.models.temporal import fit_temporal
 from lulcbook.params import TemporalSlovenia
 
@@ -549,12 +560,14 @@ Sentinel-2 series, another year and processing, is the check."""
 
 
 HAZE_SERIES: str = "Exeter S2 L2A 2024, haze test"
-"""The Sentinel-2 series once more, without what the haze test flags (``lulcbook series
---haze-test``, :mod:`lulcbook.haze`); its clear dates are those of the SCL mask alone."""
+"""The Sentinel-2 series once more, without what the haze test flags with the thresholds first
+set by hand on it (``HazeTest()``, :mod:`lulcbook.haze`); its clear dates are those of the SCL mask
+alone."""
 
 HAZE_CHOSEN_SERIES: str = "Exeter S2 L2A 2024, haze test chosen on HLS"
 """The Sentinel-2 series read with haze-test thresholds chosen on the HLS series (its clear dates
-are those of the SCL mask alone)."""
+are those of the SCL mask alone): as ``lulcbook series`` reads it by default when the choice gives
+:data:`lulcbook.haze.SERIES_DEFAULT` (:func:`series_defaults`)."""
 
 PRODUCT_SLUGS: dict[str, str] = {
     "Exeter S2 L2A 2024": "exeter-s2-2024",
@@ -844,6 +857,115 @@ def operating_verdicts(point: Mapping[str, Any]) -> list[tuple[str, bool | None]
     return out
 
 
+def product_series(
+    series: Mapping[str, SeriesInput], slugs: Sequence[str]
+) -> dict[str, tuple[str, SeriesInput]]:
+    """The series written as map products, read as ``lulcbook series`` reads them by default.
+
+    Args:
+        series: :func:`exeter_series`.
+        slugs: the product names to write (``temporal.products``, :data:`PRODUCT_SLUGS`).
+
+    Returns:
+        ``{label: (slug, (files, read_kw))}`` where ``read_kw`` holds the command's default
+        haze test (:data:`lulcbook.haze.SERIES_DEFAULT`) in place of any other.
+    """
+    return {
+        label: (slug, (files, {**kw, "haze_test": haze.SERIES_DEFAULT}))
+        for label, (files, kw) in series.items()
+        if (slug := PRODUCT_SLUGS.get(label, "")) in slugs
+    }
+
+
+def series_defaults(
+    point: Mapping[str, Any], chosen: haze.HazeTest | None, change_prior: float
+) -> tuple[str, bool]:
+    """Whether the defaults of ``lulcbook series`` are the values this notebook chooses.
+
+    The default change prior (:data:`lulcbook.temporal.SERIES_CHANGE_PRIOR`) against the
+    operating point chosen on :data:`SELECT_SERIES` (:func:`operating_point`) and the notebook's
+    ``change_prior`` (the products' prior); the default haze test
+    (:data:`lulcbook.haze.SERIES_DEFAULT`) against the thresholds chosen on the HLS series
+    against its Fmask (:func:`lulcbook.experiments.haze_select.haze_selection`).
+
+    Args:
+        point: :func:`operating_point` on :data:`SELECT_SERIES` (empty: none met the target).
+        chosen: the haze test chosen on the HLS series (``None``: none chosen).
+        change_prior: the notebook's ``change_prior``.
+
+    Returns:
+        The sentence, and whether all three agree.
+    """
+    default, test = temporal.SERIES_CHANGE_PRIOR, haze.SERIES_DEFAULT
+    prior = point.get("prior")
+    where = point.get("selected_on", SELECT_SERIES)
+    picked = "none meets the target" if prior is None else f"{prior:g}"
+    thresholds = "none" if chosen is None else f"{chosen.blue_rise:g}, {chosen.red_ratio:g}"
+    same = prior == default and change_prior == default and chosen == test
+    return (
+        f"`lulcbook series` defaults: change prior {default:g} (the operating point chosen on "
+        f"{where}: {picked}; the products here: {change_prior:g}) and haze-test thresholds "
+        f"blue rise {test.blue_rise:g}, red ratio {test.red_ratio:g} (chosen on the HLS series "
+        f"against its Fmask: {thresholds}) — "
+        + (
+            "the defaults are the values chosen here"
+            if same
+            else "DIFFER from the values chosen here"
+        ),
+        bool(same),
+    )
+
+
+def default_product_verdict(
+    consistency_: Mapping[str, Mapping[str, Any]],
+    label: str,
+    change_prior: float,
+    target: float = 0.10,
+    plain: str | None = None,
+) -> list[tuple[str, bool | None]]:
+    """The no-change target read on a series mapped as ``lulcbook series`` maps it by default.
+
+    For each pair of consecutive clear dates of ``label``: the share of pixels whose class
+    changes after the rule (run over dates at ``change_prior``) with its block-bootstrap
+    interval, against ``target`` (:func:`lulcbook.targets.verdict`), with the change between
+    periods, the share of the simulated changes kept and the pixels the share rests on; with
+    ``plain``, the same series read with its own mask alone, also the share of its pixels that
+    are left (what the haze test costs). None without a clear pair.
+    """
+    c = consistency_[label]
+    periods = ", ".join(
+        f"{k}: {v['rule']['changed_share']:.1%}" for k, v in c.get("periods", {}).items()
+    )
+    recall = c.get("simulated_change", {}).get("rule", {}).get("recall", float("nan"))
+    out: list[tuple[str, bool | None]] = []
+    for pair, v in c["date_pairs"].items():
+        rule = v["rule"]
+        text, ok = targets.verdict(
+            rule["changed_share"],
+            target,
+            "<=",
+            f"{label}, mapped as `lulcbook series` maps by default (change prior "
+            f"{change_prior:g}): share of pixels changing class between the consecutive clear "
+            f"dates {pair}",
+            rule["ci95"],
+            f"{rule['n_blocks']} blocks",
+        )
+        n = rule["n_valid_both"]
+        base = consistency_.get(plain or "", {}).get("date_pairs", {}).get(pair)
+        kept = ""
+        if base:
+            n0 = base["rule"]["n_valid_both"]
+            kept = f" ({n / n0:.0%} of the {n0:,} that {plain} leaves)" if n0 else ""
+        out.append(
+            (
+                f"{text}; on {n:,} pixels with a class on both dates{kept}; between periods "
+                f"{periods or 'one period only'}; simulated changes kept {recall:.0%}",
+                ok,
+            )
+        )
+    return out
+
+
 def tradeoff_figure(frame: pd.DataFrame, target: float = 0.10) -> Any:
     """No-change share (x) against recall of simulated change (y), a curve per series over priors.
 
@@ -879,6 +1001,10 @@ def tradeoff_figure(frame: pd.DataFrame, target: float = 0.10) -> Any:
                     backend="bokeh")  # fmt: skip
 
 
+SIDE_WORDS: dict[int, str] = {1: "better than", -1: "worse than", 0: "not distinguishable from"}
+"""The temporal encoder against another model, by the side of zero its paired interval is on."""
+
+
 def temporal_verdicts(
     slo: Mapping[str, Any], consistency_: Mapping[str, Mapping[str, Any]], change_prior: float
 ) -> list[tuple[str, bool | None]]:
@@ -893,7 +1019,7 @@ def temporal_verdicts(
     tm = slo["models"][TEMPORAL]
     for k, d in slo["differences_temporal_minus"].items():
         lo, hi = d["ci95"]
-        word = "better than" if lo > 0 else ("worse than" if hi < 0 else "not distinguishable from")
+        word = SIDE_WORDS[bootstrap.interval_side(d["ci95"])]
         verdicts.append(
             (
                 f"Slovenia: temporal macro-F1 {tm['macro_f1']:.3f} is {word} {k} "

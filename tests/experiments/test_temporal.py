@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from lulcbook import haze, legend, viz
+from lulcbook import haze, legend, temporal, viz
 from lulcbook.experiments import temporal as exp
 from lulcbook.params import TemporalSlovenia
 
@@ -234,3 +234,77 @@ def test_series_consistency_with_the_haze_test_keeps_the_clear_dates(sample_dir)
     assert 0 < hazed["haze_flagged"]["2024-08-01"] < 1
     pair = "2024-06-02→2024-08-01"
     assert hazed["segments"]["shared"][pair] != plain["segments"]["shared"][pair]
+
+
+def test_products_are_read_with_the_default_haze_test(tmp_path) -> None:
+    """Every product series gets the command's default haze test, whatever it was read with."""
+    for sub, name in (("s2-data", "exe_2024-06-02.tif"), ("hls-data", "hls_exe_2021-07-01.tif")):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / name).touch()
+    series = exp.exeter_series(tmp_path, haze.HazeTest(blue_rise=0.05))
+    products = exp.product_series(series, ["exeter-s2-2024", "exeter-hls-2021"])
+    assert {k: v[0] for k, v in products.items()} == {
+        "Exeter S2 L2A 2024": "exeter-s2-2024",
+        exp.SELECT_SERIES: "exeter-hls-2021",
+    }
+    for label, (_, (files, kw)) in products.items():
+        assert files == series[label][0] and kw["haze_test"] == haze.SERIES_DEFAULT
+        assert {k: v for k, v in kw.items() if k != "haze_test"} == series[label][1]
+    assert list(exp.product_series(series, ["exeter-hls-2021"])) == [exp.SELECT_SERIES]
+    assert exp.product_series(series, []) == {}
+
+
+def test_series_defaults_say_whether_they_are_the_chosen_values() -> None:
+    prior = temporal.SERIES_CHANGE_PRIOR
+    point = {"selected_on": "HLS", "prior": prior}
+    text, ok = exp.series_defaults(point, haze.SERIES_DEFAULT, prior)
+    assert ok is True and text.endswith("the defaults are the values chosen here")
+    assert f"change prior {prior:g} (the operating point chosen on HLS: {prior:g}" in text
+    d = haze.SERIES_DEFAULT
+    assert f"(chosen on the HLS series against its Fmask: {d.blue_rise:g}, {d.red_ratio:g})" in text
+    for args in (
+        ({"selected_on": "HLS", "prior": 0.5}, d, prior),  # another operating point
+        (point, haze.HazeTest(blue_rise=d.blue_rise + 0.01), prior),  # other thresholds
+        (point, d, 0.01),  # products written with another prior
+        ({}, d, prior),  # no prior met the target
+        (point, None, prior),  # no thresholds chosen
+    ):
+        text, ok = exp.series_defaults(*args)
+        assert ok is False and text.endswith("DIFFER from the values chosen here")
+    assert (
+        "chosen on Exeter HLS S30 2021: none meets the target"
+        in exp.series_defaults({}, d, prior)[0]
+    )
+
+
+def test_default_product_verdict_reads_the_rule_with_its_interval() -> None:
+    def entry(share: float, ci: list[float], n: int = 4000) -> dict:
+        return {
+            "date_pairs": {"2024-06-02→2024-08-01": {"rule": {"changed_share": share, "ci95": ci,
+                                                              "n_blocks": 210, "n_valid_both": n}}},
+            "periods": {"2024-06→2024-08": {"rule": {"changed_share": 0.064}}},
+            "simulated_change": {"rule": {"recall": 1.0}},
+        }  # fmt: skip
+
+    c = {"S2": entry(0.065, [0.044, 0.088]), "S2b": entry(0.09, [0.07, 0.11])}
+    ((text, ok),) = exp.default_product_verdict(c, "S2", 0.85)
+    assert ok is True
+    assert text.startswith("S2, mapped as `lulcbook series` maps by default (change prior 0.85)")
+    assert "2024-06-02→2024-08-01: 0.065 [0.044, 0.088], 210 blocks" in text
+    assert "the whole interval is on that side" in text
+    assert text.endswith(
+        "; on 4,000 pixels with a class on both dates; between periods 2024-06→2024-08: 6.4%; "
+        "simulated changes kept 100%"
+    )
+    c["plain"] = entry(0.11, [0.09, 0.13], n=10000)
+    ((text, _),) = exp.default_product_verdict(c, "S2", 0.85, plain="plain")
+    assert (
+        "on 4,000 pixels with a class on both dates (40% of the 10,000 that plain leaves)" in text
+    )
+    ((same, _),) = exp.default_product_verdict(c, "S2", 0.85, plain="elsewhere")
+    assert "pixels with a class on both dates;" in same
+    ((text, ok),) = exp.default_product_verdict(c, "S2b", 0.85)
+    assert ok is True and "the interval holds the target" in text
+    ((text, ok),) = exp.default_product_verdict(c, "S2b", 0.85, target=0.05)
+    assert ok is False and "MISSES the target <= 0.05" in text
+    assert exp.default_product_verdict({"S2": {**c["S2"], "date_pairs": {}}}, "S2", 0.85) == []
