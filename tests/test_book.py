@@ -133,6 +133,20 @@ def test_book_has_landing_notebooks_and_cards(site: Path) -> None:
     assert "EuroSAT" in data and "Licen" in data
 
 
+def test_every_headline_number_is_in_the_committed_metrics() -> None:
+    """The landing page shows every number ``headlines.yaml`` asks for (none left out)."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "book" / "headlines.yaml").read_text())
+    notebooks = build.find_notebooks(ROOT / "reports" / "notebooks")
+    problems: list[str] = []
+    text = build.headline_markdown(spec, ROOT / "reports" / "metrics", notebooks, problems)
+    assert problems == []
+    for entry in spec.values():
+        for item in entry.get("numbers", []):
+            assert f"| {item['label']} |" in text
+
+
 def _wait_ready(driver: Any) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
