@@ -53,7 +53,13 @@ from lulcbook.bioclim import (
     gnn_inputs,
     model_name,
 )
-from lulcbook.bootstrap import Estimate, Metric, macro_f1_present, seeded_bootstrap
+from lulcbook.bootstrap import (
+    Estimate,
+    Metric,
+    interval_side,
+    macro_f1_present,
+    seeded_bootstrap,
+)
 from lulcbook.graphs import FeatureScaler
 from lulcbook.models.condnorm import ClimateScaler
 from lulcbook.models.pixel import band_stats, standardise_bands
@@ -540,15 +546,12 @@ def verdict(summary: dict[str, dict[str, Any]]) -> list[str]:
             continue
         d, (lo, hi) = m["delta_macro_f1_vs_no_climate"], m["delta_macro_f1_vs_no_climate_ci95"]
         ci = f"paired 95 % CI of the difference {lo:+.3f} to {hi:+.3f}"
-        if lo > 0:
-            diff = f"improves out-of-region macro-F1 by {d:.3f} ({ci})"
-        elif hi < 0:
-            diff = f"lowers out-of-region macro-F1 by {-d:.3f} ({ci})"
-        else:
-            diff = (
-                f"changes out-of-region macro-F1 by {d:+.3f}, but the 95 % CI "
-                f"({lo:+.3f} to {hi:+.3f}) includes zero"
-            )
+        diff = {
+            1: f"improves out-of-region macro-F1 by {d:.3f} ({ci})",
+            -1: f"lowers out-of-region macro-F1 by {-d:.3f} ({ci})",
+            0: f"changes out-of-region macro-F1 by {d:+.3f}, but the 95 % CI "
+            f"({lo:+.3f} to {hi:+.3f}) includes zero",
+        }[interval_side((lo, hi))]
         gap = m.get("delta_gap_macro_f1_vs_no_climate", np.nan)
         gap_txt = (
             f"the in-vs-out gap is {m['gap_macro_f1']:.3f} "
@@ -557,15 +560,12 @@ def verdict(summary: dict[str, dict[str, Any]]) -> list[str]:
         ch = -m["shuffle_drop_macro_f1"]
         clo, chi = (-v for v in m["shuffle_drop_macro_f1_ci95"][::-1])
         ci = f"95 % CI {clo:+.3f} to {chi:+.3f}"
-        if chi < 0:
-            uses = f"shuffling the climate lowers macro-F1 by {-ch:.3f} ({ci}): it uses the climate"
-        elif clo > 0:
-            uses = f"shuffling the climate raises macro-F1 by {ch:.3f} ({ci}): the climate hurts"
-        else:
-            uses = (
-                f"shuffling the climate changes macro-F1 by {ch:+.3f} ({ci}), so reliance on "
-                "the climate is not demonstrated"
-            )
+        uses = {
+            -1: f"shuffling the climate lowers macro-F1 by {-ch:.3f} ({ci}): it uses the climate",
+            1: f"shuffling the climate raises macro-F1 by {ch:.3f} ({ci}): the climate hurts",
+            0: f"shuffling the climate changes macro-F1 by {ch:+.3f} ({ci}), so reliance on "
+            "the climate is not demonstrated",
+        }[interval_side((clo, chi))]
         lines.append(f"{name}: {diff}; {gap_txt}; {uses}.")
     return lines
 

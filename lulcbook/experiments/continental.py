@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from lulcbook import features, legend
+from lulcbook.bootstrap import interval_side
 from lulcbook.models.points import PointClassifier, PointEnsemble
 from lulcbook.sources import elc10, worldclim
 
@@ -802,12 +803,12 @@ def gap_sentence(r: dict[str, Any] | pd.Series) -> str:
     lo, hi = r["gap_closed_fraction_ci95"]
     if r["reference_gap_ci95"][0] <= 0:
         verdict = "no measurable gap without climate, so no fraction to close"
-    elif lo > 0:
-        verdict = "closes part of the gap"
-    elif hi < 0:
-        verdict = "widens the gap"
     else:
-        verdict = "does not measurably change the gap"
+        verdict = {
+            1: "closes part of the gap",
+            -1: "widens the gap",
+            0: "does not measurably change the gap",
+        }[interval_side((lo, hi))]
     drop = r.get("shuffle_drop", float("nan"))
     drop_ci = np.round(r.get("shuffle_drop_ci95", [np.nan, np.nan]), 3).tolist()
     return (

@@ -31,6 +31,7 @@ from torch import Tensor
 
 from lulcbook import augment, cube, evaluate, legend, train, viz
 from lulcbook import graphs as G
+from lulcbook.bootstrap import interval_side
 from lulcbook.models import diffusion
 from lulcbook.models import gnn as gnn_models
 from lulcbook.models.condnorm import ClimateScaler
@@ -485,12 +486,11 @@ def verdict(name: str, res: Mapping[str, Any], baseline: str = "real_only") -> s
     """
     lo, hi = res["delta_macro_f1_ci95"]
     d = res["delta_macro_f1"]
-    if lo > 0:
-        what = "improves"
-    elif hi < 0:
-        what = "lowers"
-    else:
-        what = "does not change detectably (the 95 % interval includes 0)"
+    what = {
+        1: "improves",
+        -1: "lowers",
+        0: "does not change detectably (the 95 % interval includes 0)",
+    }[interval_side((lo, hi))]
     return (
         f"{name} {what} out-of-region macro-F1 against {baseline}: "
         f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}] ({res['n_seeds']} seeds)."

@@ -30,7 +30,7 @@ from skimage.segmentation import mark_boundaries
 from torch_geometric.data import Data
 
 from lulcbook import evaluate, legend, splits, viz
-from lulcbook.bootstrap import Estimate, Metric, seeded_bootstrap
+from lulcbook.bootstrap import Estimate, Metric, interval_side, seeded_bootstrap
 from lulcbook.experiments.folds import (
     Fold,
     FoldResult,
@@ -289,12 +289,11 @@ def verdict(name: str, diff: Mapping[str, Any], what: str = "macro-F1") -> str:
     """
     lo, hi = diff["ci95"]
     a, b = (s.strip() for s in name.split(" - "))
-    if lo > 0:
-        tail = f"{a} is better than {b}"
-    elif hi < 0:
-        tail = f"{b} is better than {a}"
-    else:
-        tail = "no detectable difference"
+    tail = {
+        1: f"{a} is better than {b}",
+        -1: f"{b} is better than {a}",
+        0: "no detectable difference",
+    }[interval_side((lo, hi))]
     return f"{name}: {what} {diff['estimate']:+.3f} [{lo:+.3f}, {hi:+.3f}]: {tail}."
 
 

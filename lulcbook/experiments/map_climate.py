@@ -33,6 +33,7 @@ import pandas as pd
 import xarray as xr
 
 from lulcbook import mapcheck
+from lulcbook.bootstrap import interval_side
 from lulcbook.experiments.continental import (
     WORLDCLIM_SUBDIR,
     bootstrap_weights,
@@ -67,6 +68,10 @@ BLOCK_KM: float = 200.0
 NEAR_KM: float = 200.0
 SCENE_SEGMENT_DIVISOR: float = 4.0
 """Exeter is 20 m: segments of a quarter of the 10 m size in pixels keep their ground size."""
+
+
+SIGN_WORDS: dict[int, str] = {1: "raises", -1: "lowers", 0: "does not change"}
+"""What the climate input does to a metric, by the side of zero its paired interval is on."""
 
 
 def read_climate(sample: Path) -> xr.DataArray:
@@ -494,7 +499,7 @@ def transfer_sentence(result: Mapping[str, Any]) -> str:
     parts = []
     for kind, r in result["kinds"].items():
         oa, d = r["oa"], r["oa"]["difference"]["out"]
-        sign = "raises" if d["ci95"][0] > 0 else "lowers" if d["ci95"][1] < 0 else "does not change"
+        sign = SIGN_WORDS[interval_side(d["ci95"])]
         better = sum(g["oa_difference_out"]["estimate"] > 0 for g in r["groups"])
         parts.append(
             f"{kind}s left out: climate input {sign} overall accuracy ({_fmt(oa[VARIANTS[0]]['out'])}"
@@ -590,7 +595,7 @@ def band_set_sentence(
     """
     r = result["band_sets"][band_set]
     d = r["oa"]["difference"]
-    sign = "raises" if d["ci95"][0] > 0 else "lowers" if d["ci95"][1] < 0 else "does not change"
+    sign = SIGN_WORDS[interval_side(d["ci95"])]
     wy = r["within_year"]
     return (
         f"{band_set}: climate input {sign} held-out overall accuracy "

@@ -34,6 +34,7 @@ import torch
 
 from lulcbook import lai, legend, viz
 from lulcbook.bands import S2_BANDS
+from lulcbook.bootstrap import interval_side
 from lulcbook.models.multitask import TrainConfig, predict, train_multitask
 
 if TYPE_CHECKING:
@@ -228,8 +229,9 @@ def verdict(summary: dict[str, Any]) -> dict[str, str]:
     def one(key: str, better_if_negative: bool, what: str, other: str) -> str:
         d = summary[key]
         lo, hi, est = d["lo"], d["hi"], d["estimate"]
-        if lo > 0 or hi < 0:
-            helps = (hi < 0) == better_if_negative
+        side = interval_side((lo, hi))
+        if side:
+            helps = (side < 0) == better_if_negative
             word = "improved" if helps else "worsened"
             return f"Adding the {other} task {word} {what} out of region ({est:+.3f}, 95 % interval {lo:+.3f} to {hi:+.3f})."
         return (
