@@ -190,6 +190,14 @@ def spectral_card(name: str, model: SpectralClassifier, checks: dict[str, Any]) 
             + ", ".join(f"{k}: {v:.1%}" for k, v in ex.items())
             + " (no real change expected for most pixels)."
         )
+    if checks.get("exeter"):
+        lines.append(
+            "- A series of dates mapped with `lulcbook series` at its defaults (one segmentation "
+            "of the series, the change rule across dates, the haze test at the thresholds chosen "
+            "on the HLS series): its change between the same clear dates, with its interval and "
+            "the share of pixels it leaves without a class, is in notebook 10-temporal "
+            "(`reports/metrics/temporal.json`)."
+        )
     if checks.get("exeter_seeds"):
         lines.append(f"- {checks['exeter_seeds']}.")
     if checks.get("exeter_confidence"):

@@ -42,6 +42,11 @@ def test_card_reports_the_checks() -> None:
     )
     assert "(as is): majority class among the CORINE-derived classes in 0.43" in card
     assert "Exeter L2A 2024 (as is)" in card and "23.4%" in card and "123 points" in card
+    assert "mapped with `lulcbook series` at its defaults" in card  # where the series is judged
+    no_exeter = {k: v for k, v in checks.items() if k != "exeter"}
+    assert "lulcbook series` at its defaults" not in spectral_card.spectral_card(
+        "m", _model(), no_exeter
+    )
     assert "Built-up land" not in card  # no scene check, no claim
     assert "trained from seeds" not in card
     seeded = spectral_card.spectral_card(
